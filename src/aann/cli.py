@@ -1,0 +1,106 @@
+"""The ``aann`` command: parses arguments and dispatches, nothing else.
+
+Errors a user can cause print one line ``error: ...`` and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import AannError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Simulate fully analogue neural networks that train in continuous time.")
+
+
+
+@app.callback()
+def _group():
+    """Simulate fully analogue neural networks that train in continuous time."""
+
+
+# Options shared by every command that describes a training run.
+ConfigArg = typer.Argument(None, help="TOML description; flags override it.", show_default=False)
+TopologyOpt = typer.Option(None, "--topology", help="Layer sizes, e.g. 2-8-1.")
+DatasetOpt = typer.Option(None, "--dataset", help="xor | parity3 | two-row | FILE.csv")
+TRowOpt = typer.Option(None, "--t-row", help="Time each row is held, e.g. 0.1ps.")
+EpochsOpt = typer.Option(None, "--epochs", help="Number of epochs.")
+SeedsOpt = typer.Option(None, "--seeds", help="Number of random initial weight sets.")
+InitOpt = typer.Option(None, "--init-weights", help="weights.json with the initial weights.")
+TeachOpt = typer.Option(None, "--teach", help="always | off | alternate")
+MultOpt = typer.Option(None, "--multiplier", help="ideal | parasitic")
+EdgeOpt = typer.Option(None, "--t-edge", help="Rise/fall time of the row edges, e.g. 1fs.")
+
+
+def build_config(config: Optional[Path], topology=None, dataset=None, t_row=None, epochs=None,
+                 seeds=None, init_weights=None, teach=None, multiplier=None, t_edge=None):
+    """The Config from a TOML file (or the defaults) with the flags applied on top."""
+    from .spec import Config, parse_topology
+
+    base = Config.from_toml(config) if config is not None else Config()
+    training = {k: v for k, v in {"dataset": dataset, "t_row": t_row, "epochs": epochs,
+                                  "seeds": seeds, "teach": teach, "t_edge": t_edge}.items()
+                if v is not None}
+    if init_weights is not None:
+        training["init_weights"] = str(init_weights)
+    over = {"training": training}
+    if topology is not None:
+        over["network"] = {"sizes": parse_topology(topology)}
+    if multiplier is not None:
+        over["blocks"] = {"multiplier": {"law": multiplier}}
+    return base.replace(**over)
+
+
+@app.command()
+def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = TopologyOpt,
+          dataset: Optional[str] = DatasetOpt, t_row: Optional[str] = TRowOpt,
+          epochs: Optional[int] = EpochsOpt, seeds: Optional[int] = SeedsOpt,
+          init_weights: Optional[Path] = InitOpt, teach: Optional[str] = TeachOpt,
+          multiplier: Optional[str] = MultOpt, t_edge: Optional[str] = EdgeOpt,
+          waveforms: bool = typer.Option(False, "--waveforms", help="Record and plot waveforms."),
+          engine: str = typer.Option("native", "--engine", help="native | ngspice"),
+          out: Path = typer.Option(Path("aann-out"), "--out", help="Output directory.")):
+    """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
+    from .io import ensure_writable_dir
+    from .report import print_summary
+    from .train import train as run_training
+
+    cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
+                       multiplier, t_edge)
+    ensure_writable_dir(out)  # fail before the simulation, not after
+    results = run_training(cfg, waveforms=waveforms, engine=engine, progress=True)
+    results.save(out)
+    print_summary(results)
+    typer.echo(f"wrote {out}/")
+
+
+def main(argv=None) -> int:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except AannError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; files already written are complete", file=sys.stderr)
+        return 130
+    except typer.Exit as e:
+        return e.exit_code
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return 2
+        if isinstance(e, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The native engine: the circuit's training transient solved by diffrax.
+
+The run is a sequence of segments within which every source is linear in
+time (a held data row, a row-edge ramp, a PWL piece). Each segment is one
+``diffrax.diffeqsolve`` that starts exactly on the segment's first edge and
+ends on its last, so no step ever crosses a discontinuity; ``lax.scan`` chains
+the segments and ``vmap`` runs many networks (initial weights and/or circuit
+constants) at once. Everything is compiled once per shape by ``jax.jit``.
+
+Stepping: ``fixed`` takes ``steps`` equal steps per segment (``diffrax.StepTo``)
+-- the fast path; ``adaptive`` uses ``diffrax.PIDController`` with
+``rtol``/``atol`` (error-controlled, for checking the fixed path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..circuit import Circuit
+from ..spec import Solver
+from ..stimulus import RowSchedule, Waveform
+
+SOLVERS = {
+    "tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8,
+    "heun": diffrax.Heun, "euler": diffrax.Euler, "kvaerno5": diffrax.Kvaerno5,
+}
+MAX_ADAPTIVE_STEPS = 4096  # per segment
+
+
+@dataclass(frozen=True)
+class NativeRun:
+    """Raw arrays of a batched run (leading axis: network in the batch)."""
+
+    mse: np.ndarray  # (B, epochs) MSE after each epoch
+    W_epoch: tuple  # per layer (B, epochs, n_out, n_in + 1): weights after each epoch
+    W_final: tuple  # per layer (B, n_out, n_in + 1)
+    peak_current: tuple  # per layer (B, n_out, n_in + 1): max |Icharged| over the run, A
+    solver_ok: np.ndarray  # (B,) every segment solved without a solver failure
+    waveforms: dict | None  # time (T,), Vin/Vtarget/Vout (B, T, n), Vteach (B, T)
+
+
+def _field(t, W, args):
+    circuit, t0, t1, s0, s1 = args
+    frac = (t - t0) / (t1 - t0)
+    x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
+    return circuit.dVw_dt(W, x, y, vt)
+
+
+def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int):
+    """Solve one segment; return W at ``t1``, weights at ``n_samples`` times from ``t0``, ok flag."""
+    term, method = diffrax.ODETerm(_field), SOLVERS[solver.method]()
+    args = (circuit, t0, t1, s0, s1)
+    if solver.stepping == "fixed" and not n_samples:
+        # The fast path: the solver's own step function, on an exact grid.
+        state = method.init(term, t0, t1, W, args)
+        h = (t1 - t0) / solver.steps
+        for j in range(solver.steps):
+            tb = t1 if j == solver.steps - 1 else t0 + (j + 1) * h
+            W, _, _, state, result = method.step(term, t0 + j * h, tb, W, args, state, False)
+        return W, None, result == diffrax.RESULTS.successful
+    if solver.stepping == "fixed":
+        ts = t0 + (t1 - t0) * jnp.arange(solver.steps + 1) / solver.steps
+        controller, dt0, max_steps = diffrax.StepTo(ts=ts.at[-1].set(t1)), None, solver.steps
+    else:
+        controller = diffrax.PIDController(rtol=solver.rtol, atol=solver.atol)
+        dt0, max_steps = (t1 - t0) / solver.steps, MAX_ADAPTIVE_STEPS
+    sample_ts = t0 + (t1 - t0) * jnp.arange(n_samples) / max(n_samples, 1)
+    saveat = diffrax.SaveAt(ts=sample_ts, t1=True) if n_samples else diffrax.SaveAt(t1=True)
+    sol = diffrax.diffeqsolve(term, method, t0, t1, dt0, W, args=args,
+                              stepsize_controller=controller, saveat=saveat,
+                              max_steps=max_steps, throw=False)
+    W_end = jax.tree.map(lambda y: y[-1], sol.ys)
+    W_samples = jax.tree.map(lambda y: y[:-1], sol.ys)
+    return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful
+
+
+def _peak(circuit, W, signals, peak):
+    currents, _ = circuit.charging_currents(W, *signals)
+    return jax.tree.map(lambda p, i: jnp.maximum(p, jnp.abs(i)), peak, currents)
+
+
+def _samples(circuit, t_samples, W_samples, t0, t1, s0, s1):
+    """Source and output voltages at the sample times of one segment."""
+    frac = ((t_samples - t0) / (t1 - t0))[:, None]
+    x, y = s0[0] + (s1[0] - s0[0]) * frac, s0[1] + (s1[1] - s0[1]) * frac
+    vt = s0[2] + (s1[2] - s0[2]) * frac[:, 0]
+    Ws = [W_samples[l] for l in range(len(W_samples))]
+    out = jax.vmap(lambda W, xi: circuit.output(W, xi))(Ws, x)
+    return {"time": t_samples, "Vin": x, "Vtarget": y, "Vout": out, "Vteach": vt}
+
+
+class RowState(NamedTuple):
+    """What carries over from one chunk of epochs to the next (per network)."""
+
+    W: tuple  # weights, V
+    prev: tuple  # (Vin, Vtarget, Vteach) of the last row applied
+    peak: tuple  # max |Icharged| so far, A
+    k: jax.Array  # rows applied so far; the next row starts at k * t_row
+    ok: jax.Array  # no solver failure so far
+
+
+def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solver, n_samples,
+              ramp):
+    """One network through some epochs of a :class:`RowSchedule` (traced)."""
+    R = order.shape[1]
+
+    def row(state, inp):
+        W, prev, peak, k, ok = state
+        i, vt = inp
+        sig = (X[i], Y[i], vt)
+        t0, t_end = k * t_row, (k + 1) * t_row
+        wave = []
+        if ramp:
+            peak = _peak(circuit, W, prev, peak)
+            W, samples, ok_r = _segment(circuit, W, t0, t0 + t_edge, prev, sig, solver, n_samples)
+            ok = ok & ok_r
+            if n_samples:
+                wave.append(_samples(circuit, *samples, t0, t0 + t_edge, prev, sig))
+            t0 = t0 + t_edge
+        peak = _peak(circuit, W, sig, peak)
+        W, samples, ok_f = _segment(circuit, W, t0, t_end, sig, sig, solver, n_samples)
+        if n_samples:
+            wave.append(_samples(circuit, *samples, t0, t_end, sig, sig))
+        return RowState(W, sig, peak, k + 1, ok & ok_f), wave
+
+    def epoch(state, inp):
+        idx, vt = inp
+        state, wave = jax.lax.scan(row, state, (idx, jnp.full(R, vt)))
+        return state, (circuit.mse(state.W, X, Y), state.W, wave)
+
+    return jax.lax.scan(epoch, state, (order, vteach_epoch))
+
+
+@lru_cache(maxsize=32)
+def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: bool,
+                   order_batched: bool):
+    fn = eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp)
+    axes = (0 if circuit_batched else None, 0, 0 if order_batched else None,
+            None, None, None, None, None)
+    return eqx.filter_jit(jax.vmap(lambda *a: fn(*a), in_axes=axes))
+
+
+def initial_state(W0, schedule: RowSchedule) -> RowState:
+    """The batch's state before the first row: weights ``W0`` (B, ...) and row 0's sources."""
+    W0 = tuple(jnp.asarray(w, float) for w in W0)
+    B = W0[0].shape[0]
+    first = schedule.order[:, 0, 0] if schedule.order.shape[0] > 1 else \
+        np.full(B, schedule.order[0, 0, 0])
+    X, Y = schedule.dataset.X, schedule.dataset.Y
+    prev = (jnp.asarray(X[first], float), jnp.asarray(Y[first], float),
+            jnp.full(B, float(schedule.Vteach[0])))
+    return RowState(W0, prev, jax.tree.map(jnp.zeros_like, W0), jnp.zeros(B, int),
+                    jnp.ones(B, bool))
+
+
+def chunk_size(epochs: int, chunks: int = 20) -> int:
+    """The largest divisor of ``epochs`` not above ``epochs / chunks`` (one compile serves all)."""
+    limit = max(1, -(-epochs // chunks))
+    return max(d for d in range(1, limit + 1) if epochs % d == 0)
+
+
+def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = Solver(),
+                  waveforms: bool = False, circuit_batched: bool = False,
+                  on_chunk=None, state: RowState | None = None,
+                  first_epoch: int = 0) -> NativeRun:
+    """Run a batch of networks through a data-row schedule.
+
+    ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
+    by the batch, or (``circuit_batched``) has leaves with a leading axis B.
+    The epochs run in chunks; after each, ``on_chunk(epochs_done, state, partial)``
+    is called (progress bars, checkpoints). ``state``/``first_epoch`` resume a run.
+    """
+    order_batched = schedule.order.shape[0] > 1
+    n_samples = solver.samples_per_row if waveforms else 0
+    run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, circuit_batched, order_batched)
+    X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
+    t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
+    state = initial_state(W0, schedule) if state is None else state
+    E, step = schedule.epochs, chunk_size(schedule.epochs)
+    parts = []
+    for e0 in range(first_epoch, E, step):
+        order = schedule.order[:, e0:e0 + step] if order_batched else schedule.order[0, e0:e0 + step]
+        state, out = run(circuit, state, jnp.asarray(order),
+                         jnp.asarray(schedule.Vteach[e0:e0 + step], float), X, Y, t_row, t_edge)
+        parts.append(jax.tree.map(np.asarray, out))
+        if on_chunk is not None:
+            on_chunk(e0 + step, state, parts)
+    mse = np.concatenate([p[0] for p in parts], axis=1)
+    W_epoch = tuple(np.concatenate([p[1][l] for p in parts], axis=1) for l in range(len(W0)))
+    wave = None
+    if waveforms:
+        wave = _flatten_waves([{k: np.concatenate([p[2][j][k] for p in parts], axis=1)
+                                for k in parts[0][2][j]} for j in range(len(parts[0][2]))])
+    return NativeRun(mse, W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), wave)
+
+
+def _np(tree):
+    return tuple(np.asarray(a) for a in tree)
+
+
+def _flatten_waves(wave):
+    """(B, epochs, rows, pieces...) -> time (T,) shared, signals (B, T, ...)."""
+    merged = {}
+    for name in wave[0]:
+        parts = [np.asarray(piece[name]) for piece in wave]  # ramp and hold pieces
+        a = np.stack(parts, axis=3)  # (B, E, R, pieces, n, ...)
+        a = a.reshape(a.shape[0], -1, *a.shape[5:])
+        merged[name] = a
+    merged["time"] = merged["time"][0]
+    return merged
+
+
+def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples):
+    zero_peak = jax.tree.map(jnp.zeros_like, W0)
+
+    def piece(carry, k):
+        W, peak, ok = carry
+        t0, t1 = time[k], time[k + 1]
+        s0 = (vin[k], vtarget[k], vteach[k])
+        s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
+        peak = _peak(circuit, W, s0, peak)
+        W, samples, ok_k = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
+        peak = _peak(circuit, W, s1, peak)
+        return (W, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
+
+    (W, peak, ok), wave = jax.lax.scan(
+        piece, (W0, zero_peak, jnp.asarray(True)), jnp.arange(time.shape[0] - 1))
+    return W, peak, ok, wave
+
+
+@lru_cache(maxsize=8)
+def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool):
+    fn = eqx.Partial(_run_waveform, solver=solver, n_samples=n_samples)
+    axes = (0 if circuit_batched else None, 0, None, None, None, None)
+    return eqx.filter_jit(jax.vmap(lambda *a: fn(*a), in_axes=axes))
+
+
+def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = Solver(),
+                      circuit_batched: bool = False) -> NativeRun:
+    """Run a batch of networks under arbitrary PWL sources (no epochs, so no MSE curve)."""
+    n_samples = max(solver.samples_per_row, 1)
+    run = _compiled_waveform(solver, n_samples, circuit_batched)
+    W, peak, ok, wave = run(
+        circuit, tuple(jnp.asarray(w, float) for w in W0),
+        *(jnp.asarray(a, float) for a in (stimulus.time, stimulus.Vin, stimulus.Vtarget,
+                                          stimulus.Vteach)))
+    waves = {k: np.asarray(v).reshape(np.asarray(v).shape[0], -1, *np.asarray(v).shape[3:])
+             for k, v in wave.items()}
+    waves["time"] = waves["time"][0]
+    B = np.asarray(ok).shape[0]
+    return NativeRun(np.zeros((B, 0)), tuple(np.asarray(w)[:, None] for w in W), _np(W),
+                     _np(peak), np.asarray(ok), waves)

@@ -1,0 +1,49 @@
+"""Text output for people: the per-network summary table of a training run."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .results import MSE_GOAL, Results
+from .units import format_quantity
+
+
+def summary_table(results: Results) -> Table:
+    """Per network: final MSE, first epoch below 0.01, peak charging current vs Imax."""
+    cfg = results.config
+    Imax = cfg.constants.Imax
+    table = Table(title=(f"{cfg.network.topology} on {cfg.training.dataset}, "
+                         f"t_row = {format_quantity(cfg.training.t_row, 's')}, "
+                         f"lambda = {cfg.lam:.4g}, {results.epochs_done} epochs, "
+                         f"{results.engine}"))
+    for col in ("seed", "final MSE", f"first epoch MSE<{MSE_GOAL:g}", "peak Icharged",
+                "peak / Imax", "Vw range [V]", "status"):
+        table.add_column(col, justify="right")
+    first = results.first_epoch_below()
+    peak = results.peak_current_max
+    diverged = results.diverged_epoch
+    wr = results.weight_range
+    for b, seed in enumerate(results.seeds):
+        status = f"diverged at epoch {diverged[b]}" if diverged[b] else "ok"
+        table.add_row(str(seed), f"{results.mse[b, -1]:.3g}", str(first[b] or "never"),
+                      format_quantity(peak[b], "A"), f"{peak[b] / Imax:.3g}",
+                      f"{wr[b, 0]:+.2f} .. {wr[b, 1]:+.2f}", status)
+    return table
+
+
+def print_summary(results: Results, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(summary_table(results))
+    n_ok = int((results.first_epoch_below() > 0).sum())
+    console.print(f"{n_ok} of {results.n_networks} networks reached MSE < {MSE_GOAL:g}; "
+                  f"simulated in {results.wall_seconds:.2f} s")
+    over = results.peak_current_max.max() / results.config.constants.Imax
+    if over > 1:
+        c = results.config
+        console.print(
+            f"[yellow]warning:[/] the peak charging current is {over:.3g} x Imax "
+            f"({format_quantity(c.constants.Imax, 'A')}): a real source could not deliver it. "
+            f"Keeping lambda, t_row >= {format_quantity(c.training.t_row * over, 's')} "
+            "(with Keta scaled down) stays within Imax; or set constants.saturate = true "
+            "to simulate the limited source.")

@@ -1,0 +1,157 @@
+"""One results type for every engine: learning curves, weights, waveforms, diagnostics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write, ensure_writable_dir, weights_to_json
+from .spec import Config
+
+MSE_GOAL = 0.01  # the "converged" threshold of the summary table (V^2)
+
+
+@dataclass
+class Results:
+    """What a training run produced; arrays have the network (seed) as first axis.
+
+    ``mse[b, e]`` is the MSE after epoch ``e + 1``; ``W_epoch[l][b, e]`` the
+    weights of layer ``l`` after that epoch (V); ``peak_current[l][b]`` the
+    largest ``|Icharged|`` of each capacitor over the run (A).
+    """
+
+    config: Config
+    seeds: list
+    W_init: tuple
+    mse: np.ndarray
+    W_epoch: tuple
+    W_final: tuple
+    peak_current: tuple
+    solver_ok: np.ndarray
+    waveforms: dict | None = None
+    engine: str = "native"
+    wall_seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_networks(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def epochs_done(self) -> int:
+        return self.mse.shape[1]
+
+    def first_epoch_below(self, goal: float = MSE_GOAL) -> np.ndarray:
+        """Per network, the first epoch (1-based) with MSE < ``goal``; 0 if never."""
+        below = self.mse < goal
+        return np.where(below.any(axis=1), below.argmax(axis=1) + 1, 0)
+
+    @property
+    def peak_current_max(self) -> np.ndarray:
+        """Per network, the largest charging current of any capacitor (A)."""
+        return np.max(np.stack([p.reshape(p.shape[0], -1).max(axis=1)
+                                for p in self.peak_current]), axis=0)
+
+    @property
+    def weight_range(self) -> np.ndarray:
+        """Per network, (min, max) of every weight over every epoch end (V)."""
+        flat = np.concatenate([w.reshape(w.shape[0], -1) for w in self.W_epoch], axis=1)
+        return np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1)
+
+    @property
+    def diverged_epoch(self) -> np.ndarray:
+        """Per network, the first epoch whose weights are NaN/Inf or beyond
+        ``constants.Vw_bound``, or whose MSE is not finite, or at which the solver
+        failed; 0 when the run stayed sane."""
+        bound = self.config.constants.Vw_bound
+        bad = ~np.isfinite(self.mse)
+        for w in self.W_epoch:
+            w = w.reshape(*w.shape[:2], -1)
+            bad |= ~np.all(np.isfinite(w) & (np.abs(w) <= bound), axis=2)
+        first = np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, 0)
+        return np.where(self.solver_ok | (first > 0), first, max(self.epochs_done, 1))
+
+    def summary(self) -> dict:
+        """The figures of the summary table, per network, plus the settings."""
+        Imax = self.config.constants.Imax
+        peak = self.peak_current_max
+        first = self.first_epoch_below()
+        diverged = self.diverged_epoch
+        return {
+            "settings": self.config.to_dict(),
+            "engine": self.engine,
+            "lambda": self.config.lam,
+            "epochs_done": self.epochs_done,
+            "wall_seconds": self.wall_seconds,
+            "circuit_seconds": self.epochs_done * self.config.training.t_row
+            * (self.extra.get("rows") or 0),
+            "Imax": Imax,
+            "networks": [
+                {"seed": self.seeds[b],
+                 "final_mse": _num(self.mse[b, -1]) if self.epochs_done else None,
+                 "first_epoch_below_0.01": int(first[b]) or None,
+                 "peak_current": _num(peak[b]),
+                 "peak_over_Imax": _num(peak[b] / Imax),
+                 "weight_min": _num(self.weight_range[b, 0]),
+                 "weight_max": _num(self.weight_range[b, 1]),
+                 "diverged_at_epoch": int(diverged[b]) or None}
+                for b in range(self.n_networks)],
+            **self.extra,
+        }
+
+    def weights_networks(self, which: str = "final") -> list[dict]:
+        layers = self.W_final if which == "final" else self.W_init
+        return [{"seed": s, "layers": [np.asarray(W[b]) for W in layers]}
+                for b, s in enumerate(self.seeds)]
+
+    def mse_csv(self) -> str:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["seed", "epoch", "mse"])
+        for b, seed in enumerate(self.seeds):
+            for e in range(self.epochs_done):
+                w.writerow([seed, e + 1, repr(float(self.mse[b, e]))])
+        return out.getvalue()
+
+    def waveforms_csv(self, network: int = 0) -> str:
+        """``time`` (s), ``Vin1..``, ``Vtarget1..``, ``Vout1..``, ``Vteach`` of one network."""
+        wf = self.waveforms
+        cols, header = [wf["time"]], ["time"]
+        for name in ("Vin", "Vtarget", "Vout"):
+            a = wf[name][network]
+            cols += [a[:, i] for i in range(a.shape[1])]
+            header += [f"{name}{i + 1}" for i in range(a.shape[1])]
+        cols.append(wf["Vteach"][network])
+        header.append("Vteach")
+        out = io.StringIO()
+        out.write(",".join(header) + "\n")
+        np.savetxt(out, np.column_stack(cols), delimiter=",", fmt="%.12g")
+        return out.getvalue()
+
+    def save(self, out_dir, plots: bool = True) -> Path:
+        """Write mse.csv, weights.json, summary.json, learning_curves.png and, with
+        waveforms, waveforms.csv and waveforms.png. Every file is written atomically."""
+        out = ensure_writable_dir(out_dir)
+        atomic_write(out / "mse.csv", self.mse_csv())
+        atomic_write(out / "weights.json", weights_to_json(self.weights_networks()))
+        atomic_write(out / "summary.json", json.dumps(self.summary(), indent=1, default=str))
+        if self.waveforms is not None:
+            atomic_write(out / "waveforms.csv", self.waveforms_csv())
+        if plots:
+            from . import plots as P
+
+            if self.epochs_done:
+                P.save(P.learning_curves(self), out / "learning_curves.png")
+            if self.waveforms is not None:
+                P.save(P.waveforms(self), out / "waveforms.png")
+        return out
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None

@@ -1,0 +1,37 @@
+"""Facts of the native engine's training transient."""
+
+import numpy as np
+
+import aann
+
+
+def small(teach="always", epochs=6, **training):
+    return aann.Config(training=aann.Training(epochs=epochs, seeds=3, teach=teach, **training))
+
+
+def test_vteach_off_leaves_every_weight_bit_identical():
+    r = aann.train(small("off"))
+    for W0, W in zip(r.W_init, r.W_final):
+        assert np.array_equal(W0, W)
+
+
+def test_alternate_hold_epochs_leave_weights_unchanged_and_learn_epochs_change_them():
+    r = aann.train(small("alternate"))
+    for W0, W in zip(r.W_init, r.W_epoch):
+        before = np.concatenate([W0[:, None], W], axis=1)  # before[:, e] = W after epoch e
+        # epochs 1, 3, 5 learn; 2, 4, 6 hold.
+        for e in (1, 3, 5):
+            assert not np.array_equal(before[:, e], before[:, e - 1])
+            assert np.array_equal(before[:, e + 1], before[:, e])
+
+
+def test_more_steps_do_not_change_the_answer_at_lambda_1():
+    coarse = aann.train(small(epochs=50))
+    fine = aann.train(small(epochs=50).replace(solver={"steps": 16}))
+    assert max(np.abs(a - b).max() for a, b in zip(coarse.W_final, fine.W_final)) < 1e-6
+
+
+def test_xor_learns():
+    r = aann.train(aann.Config(training=aann.Training(epochs=1000, seeds=3)))
+    assert np.all(r.mse[:, -1] < 0.01)
+    assert np.all(r.mse[:, -1] < r.mse[:, 0])
