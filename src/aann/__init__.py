@@ -24,7 +24,7 @@ from .io import random_weights, read_weights  # noqa: E402
 from .results import Results  # noqa: E402
 from .spec import Blocks, Config, Constants, Network, Solver, Training, load_toml  # noqa: E402
 from .stimulus import RowSchedule, Waveform  # noqa: E402
-from .train import train  # noqa: E402
+from .train import simulate, train  # noqa: E402
 from .units import format_quantity, parse_quantity  # noqa: E402
 
 __all__ = [
@@ -32,5 +32,5 @@ __all__ = [
     "Dataset", "Derivative", "IdealMultiplier", "Network", "ParasiticMultiplier", "Results",
     "RowSchedule", "SimulationError", "Solver", "Training", "Type2", "ValidationError",
     "Waveform", "build_circuit", "format_quantity", "load_dataset", "load_toml",
-    "parse_quantity", "random_weights", "read_weights", "train",
+    "parse_quantity", "random_weights", "read_weights", "simulate", "train",
 ]

@@ -62,18 +62,41 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
           init_weights: Optional[Path] = InitOpt, teach: Optional[str] = TeachOpt,
           multiplier: Optional[str] = MultOpt, t_edge: Optional[str] = EdgeOpt,
           waveforms: bool = typer.Option(False, "--waveforms", help="Record and plot waveforms."),
+          stimulus: Optional[Path] = typer.Option(
+              None, "--stimulus", help="CSV of PWL sources (time,Vin1..,Vtarget1..,Vteach) "
+              "applied instead of the data rows."),
+          resume: bool = typer.Option(False, "--resume",
+                                      help="Continue from OUT/checkpoint.npz of a stopped run."),
           engine: str = typer.Option("native", "--engine", help="native | ngspice"),
           out: Path = typer.Option(Path("aann-out"), "--out", help="Output directory.")):
     """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
     from .io import ensure_writable_dir
     from .report import print_summary
+    from .stimulus import Waveform
     from .train import train as run_training
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
+    wave = Waveform.from_csv(stimulus) if stimulus is not None else None
     ensure_writable_dir(out)  # fail before the simulation, not after
-    results = run_training(cfg, waveforms=waveforms, engine=engine, progress=True)
+    checkpoint = out / "checkpoint.npz"
+    native_rows = engine == "native" and wave is None and not waveforms
+    if resume and not native_rows:
+        from .errors import ValidationError
+
+        raise ValidationError("--resume works with the native engine on data rows, "
+                              "without --waveforms or --stimulus")
+    try:
+        results = run_training(cfg, waveforms=waveforms or wave is not None, engine=engine,
+                               progress=True, stimulus=wave, resume=resume,
+                               checkpoint=checkpoint if native_rows else None)
+    except KeyboardInterrupt:
+        hint = (f"; continue with the same command and --resume ({checkpoint} holds the "
+                "epochs done)") if native_rows and checkpoint.exists() else ""
+        typer.echo(f"interrupted{hint}", err=True)
+        raise typer.Exit(130) from None
     results.save(out)
+    checkpoint.unlink(missing_ok=True)  # the results are complete; nothing to resume
     print_summary(results)
     typer.echo(f"wrote {out}/")
 
@@ -81,7 +104,9 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
 def main(argv=None) -> int:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # returns typer.Exit's code
+        if isinstance(rc, int):
+            return rc
     except AannError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -90,15 +115,11 @@ def main(argv=None) -> int:
         return 130
     except typer.Exit as e:
         return e.exit_code
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            return 2
-        if isinstance(e, click.exceptions.Abort):
-            return 130
-        raise
+    except typer.Abort:
+        return 130
+    except typer.TyperException as e:  # usage errors: bad option value, unknown option
+        print(f"error: {e.format_message()}", file=sys.stderr)
+        return 2
     return 0
 
 

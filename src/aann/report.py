@@ -25,8 +25,9 @@ def summary_table(results: Results) -> Table:
     diverged = results.diverged_epoch
     wr = results.weight_range
     for b, seed in enumerate(results.seeds):
-        status = f"diverged at epoch {diverged[b]}" if diverged[b] else "ok"
-        table.add_row(str(seed), f"{results.mse[b, -1]:.3g}", str(first[b] or "never"),
+        status = f"DIVERGED at epoch {diverged[b]}" if diverged[b] else "ok"
+        final = f"{results.mse[b, -1]:.3g}" if results.epochs_done else "-"
+        table.add_row(str(seed), final, str(first[b] or "never"),
                       format_quantity(peak[b], "A"), f"{peak[b] / Imax:.3g}",
                       f"{wr[b, 0]:+.2f} .. {wr[b, 1]:+.2f}", status)
     return table
@@ -35,9 +36,15 @@ def summary_table(results: Results) -> Table:
 def print_summary(results: Results, console: Console | None = None) -> None:
     console = console or Console()
     console.print(summary_table(results))
-    n_ok = int((results.first_epoch_below() > 0).sum())
+    diverged = results.diverged_epoch
+    n_ok = int(((results.first_epoch_below() > 0) & (diverged == 0)).sum())
     console.print(f"{n_ok} of {results.n_networks} networks reached MSE < {MSE_GOAL:g}; "
                   f"simulated in {results.wall_seconds:.2f} s")
+    reasons = results.diverged_reason
+    for b, seed in enumerate(results.seeds):
+        if diverged[b]:
+            console.print(f"[red]seed {seed} diverged at epoch {diverged[b]}:[/] {reasons[b]}; "
+                          "its figures are not to be trusted")
     over = results.peak_current_max.max() / results.config.constants.Imax
     if over > 1:
         c = results.config

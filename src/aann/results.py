@@ -37,6 +37,7 @@ class Results:
     engine: str = "native"
     wall_seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    step_error: np.ndarray | None = None  # (B, epochs) largest fixed-step error estimate, V
 
     @property
     def n_networks(self) -> int:
@@ -49,6 +50,8 @@ class Results:
     def first_epoch_below(self, goal: float = MSE_GOAL) -> np.ndarray:
         """Per network, the first epoch (1-based) with MSE < ``goal``; 0 if never."""
         below = self.mse < goal
+        if not self.epochs_done:  # a waveform run has no epochs
+            return np.zeros(self.n_networks, int)
         return np.where(below.any(axis=1), below.argmax(axis=1) + 1, 0)
 
     @property
@@ -63,25 +66,53 @@ class Results:
         flat = np.concatenate([w.reshape(w.shape[0], -1) for w in self.W_epoch], axis=1)
         return np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1)
 
+    def _divergence(self):
+        """Per network: first bad epoch (0: none) and why."""
+        bound = self.config.constants.Vw_bound
+        checks = [("MSE is NaN/Inf", ~np.isfinite(self.mse))] if self.epochs_done else []
+        nonfinite = np.zeros(self.W_epoch[0].shape[:2], bool)  # (B, epochs); 1 "epoch"
+        beyond = np.zeros_like(nonfinite)  # for a waveform run: its end
+        for w in self.W_epoch:
+            w = w.reshape(*w.shape[:2], -1)
+            nonfinite |= ~np.all(np.isfinite(w), axis=2)
+            beyond |= np.any(np.abs(w) > bound, axis=2)
+        checks += [("weights NaN/Inf", nonfinite), (f"|Vw| > Vw_bound = {bound:g} V", beyond)]
+        if self.step_error is not None and self.step_error.shape == nonfinite.shape:
+            limit = self.config.solver.max_step_error
+            checks.append((f"solver step error > {limit:g} V (steps too long: raise "
+                           "solver.steps or use stepping = 'adaptive')",
+                           ~(self.step_error <= limit)))
+        first = np.zeros(self.n_networks, int)
+        reason = [None] * self.n_networks
+        for why, bad in checks:
+            e = np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, 0)
+            for b in range(self.n_networks):
+                if e[b] and (not first[b] or e[b] < first[b]):
+                    first[b], reason[b] = e[b], why
+        for b in range(self.n_networks):
+            if not first[b] and not self.solver_ok[b]:
+                first[b], reason[b] = max(self.epochs_done, 1), "the solver failed"
+        return first, reason
+
     @property
     def diverged_epoch(self) -> np.ndarray:
         """Per network, the first epoch whose weights are NaN/Inf or beyond
-        ``constants.Vw_bound``, or whose MSE is not finite, or at which the solver
-        failed; 0 when the run stayed sane."""
-        bound = self.config.constants.Vw_bound
-        bad = ~np.isfinite(self.mse)
-        for w in self.W_epoch:
-            w = w.reshape(*w.shape[:2], -1)
-            bad |= ~np.all(np.isfinite(w) & (np.abs(w) <= bound), axis=2)
-        first = np.where(bad.any(axis=1), bad.argmax(axis=1) + 1, 0)
-        return np.where(self.solver_ok | (first > 0), first, max(self.epochs_done, 1))
+        ``constants.Vw_bound``, or whose MSE is not finite, or in which a fixed
+        solver step's error estimate exceeded ``solver.max_step_error``, or at
+        which the solver failed; 0 when the run stayed sane."""
+        return self._divergence()[0]
+
+    @property
+    def diverged_reason(self) -> list:
+        """Per network, why it is flagged as diverged (None when it is not)."""
+        return self._divergence()[1]
 
     def summary(self) -> dict:
         """The figures of the summary table, per network, plus the settings."""
         Imax = self.config.constants.Imax
         peak = self.peak_current_max
         first = self.first_epoch_below()
-        diverged = self.diverged_epoch
+        diverged, reason = self._divergence()
         return {
             "settings": self.config.to_dict(),
             "engine": self.engine,
@@ -99,7 +130,11 @@ class Results:
                  "peak_over_Imax": _num(peak[b] / Imax),
                  "weight_min": _num(self.weight_range[b, 0]),
                  "weight_max": _num(self.weight_range[b, 1]),
-                 "diverged_at_epoch": int(diverged[b]) or None}
+                 "diverged_at_epoch": int(diverged[b]) or None,
+                 "diverged_because": reason[b],
+                 "max_step_error": (_num(self.step_error[b].max())
+                                    if self.step_error is not None and self.step_error.size
+                                    else None)}
                 for b in range(self.n_networks)],
             **self.extra,
         }

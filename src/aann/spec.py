@@ -185,6 +185,8 @@ class Solver(_Section):
     Tsit5 within 1 uV of a tight adaptive solve on XOR at lambda <= 10.
     ``adaptive``: a PID step-size controller with ``rtol``/``atol``, restarted at
     every segment edge so that no step crosses a discontinuity.
+    ``max_step_error`` (V): with fixed stepping, a step whose embedded error
+    estimate is larger flags the run as diverged instead of returning garbage.
     """
 
     method: str = _choice("tsit5", "tsit5", "dopri5", "dopri8", "heun", "euler", "kvaerno5")
@@ -193,6 +195,8 @@ class Solver(_Section):
     rtol: float = _q(1e-8, positive=True)
     atol: float = _q(1e-10, "V", positive=True)
     samples_per_row: int = 8  # waveform resolution
+    max_step_error: float = _q(1e-2, "V", positive=True)  # a fixed step whose embedded
+    # error estimate exceeds this marks the run as diverged (steps far too long)
 
     def __post_init__(self):
         super().__post_init__()

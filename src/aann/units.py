@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from .errors import ValidationError
 
@@ -34,7 +35,8 @@ def parse_quantity(value, name: str, unit: str | None = None) -> float:
             raise ValidationError(
                 f"{name}: {value!r} is not a number; write e.g. '0.1ps', '100uA' or '1e-4'"
             )
-        number = float(match.group(1)) * _scale(match.group(2), name, value, unit)
+        scale = _scale(match.group(2), name, value, unit)  # decimal: "100uA" is exactly 1e-4
+        number = float(Decimal(match.group(1)) * Decimal(repr(scale)))
     else:
         raise ValidationError(f"{name}: expected a number, got {value!r}")
     if not math.isfinite(number):

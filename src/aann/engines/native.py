@@ -33,6 +33,8 @@ SOLVERS = {
     "heun": diffrax.Heun, "euler": diffrax.Euler, "kvaerno5": diffrax.Kvaerno5,
 }
 MAX_ADAPTIVE_STEPS = 4096  # per segment
+UNROLL = 4  # fixed-step loop unrolling (compile time vs run time)
+ROW_UNROLL = 1  # rows per scan iteration
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class NativeRun:
     peak_current: tuple  # per layer (B, n_out, n_in + 1): max |Icharged| over the run, A
     solver_ok: np.ndarray  # (B,) every segment solved without a solver failure
     waveforms: dict | None  # time (T,), Vin/Vtarget/Vout (B, T, n), Vteach (B, T)
+    step_error: np.ndarray | None = None  # (B, epochs) largest local error estimate of a
+    # fixed step in each epoch, V (0 where the solver gives none); None: not measured
 
 
 def _field(t, W, args):
@@ -54,23 +58,61 @@ def _field(t, W, args):
     return circuit.dVw_dt(W, x, y, vt)
 
 
-def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int):
-    """Solve one segment; return W at ``t1``, weights at ``n_samples`` times from ``t0``, ok flag."""
-    term, method = diffrax.ODETerm(_field), SOLVERS[solver.method]()
+def _batched_field(circuit_axis):
+    """``_field`` for a whole batch: weights and sources have a leading axis B; the
+    circuit too when ``circuit_axis`` is 0. One solver then steps every network at
+    once, which XLA compiles to far faster code than a vmapped solver loop."""
+
+    def field(t, W, args):
+        circuit, t0, t1, s0, s1 = args
+        frac = (t - t0) / (t1 - t0)
+        x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
+        return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
+                        in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
+
+    return field
+
+
+def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=False):
+    """Solve one segment.
+
+    Returns W at ``t1``; weights at ``n_samples`` times from ``t0`` (or None);
+    the ok flag; the largest local error estimate of a fixed step (V; 0 when
+    the solver has none or the stepping is adaptive, which controls it).
+    ``batch``: False for one network, else the circuit's batch axis (0 or None)
+    for a batch of networks (``W``, ``s0``, ``s1`` with a leading axis B; the
+    error estimate is then per network).
+    """
+    field = _field if batch is False else _batched_field(batch)
+    err_of = _max_abs if batch is False else _max_abs_per_network
+    term, method = diffrax.ODETerm(field), _method(solver.method)
     args = (circuit, t0, t1, s0, s1)
     if solver.stepping == "fixed" and not n_samples:
-        # The fast path: the solver's own step function, on an exact grid.
-        state = method.init(term, t0, t1, W, args)
+        # The fast path: the solver's own step function on an exact grid, in a
+        # fori_loop (an unrolled loop would compile for minutes at many steps).
+        # Each step's embedded error estimate is kept: its largest |value| (V)
+        # tells a trustworthy run from garbage when the steps are too long.
         h = (t1 - t0) / solver.steps
-        for j in range(solver.steps):
-            tb = t1 if j == solver.steps - 1 else t0 + (j + 1) * h
-            W, _, _, state, result = method.step(term, t0 + j * h, tb, W, args, state, False)
-        return W, None, result == diffrax.RESULTS.successful
+
+        def step(j, carry):
+            W, state, err, ok = carry
+            ta = t0 + j * h
+            tb = jnp.where(j == solver.steps - 1, t1, ta + h)
+            W, W_err, _, state, result = method.step(term, ta, tb, W, args, state, False)
+            return W, state, jnp.maximum(err, err_of(W_err)), ok & (
+                result == diffrax.RESULTS.successful)
+
+        zero = err_of(jax.tree.map(jnp.zeros_like, W))
+        carry = (W, method.init(term, t0, t1, W, args), zero, jnp.asarray(True))
+        W, _, err, ok = jax.lax.fori_loop(0, solver.steps, step, carry,
+                                          unroll=min(solver.steps, UNROLL))
+        return W, None, ok, err
     if solver.stepping == "fixed":
         ts = t0 + (t1 - t0) * jnp.arange(solver.steps + 1) / solver.steps
         controller, dt0, max_steps = diffrax.StepTo(ts=ts.at[-1].set(t1)), None, solver.steps
-    else:
-        controller = diffrax.PIDController(rtol=solver.rtol, atol=solver.atol)
+    else:  # the max norm: every network of a batch within rtol/atol
+        controller = diffrax.PIDController(rtol=solver.rtol, atol=solver.atol,
+                                           norm=_max_norm)
         dt0, max_steps = (t1 - t0) / solver.steps, MAX_ADAPTIVE_STEPS
     sample_ts = t0 + (t1 - t0) * jnp.arange(n_samples) / max(n_samples, 1)
     saveat = diffrax.SaveAt(ts=sample_ts, t1=True) if n_samples else diffrax.SaveAt(t1=True)
@@ -79,11 +121,45 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int):
                               max_steps=max_steps, throw=False)
     W_end = jax.tree.map(lambda y: y[-1], sol.ys)
     W_samples = jax.tree.map(lambda y: y[:-1], sol.ys)
-    return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful
+    zero = err_of(jax.tree.map(jnp.zeros_like, W))
+    return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero
 
 
-def _peak(circuit, W, signals, peak):
-    currents, _ = circuit.charging_currents(W, *signals)
+def _max_norm(tree):
+    return _max_abs(tree)
+
+
+def _max_abs_per_network(tree):
+    """Per network (leading axis), the largest ``|value|`` of a pytree; 0 for ``None``."""
+    leaves = [x.reshape(x.shape[0], -1) for x in jax.tree.leaves(tree)]
+    if not leaves:
+        return jnp.zeros(())
+    return jnp.max(jnp.abs(jnp.concatenate(leaves, axis=1)), axis=1)
+
+
+def _method(name: str):
+    """A diffrax solver; explicit Runge-Kutta stages in a plain ``lax`` loop
+    (diffrax's default checkpointed loop only pays off under reverse-mode autodiff)."""
+    cls = SOLVERS[name]
+    if issubclass(cls, diffrax.AbstractERK):
+        return cls(scan_kind="lax")
+    return cls()
+
+
+def _max_abs(tree):
+    """Largest ``|value|`` of a pytree of arrays; 0 for ``None`` (no error estimate)."""
+    leaves = jax.tree.leaves(tree)
+    if not leaves:
+        return jnp.zeros(())
+    return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
+
+
+def _peak(circuit, W, signals, peak, batch=False):
+    if batch is False:
+        currents, _ = circuit.charging_currents(W, *signals)
+    else:
+        currents, _ = jax.vmap(lambda c, W, s: c.charging_currents(W, *s),
+                               in_axes=(batch, 0, 0))(circuit, W, signals)
     return jax.tree.map(lambda p, i: jnp.maximum(p, jnp.abs(i)), peak, currents)
 
 
@@ -98,54 +174,76 @@ def _samples(circuit, t_samples, W_samples, t0, t1, s0, s1):
 
 
 class RowState(NamedTuple):
-    """What carries over from one chunk of epochs to the next (per network)."""
+    """What carries over from one chunk of epochs to the next (leading axis B)."""
 
     W: tuple  # weights, V
     prev: tuple  # (Vin, Vtarget, Vteach) of the last row applied
     peak: tuple  # max |Icharged| so far, A
-    k: jax.Array  # rows applied so far; the next row starts at k * t_row
+    k: jax.Array  # rows applied so far (one count, shared); the next row starts at k * t_row
     ok: jax.Array  # no solver failure so far
 
 
 def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solver, n_samples,
-              ramp):
-    """One network through some epochs of a :class:`RowSchedule` (traced)."""
+              ramp, circuit_axis):
+    """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
+
+    ``order``: (epochs, rows) shared, or (B, epochs, rows). Outputs have the
+    network as their leading axis, then the epoch.
+    """
+    B = state.W[0].shape[0]
+    if order.ndim == 3:
+        order = jnp.moveaxis(order, 0, 2)  # (epochs, rows, B)
     R = order.shape[1]
+    batch = circuit_axis
 
     def row(state, inp):
         W, prev, peak, k, ok = state
         i, vt = inp
-        sig = (X[i], Y[i], vt)
+        sig = (jnp.broadcast_to(X[i], (B, X.shape[1])), jnp.broadcast_to(Y[i], (B, Y.shape[1])),
+               jnp.full(B, vt))
         t0, t_end = k * t_row, (k + 1) * t_row
-        wave = []
+        wave, err = [], jnp.zeros(B)
         if ramp:
-            peak = _peak(circuit, W, prev, peak)
-            W, samples, ok_r = _segment(circuit, W, t0, t0 + t_edge, prev, sig, solver, n_samples)
+            peak = _peak(circuit, W, prev, peak, batch)
+            W, samples, ok_r, err = _segment(circuit, W, t0, t0 + t_edge, prev, sig, solver,
+                                             n_samples, batch)
             ok = ok & ok_r
             if n_samples:
-                wave.append(_samples(circuit, *samples, t0, t0 + t_edge, prev, sig))
+                wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
             t0 = t0 + t_edge
-        peak = _peak(circuit, W, sig, peak)
-        W, samples, ok_f = _segment(circuit, W, t0, t_end, sig, sig, solver, n_samples)
+        peak = _peak(circuit, W, sig, peak, batch)
+        W, samples, ok_f, err_f = _segment(circuit, W, t0, t_end, sig, sig, solver, n_samples,
+                                           batch)
         if n_samples:
-            wave.append(_samples(circuit, *samples, t0, t_end, sig, sig))
-        return RowState(W, sig, peak, k + 1, ok & ok_f), wave
+            wave.append(_batch_samples(circuit, batch, samples, t0, t_end, sig, sig))
+        return RowState(W, sig, peak, k + 1, ok & ok_f), (wave, jnp.maximum(err, err_f))
+
+    mse = jax.vmap(lambda c, W: c.mse(W, X, Y), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
-        state, wave = jax.lax.scan(row, state, (idx, jnp.full(R, vt)))
-        return state, (circuit.mse(state.W, X, Y), state.W, wave)
+        state, (wave, err) = jax.lax.scan(row, state, (idx, jnp.full(R, vt)), unroll=ROW_UNROLL)
+        return state, (mse(circuit, state.W), state.W, wave, jnp.max(err, axis=0))
 
-    return jax.lax.scan(epoch, state, (order, vteach_epoch))
+    state, out = jax.lax.scan(epoch, state, (order, vteach_epoch))
+    mse_e, W_e, wave, err = out
+    wave = jax.tree.map(lambda a: jnp.moveaxis(a, 2, 0), wave)  # (E, R, B, ..) -> (B, E, R, ..)
+    return state, (mse_e.T, tuple(jnp.moveaxis(w, 0, 1) for w in W_e), wave, err.T)
+
+
+def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
+    """:func:`_samples` of every network; saved weights have axes (time, B, ...)."""
+    t_samples, W_samples = samples
+    return jax.vmap(_samples, in_axes=(batch, None, 1, None, None, 0, 0))(
+        circuit, t_samples, W_samples, t0, t1, s0, s1)
 
 
 @lru_cache(maxsize=32)
 def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: bool,
                    order_batched: bool):
-    fn = eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp)
-    axes = (0 if circuit_batched else None, 0, 0 if order_batched else None,
-            None, None, None, None, None)
-    return eqx.filter_jit(jax.vmap(lambda *a: fn(*a), in_axes=axes))
+    del order_batched  # seen from the order's shape
+    return eqx.filter_jit(eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp,
+                                      circuit_axis=0 if circuit_batched else None))
 
 
 def initial_state(W0, schedule: RowSchedule) -> RowState:
@@ -157,7 +255,7 @@ def initial_state(W0, schedule: RowSchedule) -> RowState:
     X, Y = schedule.dataset.X, schedule.dataset.Y
     prev = (jnp.asarray(X[first], float), jnp.asarray(Y[first], float),
             jnp.full(B, float(schedule.Vteach[0])))
-    return RowState(W0, prev, jax.tree.map(jnp.zeros_like, W0), jnp.zeros(B, int),
+    return RowState(W0, prev, jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int),
                     jnp.ones(B, bool))
 
 
@@ -199,7 +297,9 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     if waveforms:
         wave = _flatten_waves([{k: np.concatenate([p[2][j][k] for p in parts], axis=1)
                                 for k in parts[0][2][j]} for j in range(len(parts[0][2]))])
-    return NativeRun(mse, W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), wave)
+    step_error = np.concatenate([p[3] for p in parts], axis=1)
+    return NativeRun(mse, W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), wave,
+                     step_error)
 
 
 def _np(tree):
@@ -227,7 +327,7 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples)
         s0 = (vin[k], vtarget[k], vteach[k])
         s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
         peak = _peak(circuit, W, s0, peak)
-        W, samples, ok_k = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
+        W, samples, ok_k, _ = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
         peak = _peak(circuit, W, s1, peak)
         return (W, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
 
