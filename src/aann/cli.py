@@ -101,6 +101,28 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
     typer.echo(f"wrote {out}/")
 
 
+@app.command()
+def netlist(config: Optional[Path] = ConfigArg, topology: Optional[str] = TopologyOpt,
+            dataset: Optional[str] = DatasetOpt, t_row: Optional[str] = TRowOpt,
+            epochs: Optional[int] = EpochsOpt, seeds: Optional[int] = SeedsOpt,
+            init_weights: Optional[Path] = InitOpt, teach: Optional[str] = TeachOpt,
+            multiplier: Optional[str] = MultOpt, t_edge: Optional[str] = EdgeOpt,
+            seed: Optional[int] = typer.Option(
+                None, "--seed", help="Initial weight set to export (default: the first)."),
+            output: Path = typer.Option(Path("net.cir"), "-o", "--output",
+                                        help="Netlist file to write.")):
+    """Write the behavioural SPICE netlist (ngspice) of one network and its training run."""
+    from .engines.spice.netlist import config_netlist
+    from .io import atomic_write
+
+    cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
+                       multiplier, t_edge)
+    text, info = config_netlist(cfg, seed=seed)
+    atomic_write(output, text)
+    typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed {info['seed']}, "
+               f"row edges t_edge = {info['t_edge']:g} s; run it with: ngspice -b -r out.raw {output}")
+
+
 def main(argv=None) -> int:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:

@@ -1,0 +1,178 @@
+"""The SPICE engine: the same circuit exported to ngspice, run, and read back.
+
+``netlist`` writes the text (pure), ``ngspice`` runs the subprocess and checks
+its messages, ``raw`` reads its output. :func:`simulate_rows_ngspice` returns
+the same :class:`aann.engines.native.NativeRun` arrays as the native engine.
+
+What is measured, and how:
+
+* weights after each epoch: the weight node voltages read from the raw file at
+  exactly ``t = epoch * rows * t_row`` (a PWL breakpoint, so ngspice has a time
+  point there; linear interpolation between time points otherwise);
+* MSE after each epoch: the forward pass of :class:`aann.circuit.Circuit` (the
+  same block laws as the netlist) over every row with those weights -- the
+  SPEC's definition (weights frozen, forward only); running that in SPICE too
+  would need a second transient per epoch and give the same numbers;
+* peak charging current: the charging currents computed from the weights and
+  source voltages read at every ngspice time point (the same laws as the
+  B-sources), their largest magnitude per capacitor;
+* waveforms: ``Vin``, ``Vtarget``, ``Vteach`` and the output layer's ``Vout``
+  as ngspice computed them, interpolated onto the native engine's sample grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...circuit import build_circuit
+from ...errors import SimulationError
+from ..native import NativeRun
+from .netlist import (SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges)
+from .ngspice import find_ngspice, run_ngspice, version
+from .raw import RawPlot, read_raw
+
+__all__ = ["SpiceOptions", "edge_time", "find_ngspice", "network_netlist", "read_raw",
+           "run_ngspice", "simulate_rows_ngspice", "version", "with_edges"]
+
+
+def _interp(t_query, t, y):
+    """Values of ``y`` (points, ...) at ``t_query``, linear between ngspice time points."""
+    y = np.asarray(y)
+    flat = y.reshape(y.shape[0], -1)
+    out = np.stack([np.interp(t_query, t, flat[:, k]) for k in range(flat.shape[1])], axis=-1)
+    return out.reshape(len(t_query), *y.shape[1:])
+
+
+def _sample_grid(schedule, n_samples: int) -> np.ndarray:
+    """The native engine's waveform sample times (edge piece and hold piece of every row)."""
+    k = np.arange(schedule.epochs * schedule.order.shape[-1])
+    t0 = k * schedule.t_row
+    j = np.arange(n_samples) / n_samples
+    ramp = t0[:, None] + schedule.t_edge * j
+    hold = (t0 + schedule.t_edge)[:, None] + (schedule.t_row - schedule.t_edge) * j
+    return np.concatenate([ramp, hold], axis=1).reshape(-1)
+
+
+def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progress: bool = False,
+                          options: SpiceOptions | None = None, workers: int = 2,
+                          timeout: float | None = 3600, workdir=None, keep_files: bool = False,
+                          executable: str | None = None):
+    """Run a batch of networks through a row schedule in ngspice, one process per network.
+
+    ``W0``: per layer, arrays (B, n_out, n_in + 1) in V. A zero ``t_edge`` in the
+    schedule becomes ``options.edge_fraction * t_row`` (a PWL source needs a
+    finite edge); compare with a native run of the same edge time. Up to
+    ``workers`` ngspice processes run at once. ``workdir`` keeps the netlists and
+    raw files (``net<b>.cir``, ``net<b>.raw``) there. Returns ``(NativeRun, extra)``.
+    """
+    options = options or SpiceOptions()
+    exe = find_ngspice(executable)  # fail early, with the install hint
+    circuit = build_circuit(config)
+    schedule = with_edges(schedule, options)
+    W0 = tuple(np.asarray(w, float) for w in W0)
+    B = W0[0].shape[0]
+    sizes = tuple(circuit.sizes)
+    nodes = weight_nodes(sizes)
+    E, R = schedule.epochs, schedule.order.shape[-1]
+    t_epoch = (np.arange(E) + 1) * R * schedule.t_row
+    X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
+    mse_fn = jax.jit(jax.vmap(lambda W: circuit.mse(W, X, Y)))
+    current_fn = jax.jit(jax.vmap(lambda W, x, y, vt: circuit.charging_currents(W, x, y, vt)[0]))
+    n_samples = config.solver.samples_per_row
+    grid = _sample_grid(schedule, n_samples) if waveforms else None
+
+    def one(b: int):
+        text = network_netlist(circuit, [w[b] for w in W0], schedule, network=b,
+                               options=options)
+        started = time.perf_counter()
+        plots = run_ngspice(text, workdir=None if workdir is None else Path(workdir),
+                            name=f"net{b}", timeout=timeout, executable=exe, keep=keep_files)
+        seconds = time.perf_counter() - started
+        return _collect(plots[-1], b), seconds
+
+    def _collect(plot: RawPlot, b: int):
+        t = plot.sweep
+        if t.size < 2 or t[-1] < schedule.duration * (1 - 1e-9):
+            raise SimulationError(
+                f"ngspice stopped at t = {t[-1] if t.size else 0:g} s of {schedule.duration:g} s "
+                f"(network {b}); see its messages with keep_files=True")
+        Wt = [np.stack([np.stack([plot[f"v({n})"] for n in row], -1) for row in layer], -2)
+              for layer in nodes]  # per layer (points, n_out, n_in + 1)
+        W_epoch = [_interp(t_epoch, t, w) for w in Wt]
+        mse = np.asarray(mse_fn(tuple(jnp.asarray(w) for w in W_epoch)))
+        x = np.stack([plot[f"v(vin{i + 1})"] for i in range(sizes[0])], -1)
+        y = np.stack([plot[f"v(vtarget{k + 1})"] for k in range(sizes[-1])], -1)
+        vt = plot["v(vteach)"]
+        peak = [np.zeros(w.shape[1:]) for w in Wt]
+        for s in range(0, t.size, 20000):  # chunks bound the memory
+            cur = current_fn(tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
+                             jnp.asarray(x[s:s + 20000]), jnp.asarray(y[s:s + 20000]),
+                             jnp.asarray(vt[s:s + 20000]))
+            peak = [np.maximum(p, np.abs(np.asarray(c)).max(axis=0)) for p, c in zip(peak, cur)]
+        wave = None
+        if waveforms:
+            out = np.stack([plot[f"v({vout(len(sizes), k + 1)})"] for k in range(sizes[-1])], -1)
+            wave = {"Vin": _interp(grid, t, x), "Vtarget": _interp(grid, t, y),
+                    "Vout": _interp(grid, t, out), "Vteach": np.interp(grid, t, vt)}
+        W_final = [_interp(np.array([schedule.duration]), t, w)[0] for w in Wt]
+        return {"mse": mse, "W_epoch": W_epoch, "W_final": W_final, "peak": peak,
+                "wave": wave, "points": int(t.size)}
+
+    results = [None] * B
+    seconds = [0.0] * B
+    bar = _Progress(progress, B)
+    with bar, ThreadPoolExecutor(max_workers=max(1, min(workers, B))) as pool:
+        futures = {pool.submit(one, b): b for b in range(B)}
+        for fut in futures:
+            b = futures[fut]
+            results[b], seconds[b] = fut.result()
+            bar.advance()
+
+    run = NativeRun(
+        mse=np.stack([r["mse"] for r in results]),
+        W_epoch=tuple(np.stack([r["W_epoch"][l] for r in results]) for l in range(len(nodes))),
+        W_final=tuple(np.stack([r["W_final"][l] for r in results]) for l in range(len(nodes))),
+        peak_current=tuple(np.stack([r["peak"][l] for r in results]) for l in range(len(nodes))),
+        solver_ok=np.ones(B, bool),
+        waveforms=None if not waveforms else {
+            "time": grid, **{k: np.stack([r["wave"][k] for r in results])
+                             for k in ("Vin", "Vtarget", "Vout", "Vteach")}},
+    )
+    extra = {"ngspice": {"version": version(exe), "t_edge": schedule.t_edge,
+                         "options": dataclasses.asdict(options), "workers": workers,
+                         "process_seconds": seconds,
+                         "time_points": [r["points"] for r in results]}}
+    return run, extra
+
+
+class _Progress:
+    """A rich progress bar over networks (ngspice gives no progress of its own in batch mode)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled, self.total, self._bar = enabled, total, None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+                TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("[bold]ngspice[/]"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("networks"), TimeElapsedColumn())
+            self._bar.__enter__()
+            self._task = self._bar.add_task("", total=self.total)
+        return self
+
+    def advance(self):
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -1,0 +1,350 @@
+"""A behavioural SPICE netlist of exactly the circuit the native engine simulates.
+
+Pure text, no subprocess. Every B-source expression is produced by calling the
+block laws of :mod:`aann.blocks` with :class:`aann.blocks.Expr` inputs and
+``m = aann.blocks.SPICE`` -- the same methods the native engine calls with JAX
+arrays -- so the two engines read one definition of each law.
+
+Layout (the paper's Fig. 6 and Fig. 7):
+
+* one ``.subckt neuron_lL`` per layer L (layers are numbered as in the paper:
+  the inputs are layer 1, so the first neurons are layer 2). Its ports are the
+  Fig. 6 symbol: inputs ``x0`` (= ``Vbias``) .. ``xN``, weights ``w0`` .. ``wN``,
+  ``vteach``, ``ve`` (error in), ``vout``, the probe points ``vd`` and ``vdelta``,
+  and, for layers above the first hidden one, ``ie1`` .. ``ieN`` (the Type2
+  currents ``IE`` into the error nodes of the layer below);
+* the weight capacitors at the top level, one per weight, with ``IC=`` the
+  initial weight and ``.tran ... uic``;
+* PWL sources for ``Vin``, ``Vtarget`` and ``Vteach`` whose rows start with a
+  linear edge of ``t_edge`` from the previous row's value (the native engine
+  applies the same edges), a DC source ``Vbias``;
+* the Type1 error ``VE = Vout - Vtarget`` as a B-source per output, the Type2
+  error of a hidden neuron as the sum of the ``IE`` currents into a resistor
+  ``R_E`` to ground.
+
+Node names use the paper's symbols: ``vin1``, ``vtarget1``, ``vteach``,
+``vbias``, ``vw_l2_n1_i0`` (weight of neuron 1 of layer 2 from input 0, the
+bias), ``vout_l2_n1``, ``vd_l2_n1``, ``vdelta_l2_n1``, ``ve_l2_n1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...blocks import SPICE, Expr, output_error
+from ...circuit import Circuit
+from ...stimulus import RowSchedule
+
+EDGE_FRACTION = 0.01  # t_edge = 1% of t_row when the description says 0
+
+
+@dataclass(frozen=True)
+class SpiceOptions:
+    """Settings of the ngspice transient (``.options`` and ``.tran``).
+
+    The circuit's natural scales are far from SPICE's defaults (which suit
+    microsecond circuits with milliamp currents and volt-scale charges of nF
+    capacitors): times are ~1e-13 s, charges ``C * Vw`` ~1e-13 C, currents up to
+    ~0.1 A. So ``chgtol`` (default 1e-14 C, i.e. 10 % of a weight's charge) is
+    set far below the charges, ``vntol`` below the 1 mV the weights must match
+    to, ``reltol`` tight because a run integrates thousands of rows, and
+    ``maxstep`` a fraction of ``t_row`` so that no row is crossed in one step.
+    ``method = gear`` (BDF-2) damps the edge transients that ``trap`` rings on.
+    """
+
+    method: str = "gear"  # gear | trap
+    maxord: int = 2
+    reltol: float = 1e-6
+    trtol: float = 1.0
+    abstol: float = 1e-15  # A
+    vntol: float = 1e-9  # V
+    chgtol: float = 1e-24  # C
+    steps_per_row: int = 10  # maxstep = t_row / steps_per_row
+    edge_fraction: float = EDGE_FRACTION
+
+    def options_line(self) -> str:
+        return (f".options method={self.method} maxord={self.maxord} reltol={self.reltol:g} "
+                f"trtol={self.trtol:g} abstol={self.abstol:g} vntol={self.vntol:g} "
+                f"chgtol={self.chgtol:g}")
+
+
+def edge_time(t_row: float, t_edge: float, fraction: float = EDGE_FRACTION) -> float:
+    """The rise/fall time used for the row edges (s): ``t_edge``, or ``fraction * t_row`` if 0."""
+    return float(t_edge) if t_edge > 0 else fraction * float(t_row)
+
+
+def with_edges(schedule: RowSchedule, options: SpiceOptions = SpiceOptions()) -> RowSchedule:
+    """The schedule with a finite edge time (what a PWL source needs)."""
+    return dataclasses.replace(
+        schedule, t_edge=edge_time(schedule.t_row, schedule.t_edge, options.edge_fraction))
+
+
+# --- node names --------------------------------------------------------------
+
+def vw(L: int, j: int, i: int) -> str:
+    """Weight node of neuron ``j`` (1-based) of layer ``L`` (2-based) from input ``i`` (0 = bias)."""
+    return f"vw_l{L}_n{j}_i{i}"
+
+
+def vout(L: int, j: int) -> str:
+    return f"vout_l{L}_n{j}"
+
+
+def ve(L: int, j: int) -> str:
+    return f"ve_l{L}_n{j}"
+
+
+def weight_nodes(sizes) -> list[np.ndarray]:
+    """Per layer, an array (n_out, n_in + 1) of weight node names (the W layout)."""
+    return [np.array([[vw(l + 2, j + 1, i) for i in range(n_in + 1)] for j in range(n_out)])
+            for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+
+def layer_inputs(sizes, l: int) -> list[str]:
+    """Input nodes ``x0..xN`` of layer index ``l`` (0-based): vbias then the layer below."""
+    below = [f"vin{i + 1}" for i in range(sizes[0])] if l == 0 else \
+        [vout(l + 1, i + 1) for i in range(sizes[l])]
+    return ["vbias", *below]
+
+
+# --- the block laws as expressions ------------------------------------------
+
+def v(node: str) -> Expr:
+    return Expr(f"v({node})")
+
+
+def neuron_expressions(circuit: Circuit, n_in: int) -> dict:
+    """The B-source expressions of one neuron with ``n_in`` inputs, in subcircuit port names.
+
+    Keys: ``Imult`` (list over inputs 0..N, the forward multiplier currents into
+    node ``inet``, which has a resistor ``Ru`` to ground, so ``v(inet) = Ru * Inet``,
+    the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages), ``Icharged`` (list over inputs
+    0..N, current into ``w_i``), ``IE`` (list over inputs 1..N, current into
+    ``ie_i``). Written by the same block methods the native engine runs.
+    """
+    M, act, der = circuit.multiplier, circuit.activation, circuit.derivative
+    x = [v(f"x{i}") for i in range(n_in + 1)]
+    w = [v(f"w{i}") for i in range(n_in + 1)]
+    Inet = v("inet") / der.Ru  # the multiplier currents summed into the sense resistor Ru
+    Vdelta = M.product(v("ve"), v("vd"), m=SPICE)
+    return {
+        "Imult": [M.current(w[i], x[i], m=SPICE) for i in range(n_in + 1)],
+        "Vout": act.Vout(Inet, m=SPICE),
+        "Vd": der.Vd(Inet, m=SPICE),
+        "Vdelta": Vdelta,
+        "Icharged": [circuit.charging.current(v("vteach"), M.product(v("vdelta"), x[i], m=SPICE),
+                                              m=SPICE) for i in range(n_in + 1)],
+        "IE": [circuit.type2.K_E * M.product(v("vdelta"), w[i], m=SPICE)
+               for i in range(1, n_in + 1)],
+    }
+
+
+# --- the netlist --------------------------------------------------------------
+
+def _num(x) -> str:
+    """A float as SPICE reads it, with every digit (``repr``)."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"cannot write {x} into a netlist")
+    return repr(x)
+
+
+def _pwl(name: str, node: str, times, values, per_line: int = 4) -> list[str]:
+    pairs = [f"{_num(t)} {_num(val)}" for t, val in zip(times, values)]
+    lines = [f"{name} {node} 0 PWL("]
+    for k in range(0, len(pairs), per_line):
+        lines.append("+ " + "  ".join(pairs[k:k + per_line]))
+    lines.append("+ )")
+    return lines
+
+
+def source_breakpoints(schedule: RowSchedule, network: int = 0):
+    """PWL breakpoints of the row schedule for one network.
+
+    Returns ``time`` (P,), ``Vin`` (P, n_in), ``Vtarget`` (P, n_out), ``Vteach`` (P,).
+    Row ``k`` starts at ``k * t_row`` at the previous row's values and reaches its
+    own values at ``k * t_row + t_edge``; the first row has no edge (the sources
+    start at row 0's values, as in the native engine).
+    """
+    if schedule.t_edge <= 0:
+        raise ValueError("a PWL source needs t_edge > 0; use with_edges(schedule)")
+    order = schedule.order[network if schedule.order.shape[0] > 1 else 0]  # (E, R)
+    E, R = order.shape
+    rows = order.reshape(-1)
+    vteach = np.repeat(np.asarray(schedule.Vteach, float), R)
+    X, Y = np.asarray(schedule.dataset.X, float), np.asarray(schedule.dataset.Y, float)
+    k = np.arange(E * R)
+    t0 = k * schedule.t_row
+    times = np.empty(2 * E * R + 1)
+    times[0::2][:-1], times[1::2] = t0, t0 + schedule.t_edge
+    times[-1] = E * R * schedule.t_row
+    idx = np.empty(2 * E * R + 1, int)
+    prev = np.concatenate([[rows[0]], rows[:-1]])
+    idx[0::2][:-1], idx[1::2], idx[-1] = prev, rows, rows[-1]
+    vt_prev = np.concatenate([[vteach[0]], vteach[:-1]])
+    vt = np.empty(2 * E * R + 1)
+    vt[0::2][:-1], vt[1::2], vt[-1] = vt_prev, vteach, vteach[-1]
+    return times, X[idx], Y[idx], vt
+
+
+def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 0,
+                    options: SpiceOptions = SpiceOptions(), title: str | None = None,
+                    save: str = "weights") -> str:
+    """The netlist of one network (one set of initial weights ``W0``, per layer
+    (n_out, n_in + 1) in V) trained by ``schedule`` (which must have ``t_edge > 0``).
+
+    ``save``: ``"weights"`` saves the weights and the sources (what the engine
+    reads back), ``"probes"`` adds every neuron's ``Vout``, ``VE``; ``"all"``
+    writes no ``.save`` line (ngspice then saves every node).
+    """
+    sizes = tuple(circuit.sizes)
+    W0 = [np.asarray(W, float) for W in W0]
+    n_layers = len(sizes) - 1
+    E, R = schedule.epochs, schedule.order.shape[-1]
+    t_row, t_edge, t_stop = schedule.t_row, schedule.t_edge, schedule.duration
+    c = circuit.charging
+    lam = c.Keta / c.C * float(np.max(schedule.Vteach, initial=0.0)) * t_row
+    out = []
+    add = out.append
+    add(f"* {title or 'aann: analogue neural network with learning by backpropagation'}")
+    add("* Paulu & Hospodka, Radioengineering 30(2) 2021; behavioural circuit of Fig. 1/6/7.")
+    add("* Written by aann (engines/spice/netlist.py); every B-source expression is the block")
+    add("* law of aann.blocks written as a SPICE expression, so it matches the native engine.")
+    add(f"* topology {'-'.join(map(str, sizes))}: {sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))}"
+        f" weight capacitors; data set {schedule.dataset.name!r}, {R} rows x {E} epochs")
+    add(f"* t_row = {t_row:g} s, row edges t_edge = {t_edge:g} s (linear PWL ramps), "
+        f"run {t_stop:g} s, lambda = Keta/C*Vteach*t_row = {lam:g}")
+    add("* Units: V, A, s, F, Ohm. Nodes: vin<i>, vtarget<k>, vteach, vbias,")
+    add("*   vw_l<L>_n<j>_i<i> weight of neuron j of layer L from input i (i=0: bias),")
+    add("*   vout_l<L>_n<j>, vd_l<L>_n<j> (sigmoid derivative), vdelta_l<L>_n<j> (VE*Vd),")
+    add("*   ve_l<L>_n<j> (error VE). Layer 1 is the inputs, as in the paper.")
+    add("")
+
+    # Subcircuits, one per layer (the Fig. 6 symbol).
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        L = l + 2
+        ex = neuron_expressions(circuit, n_in)
+        ports = [f"x{i}" for i in range(n_in + 1)] + [f"w{i}" for i in range(n_in + 1)] + \
+            ["vteach", "ve", "vout", "vd", "vdelta"]
+        if l > 0:
+            ports += [f"ie{i}" for i in range(1, n_in + 1)]
+        add(f"* Neuron of layer {L} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
+            " weight capacitor nodes,")
+        add("*   vteach learning gate, ve error in, vout output, vd/vdelta probes"
+            + (f", ie1..ie{n_in} Type2 error currents out." if l > 0 else "."))
+        add(f".subckt neuron_l{L} " + " ".join(ports))
+        add("* Eq. 5: forward multipliers; their currents sum at node inet into Ru, so")
+        add("* v(inet) = Ru * Inet, the voltage image u of Inet that Eq. 7 uses")
+        for i, expr in enumerate(ex["Imult"]):
+            add(f"Bm{i} 0 inet I={expr}")
+        add(f"Ru inet 0 {_num(circuit.derivative.Ru)}")
+        add("* Eq. 6: activation, Vout = sigmoid(Inet)")
+        add(f"Bvout vout 0 V={ex['Vout']}")
+        add("* Eq. 7: sigmoid derivative of the same Inet")
+        add(f"Bvd vd 0 V={ex['Vd']}")
+        add("* multiplier read through 1/Km: Vdelta = VE * Vd")
+        add(f"Bvdelta vdelta 0 V={ex['Vdelta']}")
+        add("* Eq. 9: charging currents into the weight capacitors, Icharged = -Keta*Vteach*Vdelta*x_i")
+        for i, expr in enumerate(ex["Icharged"]):
+            add(f"Bch{i} 0 w{i} I={expr}")
+        if l > 0:
+            add("* Eq. 15-16: Type2 error currents IE_i = K_E * Vdelta * Vw_i into the layer below")
+            for i, expr in enumerate(ex["IE"], start=1):
+                add(f"Bie{i} 0 ie{i} I={expr}")
+        add(f".ends neuron_l{L}")
+        add("")
+
+    # Sources.
+    times, Xs, Ys, Vts = source_breakpoints(schedule, network)
+    add(f"* Sources: {E * R} rows, each starting with a {t_edge:g} s linear edge from the previous row")
+    add(f"Vbias vbias 0 DC {_num(circuit.Vbias)}")
+    for i in range(sizes[0]):
+        out.extend(_pwl(f"Vin{i + 1}", f"vin{i + 1}", times, Xs[:, i]))
+    for k in range(sizes[-1]):
+        out.extend(_pwl(f"Vtarget{k + 1}", f"vtarget{k + 1}", times, Ys[:, k]))
+    if np.all(Vts == Vts[0]):
+        add(f"Vteach vteach 0 DC {_num(Vts[0])}")
+    else:
+        out.extend(_pwl("Vteach", "vteach", times, Vts))
+    add("")
+
+    # Weight capacitors and neurons.
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        L = l + 2
+        x = layer_inputs(sizes, l)
+        add(f"* Layer {L}: {n_out} neuron(s), {n_in} input(s) each")
+        for j in range(n_out):
+            ws = [vw(L, j + 1, i) for i in range(n_in + 1)]
+            for i, node in enumerate(ws):
+                add(f"Cw_l{L}_n{j + 1}_i{i} {node} 0 {_num(c.C)} IC={_num(W0[l][j, i])}")
+            nodes = [*x, *ws, "vteach", ve(L, j + 1), vout(L, j + 1), f"vd_l{L}_n{j + 1}",
+                     f"vdelta_l{L}_n{j + 1}"]
+            if l > 0:
+                nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
+            add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" neuron_l{L}")
+        if l < n_layers - 1:
+            add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from layer {L + 1})")
+            for j in range(n_out):
+                add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(circuit.type2.R_E)}")
+        else:
+            add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
+            for j in range(n_out):
+                expr = output_error(v(vout(L, j + 1)), v(f"vtarget{j + 1}"))
+                add(f"BE_l{L}_n{j + 1} {ve(L, j + 1)} 0 V={expr}")
+        add("")
+
+    # Analysis.
+    if save != "all":
+        vectors = [f"v({n})" for W in weight_nodes(sizes) for n in W.reshape(-1)]
+        vectors += [f"v(vin{i + 1})" for i in range(sizes[0])]
+        vectors += [f"v(vtarget{k + 1})" for k in range(sizes[-1])]
+        vectors += ["v(vteach)"] + [f"v({vout(n_layers + 1, k + 1)})" for k in range(sizes[-1])]
+        if save == "probes":
+            vectors += [f"v({f(l + 2, j + 1)})" for l in range(n_layers)
+                        for j in range(sizes[l + 1]) for f in (vout, ve)]
+        vectors = list(dict.fromkeys(vectors))
+        add("* Vectors written to the raw file")
+        for k in range(0, len(vectors), 6):
+            add(".save " + " ".join(vectors[k:k + 6]))
+    max_step = t_row / options.steps_per_row
+    add("* Tolerances scaled to this circuit (ps times, 0.1 pF, up to ~0.1 A): see docs/spice.md")
+    add(options.options_line())
+    add(f".tran {_num(max_step)} {_num(t_stop)} 0 {_num(max_step)} uic")
+    add(".end")
+    return "\n".join(out) + "\n"
+
+
+def config_netlist(config, seed: int | None = None, options: SpiceOptions = SpiceOptions(),
+                   dataset=None, init_weights=None) -> tuple[str, dict]:
+    """The netlist of the network a :class:`aann.spec.Config` describes, for one initial
+    weight set: the one of ``seed`` (a seed of ``training.seeds`` or of the
+    ``init_weights`` file), by default the first. Returns ``(text, info)``."""
+    from ...circuit import build_circuit
+    from ...datasets import load_dataset
+    from ...errors import ValidationError
+    from ...train import initial_networks, schedule_for
+
+    dataset = dataset or load_dataset(config.training.dataset)
+    dataset.check_topology(config.network.sizes)
+    networks = initial_networks(config, init_weights)
+    if seed is None:
+        b = 0
+    else:
+        seeds = [n["seed"] for n in networks]
+        if seed not in seeds:
+            if config.training.init_weights is None and init_weights is None and seed >= 0:
+                networks = initial_networks(config.replace(training={"seeds": seed + 1}))
+                seeds = [n["seed"] for n in networks]
+            if seed not in seeds:
+                raise ValidationError(f"seed {seed} is not among the initial weight sets {seeds}")
+        b = seeds.index(seed)
+    net = networks[b]
+    schedule = with_edges(schedule_for(config, dataset, [net["seed"]]), options)
+    text = network_netlist(build_circuit(config), net["layers"], schedule, options=options,
+                           title=f"aann {config.network.topology}, initial weights of seed "
+                                 f"{net['seed']}", save="probes")
+    return text, {"seed": net["seed"], "t_edge": schedule.t_edge}
