@@ -123,6 +123,11 @@ def netlist(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topolo
                f"row edges t_edge = {info['t_edge']:g} s; run it with: ngspice -b -r out.raw {output}")
 
 
+from .experiments.cli import reproduce_app  # noqa: E402
+
+app.add_typer(reproduce_app, name="reproduce")
+
+
 def main(argv=None) -> int:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:

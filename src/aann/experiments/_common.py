@@ -1,0 +1,49 @@
+"""Small helpers shared by the experiments: files, figures, number formatting."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+
+def save_figure(fig, out: Path, stem: str) -> str:
+    """Write ``stem.png`` and ``stem.svg`` atomically; return the PNG's file name."""
+    from .. import plots
+    from ..io import atomic_savefig
+
+    atomic_savefig(fig, out / f"{stem}.svg")
+    plots.save(fig, out / f"{stem}.png")  # closes the figure
+    return f"{stem}.png"
+
+
+def write_csv(path: Path, header: list[str], rows) -> None:
+    """A CSV with ``header`` and ``rows``, written atomically; floats in full precision."""
+    from ..io import atomic_write
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([repr(float(v)) if isinstance(v, float) else v for v in row])
+    atomic_write(path, buf.getvalue())
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def ps(seconds: float) -> str:
+    return f"{seconds * 1e12:g} ps"
+
+
+def sig(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}"
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""``aann reproduce ...``: one command per experiment of the paper's section 4.
+
+Imports of the experiments (and of JAX) happen inside the commands, so that
+``aann --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+reproduce_app = typer.Typer(
+    add_completion=False, no_args_is_help=True,
+    help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
+         "speed (E4), or all; each writes figures (PNG, SVG), CSV and its section of "
+         "DIR/report.md.")
+
+OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
+EngineOpt = typer.Option("native", "--engine", help="native | ngspice")
+SeedsOpt = typer.Option(None, "--seeds", help="Initial weight sets (default 10).")
+
+
+def _done(out: Path, what: str, started: float) -> None:
+    from .report import write_report
+
+    path = write_report(out)
+    typer.echo(f"{what}: done in {time.perf_counter() - started:.1f} s; wrote {out}/ "
+               f"and {path}")
+
+
+@reproduce_app.command("fig8")
+def fig8_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+             epochs: Optional[int] = typer.Option(None, "--epochs",
+                                                  help="Epochs (default 25 = 5 ps).")):
+    """E1, Fig. 8: 1-2-1 transient with Vteach toggled after each epoch."""
+    from . import fig8
+
+    started = time.perf_counter()
+    f = fig8.run(out, engine=engine, epochs=epochs or fig8.EPOCHS, progress=True)
+    typer.echo(f"hold epochs: largest weight change {f['hold_max_dW']:.3g} V; MSE after the "
+               f"first / last learn epoch {f['first_learn_mse']:.3g} / {f['last_learn_mse']:.3g}")
+    _done(out, "fig8", started)
+
+
+@reproduce_app.command("xor")
+def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+            epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
+            seeds: Optional[int] = SeedsOpt,
+            check: bool = typer.Option(True, "--solver-check/--no-solver-check",
+                                       help="Rerun the 1 ps case with 64 steps per row.")):
+    """E2, Figs. 9-11: XOR 2-8-1 learning curves at t_row = 0.01, 0.1, 1 ps."""
+    from . import xor
+
+    started = time.perf_counter()
+    f = xor.run(out, engine=engine, epochs=epochs or xor.EPOCHS, seeds=seeds or xor.SEEDS,
+                check=check, progress=True)
+    for t_row, s in f["rates"].items():
+        typer.echo(f"t_row = {t_row * 1e12:g} ps: {s['n_reached']} of {s['n']} reach MSE < 0.01; "
+                   f"median final MSE {s['final_median']:.3g}")
+    _done(out, "xor", started)
+
+
+@reproduce_app.command("parasitic")
+def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+                  epochs: Optional[int] = typer.Option(None, "--epochs",
+                                                       help="Epochs (default 1000)."),
+                  seeds: Optional[int] = SeedsOpt,
+                  KI: str = typer.Option("500uA", "--KI", help="Saturation current."),
+                  Voff: str = typer.Option("10mV", "--Voff", help="Input offset."),
+                  stress: bool = typer.Option(True, "--stress/--no-stress",
+                                              help="Also run the KI = 200 uA stress case.")):
+    """E3, Figs. 12-13: XOR at 0.1 ps with parasitic multipliers, beside the ideal run."""
+    from ..units import parse_quantity
+    from . import parasitic
+
+    started = time.perf_counter()
+    f = parasitic.run(out, engine=engine, epochs=epochs or parasitic.EPOCHS,
+                      seeds=seeds or parasitic.SEEDS, KI=parse_quantity(KI, "KI", "A"),
+                      Voff=parse_quantity(Voff, "Voff", "V"), stress=stress, progress=True)
+    for law in ("ideal", "parasitic"):
+        typer.echo(f"{law}: {f[law]['n_reached']} of {f[law]['n']} reach MSE < 0.01")
+    _done(out, "parasitic", started)
+
+
+@reproduce_app.command("speed")
+def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+              epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
+              repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
+              tests: str = typer.Option("1,2,3,4", "--tests", help="Which tests of Tab. 2."),
+              full: bool = typer.Option(False, "--full",
+                                        help="Time every epoch (no extrapolation): slow.")):
+    """E4, Tabs. 1-2: digital training time against the circuit's."""
+    from . import speed
+
+    started = time.perf_counter()
+    chosen = _tests(tests)
+    f = speed.run(out, engine=engine, epochs=epochs or speed.EPOCHS, repeats=repeats,
+                  tests=chosen, full=full, progress=True)
+    for note in f["notes"]:
+        typer.echo(f"note: {note}")
+    _done(out, "speed", started)
+
+
+@reproduce_app.command("all")
+def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+            epochs: Optional[int] = typer.Option(None, "--epochs",
+                                                 help="Epochs of xor, parasitic and speed "
+                                                      "(default 1000; reduced runs only)."),
+            seeds: Optional[int] = SeedsOpt,
+            repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
+            speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
+                                            help="Which tests of Tab. 2 the speed part runs.")):
+    """Run fig8, xor, parasitic and speed, then write DIR/report.md with everything."""
+    from . import fig8, parasitic, speed, xor
+    from .report import write_report
+
+    chosen = _tests(speed_tests)
+    started = time.perf_counter()
+    typer.echo("[1/4] fig8")
+    fig8.run(out, engine=engine, progress=True)
+    typer.echo("[2/4] xor")
+    xor.run(out, engine=engine, epochs=epochs or xor.EPOCHS, seeds=seeds or xor.SEEDS,
+            progress=True)
+    typer.echo("[3/4] parasitic")
+    parasitic.run(out, engine=engine, epochs=epochs or parasitic.EPOCHS,
+                  seeds=seeds or parasitic.SEEDS, progress=True)
+    typer.echo("[4/4] speed")
+    f = speed.run(out, engine=engine, epochs=epochs or speed.EPOCHS, repeats=repeats,
+                  tests=chosen, progress=True)
+    for note in f["notes"]:
+        typer.echo(f"note: {note}")
+    total = time.perf_counter() - started
+    path = write_report(out, total_seconds=total)
+    typer.echo(f"all: done in {total:.0f} s; wrote {path}")
+
+
+def _tests(text: str) -> tuple:
+    from ..errors import ValidationError
+
+    try:
+        chosen = tuple(sorted({int(t) for t in text.split(",") if t.strip()}))
+    except ValueError:
+        chosen = ()
+    if not chosen or not set(chosen) <= {1, 2, 3, 4}:
+        raise ValidationError(f"--tests {text!r}: give test numbers 1..4 separated by commas, "
+                              "e.g. 1,2")
+    return chosen
