@@ -1,15 +1,21 @@
 """The native engine: the circuit's training transient solved by diffrax.
 
 The run is a sequence of segments within which every source is linear in
-time (a held data row, a row-edge ramp, a PWL piece). Each segment is one
-``diffrax.diffeqsolve`` that starts exactly on the segment's first edge and
-ends on its last, so no step ever crosses a discontinuity; ``lax.scan`` chains
-the segments and ``vmap`` runs many networks (initial weights and/or circuit
-constants) at once. Everything is compiled once per shape by ``jax.jit``.
+time (a held data row, a row-edge ramp, a PWL piece). Each segment is solved
+on its own, starting exactly on its first edge and ending on its last, so no
+step ever crosses a discontinuity; ``lax.scan`` chains the segments. A batch
+of networks (initial weights and/or circuit constants) is stepped by one
+solver whose vector field is the circuit ``vmap``-ed over the batch.
+Everything is compiled once per shape by ``jax.jit``.
 
-Stepping: ``fixed`` takes ``steps`` equal steps per segment (``diffrax.StepTo``)
--- the fast path; ``adaptive`` uses ``diffrax.PIDController`` with
-``rtol``/``atol`` (error-controlled, for checking the fixed path).
+Stepping: ``fixed`` takes ``steps`` equal steps per segment with the diffrax
+solver's own ``step`` (the fast path; its embedded error estimate is kept as
+a divergence check); ``adaptive`` (and any run recording waveforms) calls
+``diffrax.diffeqsolve``, with ``PIDController`` and ``rtol``/``atol`` when
+adaptive (error-controlled, for checking the fixed path). A row-edge ramp gets
+as many steps as the row: short as it is, the inputs sweep the sigmoids
+during it (measured on XOR: one step per 1 fs ramp errs by ~1e-8 V per epoch,
+which the plateau escape amplifies to tens of mV).
 """
 
 from __future__ import annotations
