@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np
@@ -11,6 +10,7 @@ from .circuit import Circuit, build_circuit
 from .datasets import Dataset, load_dataset
 from .errors import ValidationError
 from .io import random_weights, read_weights
+from .progress import progress_bar
 from .results import Results
 from .spec import Config
 from .stimulus import RowSchedule, Waveform
@@ -73,11 +73,12 @@ def train(config: Config | None = None, *, init_weights=None, waveforms: bool = 
         if done is not None and done.epochs_done >= schedule.epochs:
             run = None
         else:
-            with _progress_bar(progress, config.training.epochs, len(seeds),
-                               done.epochs_done if done else 0) as on_progress:
+            with progress_bar(progress, config.training.epochs, "training", "epochs",
+                              start=done.epochs_done if done else 0,
+                              description=f"{len(seeds)} network(s)") as update:
                 run = simulate_rows(circuit, W0, schedule, solver, waveforms=waveforms,
                                     circuit_batched=circuit_batched,
-                                    on_chunk=_both(on_progress, saver),
+                                    on_chunk=_both(lambda done, *_: update(done), saver),
                                     state=done.state if done else None,
                                     first_epoch=done.epochs_done if done else 0)
         if done is not None:
@@ -191,20 +192,3 @@ def _both(*callbacks):
     if not live:
         return None
     return lambda *a: [c(*a) for c in live] and None
-
-
-@contextlib.contextmanager
-def _progress_bar(enabled: bool, epochs: int, networks: int, start: int = 0):
-    """A rich progress bar with ETA over epochs; yields the engine's chunk callback."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    columns = (TextColumn("[bold]training[/] {task.description}"), BarColumn(),
-               MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(f"{networks} network(s)", total=epochs, completed=start)
-        yield lambda done, *_: bar.update(task, completed=done)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import progress_bar
 from ._common import md_table, write_csv
 from .report import write_fragment
 
@@ -149,14 +150,14 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, repeats: int = REP
     max_steps = 0 if full else TORCH_MAX_STEPS
     max_rows = 0 if full else SIM_MAX_ROWS
     rows, notes, details = [], [], []
-    bar = _bar(progress, len(structures) * (2 + has_torch + gpu_torch))
-    with bar as advance:
+    total = len(structures) * (2 + has_torch + gpu_torch)
+    with progress_bar(progress, total, "speed", "timings", description="timing") as update:
         for s in structures:
             ds = dataset_for(s)
             W0 = aann.random_weights(s.sizes, 0)
             lr = config(s, epochs).lam
             circ = time_circuit(s, ds, epochs, engine, max_rows)
-            advance(f"test {s.test}: circuit ({engine})")
+            update(description=f"test {s.test}: circuit ({engine})")
             circuit_seconds = epochs * s.rows * T_ROW
             ratio = max(1.0, circ["peak"] / circ["Imax"])
             at_imax = circuit_seconds * ratio
@@ -168,14 +169,14 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, repeats: int = REP
                 secs, measured = time_torch(s, W0, ds, lr, epochs, repeats, max_steps)
                 rows.append(common + ["pytorch", "cpu", *_mean_std(secs)] + tail)
                 detail["torch_epochs_timed"] = measured
-                advance(f"test {s.test}: pytorch cpu")
+                update(description=f"test {s.test}: pytorch cpu")
             if gpu_torch:
                 secs, _ = time_torch(s, W0, ds, lr, epochs, repeats, max_steps, device="cuda")
                 rows.append(common + ["pytorch", "cuda", *_mean_std(secs)] + tail)
-                advance(f"test {s.test}: pytorch cuda")
+                update(description=f"test {s.test}: pytorch cuda")
             secs = time_jax(W0, ds, lr, epochs, repeats)
             rows.append(common + ["jax", "cpu" if not gpu_jax else "gpu", *_mean_std(secs)] + tail)
-            advance(f"test {s.test}: jax")
+            update(description=f"test {s.test}: jax")
             rows.append(common + [f"aann-{engine}", "cpu", circ["seconds"], float("nan")] + tail)
             details.append(detail)
     if not has_torch:
@@ -188,29 +189,6 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, repeats: int = REP
              "epochs": epochs, "full": full, "torch": has_torch}
     write_fragment(out, "speed", _section(facts, engine))
     return facts
-
-
-class _bar:
-    """A rich progress bar over the timing tasks (or nothing)."""
-
-    def __init__(self, enabled, total):
-        self.enabled, self.total = enabled, total
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda label: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-            TimeElapsedColumn
-
-        self.progress = Progress(TextColumn("[bold]speed[/] {task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn())
-        self.progress.__enter__()
-        task = self.progress.add_task("timing", total=self.total)
-        return lambda label: self.progress.update(task, advance=1, description=label)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.__exit__(*exc)
 
 
 def _fmt_s(x: float) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ...circuit import build_circuit
 from ...errors import SimulationError
+from ...progress import progress_bar
 from ..native import NativeRun
 from .netlist import (SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges)
 from .ngspice import find_ngspice, run_ngspice, version
@@ -127,13 +128,14 @@ def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progres
 
     results = [None] * B
     seconds = [0.0] * B
-    bar = _Progress(progress, B)
-    with bar, ThreadPoolExecutor(max_workers=max(1, min(workers, B))) as pool:
+    # ngspice gives no progress of its own in batch mode: count finished networks.
+    with progress_bar(progress, B, "ngspice", "networks") as advance, \
+            ThreadPoolExecutor(max_workers=max(1, min(workers, B))) as pool:
         futures = {pool.submit(one, b): b for b in range(B)}
         for fut in futures:
             b = futures[fut]
             results[b], seconds[b] = fut.result()
-            bar.advance()
+            advance()
 
     run = NativeRun(
         mse=np.stack([r["mse"] for r in results]),
@@ -150,29 +152,3 @@ def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progres
                          "process_seconds": seconds,
                          "time_points": [r["points"] for r in results]}}
     return run, extra
-
-
-class _Progress:
-    """A rich progress bar over networks (ngspice gives no progress of its own in batch mode)."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled, self.total, self._bar = enabled, total, None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-                TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("[bold]ngspice[/]"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("networks"), TimeElapsedColumn())
-            self._bar.__enter__()
-            self._task = self._bar.add_task("", total=self.total)
-        return self
-
-    def advance(self):
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
