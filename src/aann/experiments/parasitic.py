@@ -27,7 +27,7 @@ import numpy as np
 
 from ._common import md_table, save_figure, sig, write_csv
 from .report import write_fragment
-from .xor import GOAL, stats
+from .xor import GOAL, stats, stats_cells
 
 T_ROW = 0.1e-12
 KI = 500e-6
@@ -139,11 +139,7 @@ def _section(facts, fig12, fig13, epochs, seeds, engine) -> str:
     laws = ["ideal", "parasitic"] + ([facts["stress_label"]] if facts["stress_label"] else [])
     for law in laws:
         f = facts[law]
-        when = ("-" if not f["n_reached"] else
-                f"{f['first_epoch_min']} / {f['first_epoch_median']:g} / {f['first_epoch_max']}")
-        rows.append([law, f"{sig(f['final_min'])} / {sig(f['final_median'])} / "
-                     f"{sig(f['final_max'])}", f"{f['n_reached']} of {f['n']}", when,
-                     f["diverged"]])
+        rows.append([law, *stats_cells(f), f["diverged"]])
     p, i = facts["parasitic"], facts["ideal"]
     if p["n_reached"] == 0:
         verdict = ("the parasitic network does NOT learn XOR with these constants "

@@ -48,6 +48,15 @@ def stats(results) -> dict:
             "lambda": results.config.lam, "wall_seconds": results.wall_seconds}
 
 
+def stats_cells(f: dict) -> list[str]:
+    """Table cells of :func:`stats`: final MSE min / median / max, sets reaching the
+    goal, first epoch min / median / max."""
+    when = ("-" if not f["n_reached"] else
+            f"{f['first_epoch_min']} / {f['first_epoch_median']:g} / {f['first_epoch_max']}")
+    return [f"{sig(f['final_min'])} / {sig(f['final_median'])} / {sig(f['final_max'])}",
+            f"{f['n_reached']} of {f['n']}", when]
+
+
 def solver_check(results, engine: str = "native") -> dict:
     """Rerun with ``CHECK_STEPS`` fixed steps per row; the largest differences in the
     final weights and in the MSE curves say whether the default (auto) steps converged."""
@@ -114,12 +123,8 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
 def _section(facts, checks, pngs, combined, epochs, seeds, engine) -> str:
     rows = []
     for t_row, f in facts.items():
-        when = ("-" if not f["n_reached"] else
-                f"{f['first_epoch_min']} / {f['first_epoch_median']:g} / {f['first_epoch_max']}")
         rows.append([f"{t_row * 1e12:g} ps ({NAMES.get(t_row, '')})", f"{f['lambda']:g}",
-                     f["steps"], f"{sig(f['final_min'])} / {sig(f['final_median'])} / "
-                     f"{sig(f['final_max'])}", f"{f['n_reached']} of {f['n']}", when,
-                     f["diverged"], f"{f['peak_over_Imax']:.3g}"])
+                     f["steps"], *stats_cells(f), f["diverged"], f"{f['peak_over_Imax']:.3g}"])
     per_seed = [[f"{t * 1e12:g} ps"] + [x or "never" for x in f["first_epochs"]]
                 for t, f in facts.items()]
     figs = "\n\n".join(f"![{name}]({png})" for name, png in
