@@ -1,10 +1,12 @@
-# `make demo` and `make test` create .venv with everything they need if it is missing.
+# `make demo` and `make test` create .venv with everything they need if it is missing;
+# `make test` also installs the system packages its tests need (ngspice), as root.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := ngspice
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint system-packages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,11 +14,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]" "torch==2.13.0"
 	touch $(STAMP)
 
+# ngspice runs the SPICE engine's tests. Installed with apt-get when missing (as root);
+# otherwise one line says what to run.
+system-packages:
+	@command -v ngspice >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(SYSTEM_PACKAGES) (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	  else \
+	    echo "make test needs ngspice: run 'sudo apt-get install -y $(SYSTEM_PACKAGES)' (or set AANN_NGSPICE to its path), then make test again"; \
+	    exit 1; \
+	  fi; }
+
 demo: $(STAMP)
 	$(BIN)/aann train --topology 2-8-1 --dataset xor --seeds 10 --t-row 0.1ps --epochs 1000 --out demo-out
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+# AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping them.
+test: $(STAMP) system-packages lint
+	AANN_REQUIRE_NGSPICE=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/native_vs_scipy.py

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 
 import numpy as np
 
@@ -66,13 +67,13 @@ def main(argv=None) -> int:
     rows = []
     for seeds in (1, many):
         cfg = config(seeds)
-        _, cold = timed(lambda: aann.train(cfg))  # includes the one-off compilation
-        native, t_native = timed(lambda: aann.train(cfg))
+        _, cold = timed(partial(aann.train, cfg))  # includes the one-off compilation
+        native, t_native = timed(partial(aann.train, cfg))
         fine_cfg = cfg.replace(solver={"steps": a.native_steps})
         aann.train(fine_cfg)  # compile
-        fine, t_fine = timed(lambda: aann.train(fine_cfg))
-        spice, t_spice = timed(lambda: aann.train(cfg, engine="ngspice", options=options,
-                                                  workers=a.workers))
+        fine, t_fine = timed(partial(aann.train, fine_cfg))
+        ngspice = aann.Ngspice(options=options, workers=a.workers)
+        spice, t_spice = timed(partial(aann.train, cfg, engine=ngspice))
         ref = aann.train(cfg.replace(solver=TIGHT))
         row = {"seeds": seeds, "native_s": t_native, "native_cold_s": cold, "ngspice_s": t_spice,
                "ratio": t_spice / t_native, "dW_ngspice": max_dW(spice, ref),

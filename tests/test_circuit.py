@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import random_circuit_weights
 
 import aann
 from aann.circuit import Circuit
-from conftest import random_circuit_weights
 
 SHAPES = [(2, 3, 2), (2, 8, 1), (3, 4, 3, 2), (1, 2, 1), (4, 5, 4, 3, 2)]
 
@@ -27,7 +27,8 @@ def test_ideal_circuit_field_is_minus_keta_over_c_times_autodiff_gradient(sizes,
         field = circuit.dVw_dt(W, x, y, 1.0)
         grad = jax.grad(error_energy)(W, x, y, circuit)
         for f, g in zip(field, grad):
-            np.testing.assert_allclose(f, -Keta_over_C * g, rtol=1e-10, atol=1e-10 * Keta_over_C * np.abs(g).max())
+            np.testing.assert_allclose(f, -Keta_over_C * g, rtol=1e-10,
+                                       atol=1e-10 * Keta_over_C * np.abs(g).max())
 
 
 def test_vteach_scales_the_field_linearly(rng):
@@ -42,7 +43,7 @@ def test_vteach_scales_the_field_linearly(rng):
 
 def test_vteach_zero_gives_exactly_zero_current(rng):
     circuit = aann.build_circuit(aann.Config(blocks=aann.Blocks(
-        multiplier=aann.spec.MultiplierSpec(law="parasitic", Voff=0.05))))
+        multiplier={"law": "parasitic", "Voff": 0.05})))
     W = tuple(jnp.asarray(w) for w in random_circuit_weights((2, 8, 1), rng))
     for f in circuit.dVw_dt(W, np.array([1.0, 0.0]), np.array([1.0]), 0.0):
         assert np.all(np.asarray(f) == 0.0)

@@ -66,7 +66,7 @@ def test_init_weights_of_wrong_shape(tmp_path, capsys):
 def test_nan_in_init_weights(tmp_path, capsys):
     bad = tmp_path / "w.json"
     W1 = [[0.1, 0.2, 0.3]] * 8
-    bad.write_text('{"layers": [%s, [[NaN, 0, 0, 0, 0, 0, 0, 0, 0]]]}' % json.dumps(W1))
+    bad.write_text(f'{{"layers": [{json.dumps(W1)}, [[NaN, 0, 0, 0, 0, 0, 0, 0, 0]]]}}')
     rc = main(["train", *QUICK, "--init-weights", str(bad), "--out", str(tmp_path / "o")])
     assert rc == 2 and "NaN" in capsys.readouterr().err
 

@@ -45,7 +45,8 @@ def test_report_section_states_errors_and_frozen_weights(fig8_run):
     out, _ = fig8_run
     text = (out / "report.md").read_text()
     assert "![Fig. 8 reproduction](fig8_waveforms.png)" in text
-    assert "weights in hold epochs: largest `|dVw|` over a hold epoch =\n  0 V (exactly unchanged)" in text
+    assert ("weights in hold epochs: largest `|dVw|` over a hold epoch =\n"
+            "  0 V (exactly unchanged)") in text
     assert text.count("| hold |") == 4 and text.count("| learn |") == 4
 
 
@@ -61,6 +62,7 @@ def test_full_fig8_converges():
 
 
 @pytest.mark.slow
+@pytest.mark.ngspice
 def test_fig8_on_ngspice_labels_epochs_from_the_schedule(tmp_path):
     """With ngspice (finite edges) the learn/hold labels still follow Vteach, and hold
     epochs change the weights only by the little learned while the gate falls."""

@@ -93,21 +93,16 @@ def test_units_and_prefixes():
 
 
 def test_readme_toml_block_lists_the_defaults():
+    """The README shows exactly the declarations' defaults: every key, none more."""
     import re
     import tomllib
     from pathlib import Path
 
     text = (Path(__file__).parents[1] / "README.md").read_text()
     block = re.findall(r"```toml\n(.*?)```", text, re.S)[0]
-    data = tomllib.loads(block.replace('init_weights = "w.json"', ""))
-    assert aann.spec.from_dict(data) == aann.Config()
-    documented = {(s, k) for s, t in data.items() for k in t if s != "blocks"}
-    documented |= {(f"blocks.{b}", k) for b, t in data["blocks"].items() for k in t}
-    documented.add(("training", "init_weights"))
-    import dataclasses
-    c = aann.Config()
-    every = {(s, f.name) for s in ("network", "constants", "training", "solver")
-             for f in dataclasses.fields(getattr(c, s))}
-    every |= {(f"blocks.{b}", f.name) for b in ("multiplier", "activation", "derivative", "type2")
-              for f in dataclasses.fields(getattr(c.blocks, b))}
+    assert block == aann.spec.default_toml()
+    assert aann.spec.from_dict(tomllib.loads(block)) == aann.Config()
+    documented = set(re.findall(r"^#? ?(\w+) = ", block, re.M))
+    every = {k for s, t in aann.Config().to_dict().items() if s != "blocks" for k in t}
+    every |= {k for t in aann.Config().to_dict()["blocks"].values() for k in t}
     assert every == documented

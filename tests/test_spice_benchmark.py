@@ -1,13 +1,11 @@
 """The native-vs-ngspice benchmark runs (quick mode) and prints its ratios."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None,
-                                reason="ngspice not installed (apt-get install ngspice)")
+pytestmark = pytest.mark.ngspice
 
 
 @pytest.mark.slow

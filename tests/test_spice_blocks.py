@@ -5,7 +5,6 @@ The B-source expressions are the ones the netlist writer puts in every neuron
 is evaluated at the input voltages ngspice read back.
 """
 
-import shutil
 
 import jax.numpy as jnp
 import numpy as np
@@ -16,8 +15,7 @@ from aann.blocks import SPICE, Expr
 from aann.engines.spice.netlist import neuron_expressions
 from aann.engines.spice.ngspice import run_ngspice
 
-pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None,
-                                reason="ngspice not installed (apt-get install ngspice)")
+pytestmark = pytest.mark.ngspice
 
 RTOL = 1e-9
 

@@ -5,7 +5,6 @@ The native run uses the same finite row edges as the netlist's PWL sources
 adaptive solver, so that the difference measured is ngspice's.
 """
 
-import shutil
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ import pytest
 import aann
 from aann.engines.spice import SpiceOptions, edge_time
 
-pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None,
-                                reason="ngspice not installed (apt-get install ngspice)")
+pytestmark = pytest.mark.ngspice
 
 XOR2 = aann.Dataset("xor-2out", np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]),
                     np.array([[0.1, 0.9], [0.9, 0.1], [0.9, 0.1], [0.1, 0.9]]))
@@ -26,10 +24,10 @@ def both_engines(topology, law, teach, epochs=10, seeds=2, **spice):
     name, dataset = TOPOLOGIES[topology]
     config = aann.Config(
         network=aann.Network(topology),
-        blocks=aann.Blocks(multiplier=aann.spec.MultiplierSpec(law=law)),
+        blocks={"multiplier": {"law": law}},
         training=aann.Training(dataset=name, epochs=epochs, seeds=seeds, teach=teach))
     s = aann.train(config, engine="ngspice", dataset=dataset, **spice)
-    t_edge = s.extra["ngspice"]["t_edge"]
+    t_edge = s.engine_info.t_edge
     assert t_edge == edge_time(config.training.t_row, 0.0)
     n = aann.train(config.replace(training={"t_edge": t_edge}, solver=TIGHT), dataset=dataset)
     dW = max(np.abs(a - b).max() for a, b in zip(s.W_epoch, n.W_epoch))

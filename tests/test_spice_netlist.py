@@ -1,6 +1,5 @@
 """The exported netlist: what it holds, that it runs as written, and the problems detected."""
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -12,9 +11,6 @@ from aann.engines.spice import SpiceOptions, network_netlist, with_edges
 from aann.engines.spice.netlist import source_breakpoints
 from aann.engines.spice.ngspice import INSTALL_HINT, check_messages, find_ngspice, run_ngspice
 from aann.engines.spice.raw import read_raw
-
-has_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None,
-                                 reason="ngspice not installed (apt-get install ngspice)")
 
 
 def test_netlist_has_the_papers_nodes_and_initial_weights(tmp_path):
@@ -51,7 +47,7 @@ def test_pwl_edges_start_each_row_from_the_previous_one():
     assert vt[7] == 1.0 and vt[8] == 1.0 and vt[9] == 0.0  # epoch 2 (hold) edge
 
 
-@has_ngspice
+@pytest.mark.ngspice
 def test_parasitic_2_8_1_netlist_runs_in_ngspice_as_written(tmp_path):
     out = tmp_path / "net.cir"
     assert main(["netlist", "--multiplier", "parasitic", "--epochs", "3", "-o", str(out)]) == 0
@@ -68,7 +64,7 @@ def test_parasitic_2_8_1_netlist_runs_in_ngspice_as_written(tmp_path):
     assert "tanh" in out.read_text()
 
 
-@has_ngspice
+@pytest.mark.ngspice
 def test_cli_train_with_ngspice_writes_the_results(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--topology", "1-2-1", "--dataset", "two-row", "--epochs", "2",
@@ -90,14 +86,14 @@ def test_missing_ngspice_says_how_to_install(monkeypatch, tmp_path, capsys):
     assert "apt-get install ngspice" in INSTALL_HINT
 
 
-@has_ngspice
+@pytest.mark.ngspice
 def test_broken_netlist_names_the_line():
     text = "* broken\nV1 a 0 DC 1\nB1 o 0 V=tanh(v(a)*2\nR1 o 0 1k\n.tran 1p 10p\n.end\n"
     with pytest.raises(aann.SimulationError, match=r"netlist line 3: B1 o 0 V=tanh\(v\(a\)\*2"):
         run_ngspice(text)
 
 
-@has_ngspice
+@pytest.mark.ngspice
 def test_ignored_initial_conditions_give_singular_matrix_error():
     """Without ``uic`` the operating point sees floating capacitor nodes: ngspice says
     'singular matrix' and still exits 0; the engine fails with the node's line."""
@@ -111,7 +107,7 @@ def test_ignored_initial_conditions_give_singular_matrix_error():
         run_ngspice(broken)
 
 
-@has_ngspice
+@pytest.mark.ngspice
 def test_non_increasing_pwl_times_are_reported():
     text = ("* pwl\nV1 a 0 PWL(0 0 2p 1 1p 0.5)\nR1 a 0 1k\n.tran 0.1p 3p\n.end\n")
     with pytest.raises(aann.SimulationError, match="(?i)non-increasing.*netlist line 2"):

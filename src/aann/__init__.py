@@ -14,23 +14,43 @@ from .blocks import (  # noqa: E402
     ChargingSource,
     Derivative,
     IdealMultiplier,
+    Multiplier,
+    OutputError,
     ParasiticMultiplier,
     Type2,
+    register_law,
 )
 from .circuit import Circuit, build_circuit  # noqa: E402
 from .datasets import Dataset, load_dataset  # noqa: E402
+from .engines import Engine, Run, get_engine  # noqa: E402
+from .engines.native import Native  # noqa: E402
+from .engines.spice import Ngspice, SpiceOptions  # noqa: E402
 from .errors import AannError, SimulationError, ValidationError  # noqa: E402
+from .export import netlist  # noqa: E402
 from .io import random_weights, read_weights  # noqa: E402
-from .results import Results  # noqa: E402
-from .spec import Blocks, Config, Constants, Network, Solver, Training, load_toml  # noqa: E402
+from .params import Param, param  # noqa: E402
+from .prepare import Prepared, prepare  # noqa: E402
+from .results import Divergence, Results  # noqa: E402
+from .spec import (  # noqa: E402
+    Blocks,
+    BlockSpec,
+    Config,
+    Constants,
+    Network,
+    Solver,
+    Training,
+    load_toml,
+)
 from .stimulus import RowSchedule, Waveform  # noqa: E402
 from .train import simulate, train  # noqa: E402
 from .units import format_quantity, parse_quantity  # noqa: E402
 
 __all__ = [
-    "Activation", "AannError", "Blocks", "ChargingSource", "Circuit", "Config", "Constants",
-    "Dataset", "Derivative", "IdealMultiplier", "Network", "ParasiticMultiplier", "Results",
-    "RowSchedule", "SimulationError", "Solver", "Training", "Type2", "ValidationError",
-    "Waveform", "build_circuit", "format_quantity", "load_dataset", "load_toml",
-    "parse_quantity", "random_weights", "read_weights", "simulate", "train",
+    "Activation", "AannError", "BlockSpec", "Blocks", "ChargingSource", "Circuit", "Config",
+    "Constants", "Dataset", "Derivative", "Divergence", "Engine", "IdealMultiplier",
+    "Multiplier", "Native", "Network", "Ngspice", "OutputError", "Param", "ParasiticMultiplier",
+    "Prepared", "Results", "RowSchedule", "Run", "SimulationError", "Solver", "SpiceOptions",
+    "Training", "Type2", "ValidationError", "Waveform", "build_circuit", "format_quantity",
+    "get_engine", "load_dataset", "load_toml", "netlist", "param", "parse_quantity", "prepare",
+    "random_weights", "read_weights", "register_law", "simulate", "train",
 ]

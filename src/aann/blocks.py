@@ -8,6 +8,21 @@ one definition and cannot drift apart.
 
 Blocks are equinox modules: their constants are pytree leaves, so they can be
 floats, arrays over instances, or batched with ``vmap`` over parameter sets.
+Each constant is declared once, with :func:`aann.params.param` (unit, default,
+sign, meaning); the TOML sections and the circuit follow from it. A block kind
+(``multiplier``, ``activation``, ``derivative``, ``type2``, ``error``) has laws
+chosen by name from a registry: :func:`register_law` adds one::
+
+    @aann.register_law("multiplier", "cubic")
+    class CubicMultiplier(aann.blocks.Multiplier):
+        K3: float = aann.param(0.0, shown_unit="A/V^6", doc="cubic term")
+
+        def current(self, V1, V2, m=jnp):
+            p = V1 * V2
+            return self.Km * p + self.K3 * p * p * p
+
+after which ``[blocks.multiplier] law = "cubic"`` and ``K3`` work in TOML, in
+the native engine and in the netlist.
 """
 
 from __future__ import annotations
@@ -16,6 +31,9 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
+
+from .errors import ValidationError
+from .params import Param, param, params_of
 
 
 class Expr:
@@ -33,7 +51,7 @@ class Expr:
         return f"Expr({self.text!r})"
 
     @staticmethod
-    def of(value) -> "Expr":
+    def of(value) -> Expr:
         if isinstance(value, Expr):
             return value
         return Expr(repr(float(value)))
@@ -69,10 +87,61 @@ class _SpiceMath:
 SPICE = _SpiceMath()
 
 
+# --- the registry of laws ----------------------------------------------------
+
+KINDS = ("multiplier", "activation", "derivative", "type2", "error")
+LAWS: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+DEFAULT_LAWS = {"multiplier": "ideal", "activation": "sigmoid", "derivative": "sigmoid",
+                "type2": "linear", "error": "difference"}
+
+
+def register_law(kind: str, name: str):
+    """Class decorator: make a block class the law ``name`` of block ``kind``.
+
+    Its declared constants join the ``[blocks.<kind>]`` section. A constant that
+    another law of the kind also declares must be declared alike (one key, one
+    meaning).
+    """
+    if kind not in LAWS:
+        raise ValueError(f"unknown block kind {kind!r}; kinds: {', '.join(KINDS)}")
+
+    def add(cls):
+        known = section_params(kind)
+        for key, p in params_of(cls).items():
+            if key in known and known[key] != p:
+                raise ValueError(f"law {name!r} declares {kind}.{key} unlike another law "
+                                 f"of {kind}: {p} != {known[key]}")
+        LAWS[kind][name] = cls
+        cls.law = name
+        return cls
+
+    return add
+
+
+def law_class(kind: str, name: str) -> type:
+    """The block class registered as law ``name`` of ``kind``."""
+    try:
+        return LAWS[kind][name]
+    except KeyError:
+        raise ValidationError(f"blocks.{kind}.law = {name!r} is not a known law; use one of "
+                              + ", ".join(repr(k) for k in LAWS[kind])) from None
+
+
+def section_params(kind: str) -> dict[str, Param]:
+    """Every constant of every law of ``kind``: the keys of ``[blocks.<kind>]``."""
+    out: dict[str, Param] = {}
+    for cls in LAWS[kind].values():
+        for key, p in params_of(cls).items():
+            out.setdefault(key, p)
+    return out
+
+
+# --- the blocks ---------------------------------------------------------------
+
 class Multiplier(eqx.Module):
     """A four-quadrant multiplier: two voltages in, a current out (Fig. 2)."""
 
-    Km: float = 1e-4  # A/V^2, Eq. 5
+    Km: float = param(1e-4, shown_unit="A/V^2", doc="gain (Eq. 5)")
 
     @abc.abstractmethod
     def current(self, V1, V2, m=jnp):
@@ -87,15 +156,15 @@ class Multiplier(eqx.Module):
         return self.current(V1, V2, m) / self.Km
 
 
+@register_law("multiplier", "ideal")
 class IdealMultiplier(Multiplier):
     """``I = Km * V1 * V2`` (Eq. 5)."""
-
-    Km: float = 1e-4
 
     def current(self, V1, V2, m=jnp):
         return self.Km * V1 * V2
 
 
+@register_law("multiplier", "parasitic")
 class ParasiticMultiplier(Multiplier):
     """``I = KI * tanh(Km * V1 * (V2 + Voff) / KI)`` (Eq. 17, Fig. 12).
 
@@ -104,24 +173,26 @@ class ParasiticMultiplier(Multiplier):
     the block tends to the ideal one for small products and ``Voff = 0``.
     """
 
-    Km: float = 1e-4
-    KI: float = 200e-6  # A, saturation current
-    Voff: float = 0.0  # V, input offset of the second input
+    KI: float = param(200e-6, "A", sign="positive", doc="parasitic only: saturation current")
+    Voff: float = param(0.0, "V", doc="parasitic only: offset of the second input")
 
     def current(self, V1, V2, m=jnp):
         return self.KI * m.tanh(self.Km * V1 * (V2 + self.Voff) / self.KI)
 
 
+@register_law("activation", "sigmoid")
 class Activation(eqx.Module):
-    """Sigmoid neuron: current ``Inet`` in, voltage out (Eq. 6, Fig. 3)."""
+    """Sigmoid neuron: current ``Inet`` in, voltage out (Eq. 6, Fig. 3):
+    ``Vout = Vamp / (1 + exp(-Inet / Iref))``."""
 
-    Vamp: float = 1.0  # V
-    Iref: float = 1e-4  # A
+    Vamp: float = param(1.0, "V", sign="positive", doc="output swing")
+    Iref: float = param(1e-4, "A", sign="positive", doc="input current scale")
 
     def Vout(self, Inet, m=jnp):
         return self.Vamp / (1.0 + m.exp(-Inet / self.Iref))
 
 
+@register_law("derivative", "sigmoid")
 class Derivative(eqx.Module):
     """Sigmoid-derivative block (Eq. 7, Fig. 4): ``Vd = Kd e^(u/Vref)/(e^(u/Vref)+1)^2``.
 
@@ -131,20 +202,32 @@ class Derivative(eqx.Module):
     ``|u|`` (the function is even), so that it cannot overflow to inf/inf.
     """
 
-    Kd: float = 1.0  # V
-    Vref: float = 1.0  # V
-    Ru: float = 1e4  # Ohm, transresistance Inet -> u
+    Kd: float = param(1.0, "V", doc="gain")
+    Vref: float = param(1.0, "V", sign="positive", doc="input voltage scale")
+    Ru: float = param(1e4, "Ohm", sign="positive",
+                      doc="transresistance Inet -> u; 1V/Iref gives dVout/dnet")
 
     def Vd(self, Inet, m=jnp):
         z = m.exp(-m.abs(self.Ru * Inet) / self.Vref)
         return self.Kd * z / ((1.0 + z) * (1.0 + z))
 
 
+@register_law("type2", "linear")
 class Type2(eqx.Module):
-    """Hidden-layer error (Eq. 15-16): ``VE_j = R_E * sum_k IE_kj``, ``IE_kj = K_E * Vdelta_k * Vw_kj``."""
+    """Hidden-layer error (Eq. 15-16): ``VE_j = R_E * sum_k IE_kj`` with
+    ``IE_kj = K_E * Vdelta_k * Vw_kj``."""
 
-    R_E: float = 1e4  # Ohm
-    K_E: float = 1e-4  # A/V^2; R_E * K_E = 1 gives the exact gradient
+    R_E: float = param(1e4, "Ohm", sign="positive", doc="error summing resistor")
+    K_E: float = param(1e-4, shown_unit="A/V^2",
+                       doc="error multiplier gain; R_E * K_E = 1 gives the exact gradient")
+
+
+@register_law("error", "difference")
+class OutputError(eqx.Module):
+    """Type1 error block (Eq. 14): ``VE = Vout - Vtarget``."""
+
+    def VE(self, Vout, Vtarget, m=jnp):
+        return Vout - Vtarget
 
 
 class ChargingSource(eqx.Module):
@@ -153,12 +236,16 @@ class ChargingSource(eqx.Module):
     ``Imax`` is the largest current the real source can deliver (the paper's
     100 uA). With ``saturate`` the source is simulated as limited,
     ``Imax * tanh(I / Imax)``; otherwise ``Imax`` is only reported against.
+    Its constants are the ``[constants]`` section's.
     """
 
-    Keta: float = 1.0  # S
-    C: float = 0.1e-12  # F
-    Imax: float = 100e-6  # A
-    saturate: bool = eqx.field(static=True, default=False)
+    C: float = param(0.1e-12, "F", sign="positive", doc="weight capacitor")
+    Keta: float = param(1.0, "S", sign="nonnegative",
+                        doc="charging conductance; Keta/C = 1e13 1/s")
+    Imax: float = param(100e-6, "A", sign="positive",
+                        doc="largest current the charging source can deliver")
+    saturate: bool = param(False, choices=(False, True), static=True,
+                           doc="true: simulate the limited source, Imax * tanh(I / Imax)")
 
     def current(self, Vteach, Vgrad, m=jnp):
         """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V."""
@@ -166,8 +253,3 @@ class ChargingSource(eqx.Module):
         if self.saturate:
             return self.Imax * m.tanh(ideal / self.Imax)
         return ideal
-
-
-def output_error(Vout, Vtarget):
-    """Type1 error block (Eq. 14): ``VE = Vout - Vtarget``."""
-    return Vout - Vtarget

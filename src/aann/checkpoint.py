@@ -1,9 +1,10 @@
 """Checkpoints of a training run, so that a long run survives Ctrl-C.
 
-After every chunk of epochs the engine's state (:class:`aann.engines.native.RowState`:
-weights, last row's sources, peak currents, rows done) and the per-epoch records
-so far (MSE, weights after each epoch, step errors) are written atomically to
-one ``.npz`` file. Resuming restores them and runs the remaining chunks with the
+After every chunk of epochs the engine's state (a pytree of arrays that only
+the engine reads, e.g. the native engine's weights, last row's sources, peak
+currents and rows done) and the per-epoch records so far
+(:class:`aann.engines.base.EpochRecords`) are written atomically to one
+``.npz`` file. Resuming restores them and runs the remaining chunks with the
 same compiled function, so a resumed run equals an uninterrupted one bit for bit.
 
 A checkpoint carries a fingerprint of everything that determines the run
@@ -13,6 +14,7 @@ is refused, naming the settings that differ.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,6 +24,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from .engines.base import EpochRecords
 from .errors import ValidationError
 from .io import atomic_write
 
@@ -33,16 +36,15 @@ class Checkpoint:
     """A run stopped after ``epochs_done`` epochs."""
 
     epochs_done: int
-    state: object  # RowState of the batch
-    mse: np.ndarray  # (B, epochs_done)
-    W_epoch: tuple  # per layer (B, epochs_done, n_out, n_in + 1), V
-    step_error: np.ndarray  # (B, epochs_done), V
+    state: object  # the engine's state, of the structure it passed to load
+    records: object  # EpochRecords of the epochs done
 
 
-def fingerprint(config, W0, circuit) -> dict:
-    """What must match to resume: the settings, and hashes of the initial weights
-    and of the circuit's constants."""
-    return {"format": FORMAT, "settings": json.loads(json.dumps(config.to_dict(), default=str)),
+def fingerprint(config, W0, circuit, solver) -> dict:
+    """What must match to resume: the settings, the solver used, and hashes of the
+    initial weights and of the circuit's constants."""
+    settings = {**config.to_dict(), "solver": dataclasses.asdict(solver)}
+    return {"format": FORMAT, "settings": json.loads(json.dumps(settings, default=str)),
             "W0": _hash(W0), "circuit": _hash(jax.tree.leaves(circuit))}
 
 
@@ -55,17 +57,14 @@ def _hash(arrays) -> str:
     return h.hexdigest()
 
 
-def save(path, fp: dict, state, parts) -> None:
-    """Write the state after a chunk and the records of every chunk so far, atomically.
-
-    ``parts``: the chunk outputs ``(mse, W_epoch, waves, step_error)`` in order.
-    """
+def save(path, fp: dict, state, records) -> None:
+    """Write the state after a chunk and the :class:`EpochRecords` so far, atomically."""
     leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
     arrays = {f"state_{i}": x for i, x in enumerate(leaves)}
-    arrays["mse"] = np.concatenate([p[0] for p in parts], axis=1)
-    for l in range(len(parts[0][1])):
-        arrays[f"W_epoch_{l}"] = np.concatenate([p[1][l] for p in parts], axis=1)
-    arrays["step_error"] = np.concatenate([p[3] for p in parts], axis=1)
+    arrays["mse"] = records.mse
+    for l, W in enumerate(records.W_epoch):
+        arrays[f"W_epoch_{l}"] = W
+    arrays["step_error"] = records.step_error
     arrays["fingerprint"] = np.array(json.dumps(fp, sort_keys=True))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -96,8 +95,8 @@ def load(path, fp: dict, state_like) -> Checkpoint:
                                          for i in range(n)])
     W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(sum(k.startswith("W_epoch_")
                                                              for k in data)))
-    return Checkpoint(int(data["mse"].shape[1]), state, data["mse"], W_epoch,
-                      data["step_error"])
+    return Checkpoint(int(data["mse"].shape[1]), state,
+                      EpochRecords(data["mse"], W_epoch, data["step_error"]))
 
 
 def _difference(saved: dict, now: dict) -> str:

@@ -27,9 +27,10 @@ from .blocks import (
     Derivative,
     IdealMultiplier,
     Multiplier,
+    OutputError,
     Type2,
-    output_error,
 )
+from .params import param
 
 
 class Forward(NamedTuple):
@@ -49,8 +50,9 @@ class Circuit(eqx.Module):
     activation: Activation = Activation()
     derivative: Derivative = Derivative()
     type2: Type2 = Type2()
+    error: OutputError = OutputError()
     charging: ChargingSource = ChargingSource()
-    Vbias: float = 1.0  # V
+    Vbias: float = param(1.0, "V", doc="bias input x_0 of every neuron")
 
     def forward(self, W, Vin) -> Forward:
         """Forward propagation (Eq. 1, 5, 6, 7) for inputs ``Vin`` (V)."""
@@ -70,7 +72,7 @@ class Circuit(eqx.Module):
         """``Icharged`` of every capacitor (A), same shapes as ``W``, and the output ``Vout``."""
         fwd = self.forward(W, Vin)
         M = self.multiplier
-        VE = output_error(fwd.Vout[-1], Vtarget)  # Type1, Eq. 14
+        VE = self.error.VE(fwd.Vout[-1], Vtarget)  # Type1, Eq. 14
         currents = [None] * len(W)
         for l in reversed(range(len(W))):
             Vdelta = M.product(VE, fwd.Vd[l])
@@ -96,32 +98,13 @@ class Circuit(eqx.Module):
         return jnp.mean((out - Y) ** 2)
 
 
-def n_capacitors(sizes) -> int:
-    """Number of weight capacitors: ``(N + 1)`` per neuron, N its inputs."""
-    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def weight_shapes(sizes) -> list[tuple[int, int]]:
-    return [(n_out, n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-
-
 def build_circuit(config) -> Circuit:
-    """The :class:`Circuit` a :class:`aann.spec.Config` describes."""
-    from . import blocks
+    """The :class:`Circuit` a :class:`aann.spec.Config` describes: each block the law
+    its section names, with that section's constants (passed by name)."""
+    from .blocks import KINDS
+    from .params import params_of
 
-    b, c = config.blocks, config.constants
-    mult = b.multiplier
-    if mult.law == "ideal":
-        multiplier = blocks.IdealMultiplier(Km=mult.Km)
-    else:
-        multiplier = blocks.ParasiticMultiplier(Km=mult.Km, KI=mult.KI, Voff=mult.Voff)
-    return Circuit(
-        sizes=tuple(config.network.sizes),
-        multiplier=multiplier,
-        activation=blocks.Activation(Vamp=b.activation.Vamp, Iref=b.activation.Iref),
-        derivative=blocks.Derivative(Kd=b.derivative.Kd, Vref=b.derivative.Vref,
-                                     Ru=b.derivative.Ru),
-        type2=blocks.Type2(R_E=b.type2.R_E, K_E=b.type2.K_E),
-        charging=blocks.ChargingSource(Keta=c.Keta, C=c.C, Imax=c.Imax, saturate=c.saturate),
-        Vbias=c.Vbias,
-    )
+    c = config.constants
+    laws = {kind: getattr(config.blocks, kind).build() for kind in KINDS}
+    charging = ChargingSource(**{k: getattr(c, k) for k in params_of(ChargingSource)})
+    return Circuit(sizes=tuple(config.network.sizes), charging=charging, Vbias=c.Vbias, **laws)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -36,7 +35,7 @@ MultOpt = typer.Option(None, "--multiplier", help="ideal | parasitic")
 EdgeOpt = typer.Option(None, "--t-edge", help="Rise/fall time of the row edges, e.g. 1fs.")
 
 
-def build_config(config: Optional[Path], topology=None, dataset=None, t_row=None, epochs=None,
+def build_config(config: Path | None, topology=None, dataset=None, t_row=None, epochs=None,
                  seeds=None, init_weights=None, teach=None, multiplier=None, t_edge=None):
     """The Config from a TOML file (or the defaults) with the flags applied on top."""
     from .spec import Config, parse_topology
@@ -56,13 +55,13 @@ def build_config(config: Optional[Path], topology=None, dataset=None, t_row=None
 
 
 @app.command()
-def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = TopologyOpt,
-          dataset: Optional[str] = DatasetOpt, t_row: Optional[str] = TRowOpt,
-          epochs: Optional[int] = EpochsOpt, seeds: Optional[int] = SeedsOpt,
-          init_weights: Optional[Path] = InitOpt, teach: Optional[str] = TeachOpt,
-          multiplier: Optional[str] = MultOpt, t_edge: Optional[str] = EdgeOpt,
+def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
+          dataset: str | None = DatasetOpt, t_row: str | None = TRowOpt,
+          epochs: int | None = EpochsOpt, seeds: int | None = SeedsOpt,
+          init_weights: Path | None = InitOpt, teach: str | None = TeachOpt,
+          multiplier: str | None = MultOpt, t_edge: str | None = EdgeOpt,
           waveforms: bool = typer.Option(False, "--waveforms", help="Record and plot waveforms."),
-          stimulus: Optional[Path] = typer.Option(
+          stimulus: Path | None = typer.Option(
               None, "--stimulus", help="CSV of PWL sources (time,Vin1..,Vtarget1..,Vteach) "
               "applied instead of the data rows."),
           resume: bool = typer.Option(False, "--resume",
@@ -70,6 +69,8 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
           engine: str = typer.Option("native", "--engine", help="native | ngspice"),
           out: Path = typer.Option(Path("aann-out"), "--out", help="Output directory.")):
     """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
+    from .engines import get_engine
+    from .errors import ValidationError
     from .io import ensure_writable_dir
     from .report import print_summary
     from .stimulus import Waveform
@@ -78,21 +79,20 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
     wave = Waveform.from_csv(stimulus) if stimulus is not None else None
+    engine_obj = get_engine(engine)
     ensure_writable_dir(out)  # fail before the simulation, not after
     checkpoint = out / "checkpoint.npz"
-    native_rows = engine == "native" and wave is None and not waveforms
-    if resume and not native_rows:
-        from .errors import ValidationError
-
+    resumable = engine_obj.resumable and wave is None and not waveforms
+    if resume and not resumable:
         raise ValidationError("--resume works with the native engine on data rows, "
                               "without --waveforms or --stimulus")
     try:
-        results = run_training(cfg, waveforms=waveforms or wave is not None, engine=engine,
+        results = run_training(cfg, waveforms=waveforms or wave is not None, engine=engine_obj,
                                progress=True, stimulus=wave, resume=resume,
-                               checkpoint=checkpoint if native_rows else None)
+                               checkpoint=checkpoint if resumable else None)
     except KeyboardInterrupt:
         hint = (f"; continue with the same command and --resume ({checkpoint} holds the "
-                "epochs done)") if native_rows and checkpoint.exists() else ""
+                "epochs done)") if resumable and checkpoint.exists() else ""
         typer.echo(f"interrupted{hint}", err=True)
         raise typer.Exit(130) from None
     results.save(out)
@@ -102,25 +102,26 @@ def train(config: Optional[Path] = ConfigArg, topology: Optional[str] = Topology
 
 
 @app.command()
-def netlist(config: Optional[Path] = ConfigArg, topology: Optional[str] = TopologyOpt,
-            dataset: Optional[str] = DatasetOpt, t_row: Optional[str] = TRowOpt,
-            epochs: Optional[int] = EpochsOpt, seeds: Optional[int] = SeedsOpt,
-            init_weights: Optional[Path] = InitOpt, teach: Optional[str] = TeachOpt,
-            multiplier: Optional[str] = MultOpt, t_edge: Optional[str] = EdgeOpt,
-            seed: Optional[int] = typer.Option(
+def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
+            dataset: str | None = DatasetOpt, t_row: str | None = TRowOpt,
+            epochs: int | None = EpochsOpt, seeds: int | None = SeedsOpt,
+            init_weights: Path | None = InitOpt, teach: str | None = TeachOpt,
+            multiplier: str | None = MultOpt, t_edge: str | None = EdgeOpt,
+            seed: int | None = typer.Option(
                 None, "--seed", help="Initial weight set to export (default: the first)."),
             output: Path = typer.Option(Path("net.cir"), "-o", "--output",
                                         help="Netlist file to write.")):
     """Write the behavioural SPICE netlist (ngspice) of one network and its training run."""
-    from .engines.spice.netlist import config_netlist
+    from .export import netlist as export_netlist
     from .io import atomic_write
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
-    text, info = config_netlist(cfg, seed=seed)
+    text, info = export_netlist(cfg, seed=seed)
     atomic_write(output, text)
-    typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed {info['seed']}, "
-               f"row edges t_edge = {info['t_edge']:g} s; run it with: ngspice -b -r out.raw {output}")
+    typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed "
+               f"{info['seed']}, row edges t_edge = {info['t_edge']:g} s; run it with: "
+               f"ngspice -b -r out.raw {output}")
 
 
 from .experiments.cli import reproduce_app  # noqa: E402

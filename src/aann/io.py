@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ValidationError
+from .spec import weight_shapes
 
 
 def atomic_write(path, data: str | bytes) -> None:
@@ -81,7 +82,7 @@ def read_weights(path, sizes) -> list[dict]:
         raise ValidationError(
             f"initial weights {path}: expected {{\"networks\": [{{\"layers\": [...]}}]}} "
             "or {\"layers\": [...]}")
-    shapes = [(b, a + 1) for a, b in zip(sizes[:-1], sizes[1:])]
+    shapes = weight_shapes(sizes)
     networks = []
     for k, net in enumerate(data["networks"]):
         layers = net.get("layers") if isinstance(net, dict) else None
@@ -104,5 +105,4 @@ def read_weights(path, sizes) -> list[dict]:
 def random_weights(sizes, seed: int, init_range: float = 1.0) -> list[np.ndarray]:
     """Initial weights ``Vw(0) ~ uniform(-init_range, init_range)`` V, from ``seed``."""
     rng = np.random.default_rng(seed)
-    return [rng.uniform(-init_range, init_range, (b, a + 1))
-            for a, b in zip(sizes[:-1], sizes[1:])]
+    return [rng.uniform(-init_range, init_range, shape) for shape in weight_shapes(sizes)]

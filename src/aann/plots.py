@@ -44,7 +44,8 @@ def waveforms(results, network: int = 0, ax=None):
         t = wf["time"] * 1e12
         for i in range(wf["Vtarget"].shape[2]):
             suffix = f"{i + 1}" if wf["Vtarget"].shape[2] > 1 else ""
-            ax.plot(t, wf["Vtarget"][network][:, i], label=f"Vtarget{suffix}", drawstyle="steps-post")
+            ax.plot(t, wf["Vtarget"][network][:, i], label=f"Vtarget{suffix}",
+                    drawstyle="steps-post")
             ax.plot(t, wf["Vout"][network][:, i], label=f"Vout{suffix}")
         ax.plot(t, wf["Vteach"][network], label="Vteach", drawstyle="steps-post", linestyle="--")
         ax.set_xlabel("t [ps]")

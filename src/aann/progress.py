@@ -8,7 +8,8 @@ import contextlib
 @contextlib.contextmanager
 def progress_bar(enabled: bool, total: int, label: str, unit: str = "", start: int = 0,
                  description: str = ""):
-    """A rich progress bar over ``total`` units; yields ``update(completed=None, description=None)``.
+    """A rich progress bar over ``total`` units; yields
+    ``update(completed=None, description=None)``.
 
     ``update(k)`` sets the units done to ``k``; ``update()`` advances by one;
     ``description`` replaces the text after the bold ``label``.
@@ -16,8 +17,14 @@ def progress_bar(enabled: bool, total: int, label: str, unit: str = "", start: i
     if not enabled:
         yield lambda completed=None, description=None: None
         return
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn(f"[bold]{label}[/] {{task.description}}"), BarColumn(),
                MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),

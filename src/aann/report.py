@@ -43,8 +43,8 @@ def print_summary(results: Results, console: Console | None = None) -> None:
     reasons = results.diverged_reason
     for b, seed in enumerate(results.seeds):
         if diverged[b]:
-            console.print(f"[red]seed {seed} diverged at epoch {diverged[b]}:[/] {reasons[b]}; "
-                          "its figures are not to be trusted")
+            console.print(f"[red]seed {seed} diverged at epoch {diverged[b]}:[/] "
+                          f"{reasons[b].value}; its figures are not to be trusted")
     over = results.peak_current_max.max() / results.config.constants.Imax
     if over > 1:
         c = results.config

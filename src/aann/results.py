@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .engines.base import EngineInfo, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
 from .spec import Config
 
 MSE_GOAL = 0.01  # the "converged" threshold of the summary table (V^2)
+
+
+class Divergence(enum.StrEnum):
+    """Why a run is flagged as diverged; each value is the message summary.json records."""
+
+    MSE_NOT_FINITE = "MSE is NaN/Inf"
+    WEIGHTS_NOT_FINITE = "weights NaN/Inf"
+    BEYOND_BOUND = "|Vw| > constants.Vw_bound"
+    STEP_ERROR = ("solver step error > solver.max_step_error (steps too long: raise "
+                  "solver.steps or use stepping = 'adaptive')")
+    SOLVER_FAILED = "the solver failed"
 
 
 @dataclass
@@ -36,8 +49,23 @@ class Results:
     waveforms: dict | None = None
     engine: str = "native"
     wall_seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
     step_error: np.ndarray | None = None  # (B, epochs) largest fixed-step error estimate, V
+    engine_info: EngineInfo | None = None  # version, settings, edge time, per-process figures
+    rows: int = 0  # data rows per epoch; 0 under a PWL stimulus
+    circuit_seconds: float = 0.0  # circuit time simulated, s
+    breakpoints: int | None = None  # PWL breakpoints of a waveform stimulus
+
+    @classmethod
+    def from_run(cls, prepared, run: Run, wall_seconds: float) -> Results:
+        """The results of ``run``, an engine's run of ``prepared`` (one way for all engines)."""
+        stimulus = prepared.stimulus
+        return cls(config=prepared.config, seeds=list(prepared.seeds), W_init=prepared.W0,
+                   mse=run.mse, W_epoch=run.W_epoch, W_final=run.W_final,
+                   peak_current=run.peak_current, solver_ok=run.solver_ok,
+                   waveforms=run.waveforms, engine=run.info.name, wall_seconds=wall_seconds,
+                   step_error=run.step_error, engine_info=run.info, rows=prepared.rows,
+                   circuit_seconds=prepared.circuit_seconds,
+                   breakpoints=None if stimulus is None else int(np.size(stimulus.time)))
 
     @property
     def n_networks(self) -> int:
@@ -67,21 +95,19 @@ class Results:
         return np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1)
 
     def _divergence(self):
-        """Per network: first bad epoch (0: none) and why."""
+        """Per network: first bad epoch (0: none) and the :class:`Divergence` (None)."""
         bound = self.config.constants.Vw_bound
-        checks = [("MSE is NaN/Inf", ~np.isfinite(self.mse))] if self.epochs_done else []
+        checks = [(Divergence.MSE_NOT_FINITE, ~np.isfinite(self.mse))] if self.epochs_done else []
         nonfinite = np.zeros(self.W_epoch[0].shape[:2], bool)  # (B, epochs); 1 "epoch"
         beyond = np.zeros_like(nonfinite)  # for a waveform run: its end
         for w in self.W_epoch:
             w = w.reshape(*w.shape[:2], -1)
             nonfinite |= ~np.all(np.isfinite(w), axis=2)
             beyond |= np.any(np.abs(w) > bound, axis=2)
-        checks += [("weights NaN/Inf", nonfinite), (f"|Vw| > Vw_bound = {bound:g} V", beyond)]
+        checks += [(Divergence.WEIGHTS_NOT_FINITE, nonfinite), (Divergence.BEYOND_BOUND, beyond)]
         if self.step_error is not None and self.step_error.shape == nonfinite.shape:
             limit = self.config.solver.max_step_error
-            checks.append((f"solver step error > {limit:g} V (steps too long: raise "
-                           "solver.steps or use stepping = 'adaptive')",
-                           ~(self.step_error <= limit)))
+            checks.append((Divergence.STEP_ERROR, ~(self.step_error <= limit)))
         first = np.zeros(self.n_networks, int)
         reason = [None] * self.n_networks
         for why, bad in checks:
@@ -91,7 +117,7 @@ class Results:
                     first[b], reason[b] = e[b], why
         for b in range(self.n_networks):
             if not first[b] and not self.solver_ok[b]:
-                first[b], reason[b] = max(self.epochs_done, 1), "the solver failed"
+                first[b], reason[b] = max(self.epochs_done, 1), Divergence.SOLVER_FAILED
         return first, reason
 
     @property
@@ -104,39 +130,50 @@ class Results:
 
     @property
     def diverged_reason(self) -> list:
-        """Per network, why it is flagged as diverged (None when it is not)."""
+        """Per network, the :class:`Divergence` it is flagged for (None when it is not)."""
         return self._divergence()[1]
 
     def summary(self) -> dict:
-        """The figures of the summary table, per network, plus the settings."""
+        """The figures of the summary table, per network, plus the settings.
+
+        The same keys for every engine (README, "summary.json"); a figure an
+        engine does not have is None.
+        """
         Imax = self.config.constants.Imax
         peak = self.peak_current_max
         first = self.first_epoch_below()
         diverged, reason = self._divergence()
+        info = self.engine_info or EngineInfo(self.engine, "unknown", {})
         return {
             "settings": self.config.to_dict(),
             "engine": self.engine,
+            "engine_version": info.version,
+            "engine_settings": info.settings,
+            "t_edge": info.t_edge,
+            "stimulus": "rows" if self.breakpoints is None else "waveform",
+            "rows": self.rows,
+            "breakpoints": self.breakpoints,
             "lambda": self.config.lam,
             "epochs_done": self.epochs_done,
             "wall_seconds": self.wall_seconds,
-            "circuit_seconds": self.epochs_done * self.config.training.t_row
-            * (self.extra.get("rows") or 0),
+            "circuit_seconds": self.circuit_seconds,
             "Imax": Imax,
+            "process_seconds": info.process_seconds,
+            "time_points": info.time_points,
             "networks": [
                 {"seed": self.seeds[b],
                  "final_mse": _num(self.mse[b, -1]) if self.epochs_done else None,
-                 "first_epoch_below_0.01": int(first[b]) or None,
+                 f"first_epoch_below_{MSE_GOAL:g}": int(first[b]) or None,
                  "peak_current": _num(peak[b]),
                  "peak_over_Imax": _num(peak[b] / Imax),
                  "weight_min": _num(self.weight_range[b, 0]),
                  "weight_max": _num(self.weight_range[b, 1]),
                  "diverged_at_epoch": int(diverged[b]) or None,
-                 "diverged_because": reason[b],
+                 "diverged_because": reason[b].value if reason[b] else None,
                  "max_step_error": (_num(self.step_error[b].max())
                                     if self.step_error is not None and self.step_error.size
                                     else None)}
                 for b in range(self.n_networks)],
-            **self.extra,
         }
 
     def weights_networks(self, which: str = "final") -> list[dict]:

@@ -1,10 +1,14 @@
 """The description of a network and its training run: pure, validated data.
 
 Every number is stored in SI units (seconds, volts, amperes, farads, siemens).
-A :class:`Config` is built from Python or from a TOML file whose sections
-mirror the dataclasses here (``[network]``, ``[constants]``,
-``[blocks.multiplier]``, ``[blocks.activation]``, ``[blocks.derivative]``,
-``[blocks.type2]``, ``[training]``, ``[solver]``). This module imports no solver.
+A :class:`Config` is built from Python (sections as objects or plain dicts) or
+from a TOML file whose sections mirror it: ``[network]``, ``[constants]``,
+``[blocks.<kind>]`` for every block kind, ``[training]``, ``[solver]``.
+
+The keys of ``[constants]`` and ``[blocks.*]`` are not written here: they are
+the constants the blocks declare (:mod:`aann.blocks`, with
+:func:`aann.params.param`), so a new law or constant needs no change in this
+file. This module runs no solver.
 """
 
 from __future__ import annotations
@@ -12,54 +16,120 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from . import blocks as _blocks
 from .errors import ValidationError
-from .units import parse_quantity
+from .params import Param, choice, param, params_of, parse_values
+from .units import format_quantity
 
 
-def _q(default, unit: str | None = None, positive: bool = False, nonnegative: bool = False):
-    """A numeric field with its unit (for parsing) and its sign constraint."""
-    return field(default=default, metadata={"unit": unit, "positive": positive,
-                                            "nonnegative": nonnegative})
+def row_learning_rate(Keta: float, C: float, Vteach: float, t_row: float) -> float:
+    """``lambda = Keta/C * Vteach/1V * t_row``: one row held for ``t_row`` is one SGD
+    step of this rate (ideal blocks, small lambda)."""
+    return Keta / C * Vteach * t_row
 
 
-def _choice(default, *choices):
-    return field(default=default, metadata={"choices": choices})
+class _Fields:
+    """Validation of a dataclass section whose fields are declared with ``param``."""
 
-
-_SECTION_NAMES = {
-    "Network": "network.", "Constants": "constants.", "MultiplierSpec": "blocks.multiplier.",
-    "ActivationSpec": "blocks.activation.", "DerivativeSpec": "blocks.derivative.",
-    "Type2Spec": "blocks.type2.", "Training": "training.", "Solver": "solver.",
-}
-
-
-class _Section:
-    """Validation shared by every section: types, units, signs, choices."""
+    _where = ""
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            name = f"{_SECTION_NAMES.get(type(self).__name__, '')}{f.name}"
-            if "choices" in f.metadata:
-                if value not in f.metadata["choices"]:
-                    raise ValidationError(
-                        f"{name} = {value!r} is not allowed; use one of "
-                        + ", ".join(repr(c) for c in f.metadata["choices"])
-                    )
-            elif "unit" in f.metadata:
-                number = parse_quantity(value, name, f.metadata["unit"])
-                if f.metadata["positive"] and number <= 0:
-                    raise ValidationError(f"{name} must be positive, got {value!r}")
-                if f.metadata["nonnegative"] and number < 0:
-                    raise ValidationError(f"{name} must not be negative, got {value!r}")
-                object.__setattr__(self, f.name, number)
+        for name, p in params_of(type(self)).items():
+            object.__setattr__(self, name, p.parse(getattr(self, name), f"{self._where}.{name}"))
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Table:
+    """A frozen TOML table whose keys are declared elsewhere (by the blocks).
+
+    Values are read as attributes (``constants.C``); :meth:`to_dict` gives them
+    back in SI units.
+    """
+
+    __slots__ = ("_where", "_values")
+
+    def __init__(self, where: str, declared: dict[str, Param], values: dict):
+        object.__setattr__(self, "_where", where)
+        object.__setattr__(self, "_values", parse_values(declared, values, where))
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(f"[{self._where}] has no key {name!r}") from None
+
+    def __setattr__(self, name, value):
+        raise dataclasses.FrozenInstanceError(f"[{self._where}] is frozen; use Config.replace")
+
+    def __eq__(self, other):
+        return type(other) is type(self) and (self._where, self._values) == (
+            other._where, other._values)
+
+    def __hash__(self):
+        return hash((self._where, tuple(self._values.items())))
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"{type(self).__name__}({inner})"
+
+    def to_dict(self) -> dict:
+        return dict(self._values)
+
+
+def constants_params() -> dict[str, Param]:
+    """The keys of ``[constants]``: the charging source's constants, ``Vbias`` and
+    the divergence bound."""
+    from .circuit import Circuit
+
+    return {**params_of(_blocks.ChargingSource), **params_of(Circuit),
+            "Vw_bound": Param(100.0, "V", "positive",
+                              "|Vw| beyond this flags the run as diverged")}
+
+
+class Constants(Table):
+    """Physical constants (SPEC section 4): ``Constants(C="0.1pF", Keta="1S")``."""
+
+    __slots__ = ()
+
+    def __init__(self, **values):
+        super().__init__("constants", constants_params(), values)
+
+
+class BlockSpec(Table):
+    """One block kind's section ``[blocks.<kind>]``: its ``law`` (a registered name)
+    and the constants of every law of that kind (those of other laws are kept
+    but unused, so one file can switch laws)."""
+
+    __slots__ = ()
+
+    def __init__(self, kind: str, **values):
+        if kind not in _blocks.KINDS:
+            raise ValidationError(f"unknown block [blocks.{kind}]; known: "
+                                  + ", ".join(_blocks.KINDS))
+        law = values.get("law", _blocks.DEFAULT_LAWS[kind])
+        if not isinstance(law, str):
+            raise ValidationError(f"blocks.{kind}.law = {law!r} must be a law's name")
+        _blocks.law_class(kind, law)  # unknown law: a message listing the known ones
+        declared = {"law": Param(law, choices=(law,)), **_blocks.section_params(kind)}
+        super().__init__(f"blocks.{kind}", declared, values)
+
+    @property
+    def kind(self) -> str:
+        return self._where.removeprefix("blocks.")
+
+    def build(self):
+        """The block object of this law, with its constants."""
+        cls = _blocks.law_class(self.kind, self.law)
+        return cls(**{k: self._values[k] for k in params_of(cls)})
 
 
 @dataclass(frozen=True)
-class Network(_Section):
+class Network:
     """Layer sizes, inputs first: ``Network((2, 8, 1))`` is the paper's XOR network."""
 
     sizes: tuple = (2, 8, 1)
@@ -82,13 +152,26 @@ class Network(_Section):
         object.__setattr__(self, "sizes", sizes)
 
     @property
+    def weight_shapes(self) -> list[tuple[int, int]]:
+        """Per layer, the shape ``(n_out, n_in + 1)`` of its weights (column 0: bias)."""
+        return weight_shapes(self.sizes)
+
+    @property
     def n_capacitors(self) -> int:
         """Weight capacitors: ``N + 1`` per neuron with N inputs (17 for 2-3-2)."""
-        return sum((a + 1) * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        return sum(a * b for a, b in self.weight_shapes)
 
     @property
     def topology(self) -> str:
         return "-".join(map(str, self.sizes))
+
+    def to_dict(self) -> dict:
+        return {"sizes": self.sizes}
+
+
+def weight_shapes(sizes) -> list[tuple[int, int]]:
+    """Per layer, ``(n_out, n_in + 1)``: a row per neuron, column 0 its bias weight."""
+    return [(n_out, n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
 def parse_topology(text: str) -> tuple:
@@ -102,74 +185,58 @@ def parse_topology(text: str) -> tuple:
 
 
 @dataclass(frozen=True)
-class Constants(_Section):
-    """Physical constants (SPEC section 4)."""
-
-    C: float = _q(0.1e-12, "F", positive=True)  # weight capacitor
-    Keta: float = _q(1.0, "S", nonnegative=True)  # charging conductance, Keta/C = 1e13 1/s
-    Imax: float = _q(100e-6, "A", positive=True)  # largest charging current of the source
-    Vbias: float = _q(1.0, "V")  # bias input x_0
-    saturate: bool = _choice(False, False, True)  # simulate the Imax limit (tanh)
-    Vw_bound: float = _q(100.0, "V", positive=True)  # |Vw| beyond this flags divergence
-
-
-@dataclass(frozen=True)
-class MultiplierSpec(_Section):
-    law: str = _choice("ideal", "ideal", "parasitic")
-    Km: float = _q(1e-4)  # A/V^2
-    KI: float = _q(200e-6, "A", positive=True)  # parasitic only
-    Voff: float = _q(0.0, "V")  # parasitic only
-
-
-@dataclass(frozen=True)
-class ActivationSpec(_Section):
-    Vamp: float = _q(1.0, "V", positive=True)
-    Iref: float = _q(100e-6, "A", positive=True)
-
-
-@dataclass(frozen=True)
-class DerivativeSpec(_Section):
-    Kd: float = _q(1.0, "V")
-    Vref: float = _q(1.0, "V", positive=True)
-    Ru: float = _q(1e4, "Ohm", positive=True)
-
-
-@dataclass(frozen=True)
-class Type2Spec(_Section):
-    R_E: float = _q(1e4, "Ohm", positive=True)
-    K_E: float = _q(1e-4)
-
-
-@dataclass(frozen=True)
 class Blocks:
-    multiplier: MultiplierSpec = MultiplierSpec()
-    activation: ActivationSpec = ActivationSpec()
-    derivative: DerivativeSpec = DerivativeSpec()
-    type2: Type2Spec = Type2Spec()
+    """One section per block kind; each a :class:`BlockSpec` (or a dict of its keys)."""
+
+    multiplier: BlockSpec = None
+    activation: BlockSpec = None
+    derivative: BlockSpec = None
+    type2: BlockSpec = None
+    error: BlockSpec = None
+
+    def __post_init__(self):
+        for kind in _blocks.KINDS:
+            value = getattr(self, kind)
+            if isinstance(value, BlockSpec):
+                if value.kind != kind:
+                    raise ValidationError(f"[blocks.{value.kind}] given as [blocks.{kind}]")
+                continue
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise ValidationError(f"[blocks.{kind}] must be a table of key = value")
+            object.__setattr__(self, kind, BlockSpec(kind, **value))
+
+    def to_dict(self) -> dict:
+        return {kind: getattr(self, kind).to_dict() for kind in _blocks.KINDS}
 
 
 @dataclass(frozen=True)
-class Training(_Section):
+class Training(_Fields):
     """The stimulus of a training run: data rows, each held for ``t_row``."""
 
-    dataset: str = "xor"  # xor | parity3 | two-row | path to CSV
-    t_row: float = _q(0.1e-12, "s", positive=True)
-    epochs: int = 1000
-    seeds: int = 10  # number of initial weight sets, seeds 0..seeds-1
-    init_weights: str | None = None  # JSON file; overrides seeds
-    init_range: float = _q(1.0, "V", positive=True)  # Vw(0) ~ uniform(-r, r)
-    teach: str = _choice("always", "always", "off", "alternate")
-    order: str = _choice("sequential", "sequential", "shuffle")
-    Vteach: float = _q(1.0, "V", nonnegative=True)  # level while learning
-    t_edge: float = _q(0.0, "s", nonnegative=True)  # rise/fall time of the row edges
+    _where = "training"
+    dataset: str = param("xor", doc="xor | parity3 | two-row | path to a CSV with columns "
+                                    "x1.. and y1..")
+    t_row: float = param(0.1e-12, "s", sign="positive", doc="time each row is held")
+    epochs: int = param(1000, sign="positive", doc="passes over the data set")
+    seeds: int = param(10, sign="positive", doc="random initial weight sets, seeds "
+                                                "0..seeds-1")
+    init_weights: str | None = param(None, doc="weights file; replaces seeds; relative to "
+                                               "this file")
+    init_range: float = param(1.0, "V", sign="positive",
+                              doc="Vw(0) ~ uniform(-init_range, init_range)")
+    teach: str = choice("always", "always", "off", "alternate",
+                        doc="learn odd epochs, hold even ones with alternate (Fig. 8)")
+    order: str = choice("sequential", "sequential", "shuffle",
+                        doc="shuffle: a new permutation each epoch, from the seed")
+    Vteach: float = param(1.0, "V", sign="nonnegative", doc="Vteach while learning; scales "
+                                                            "lambda")
+    t_edge: float = param(0.0, "s", sign="nonnegative",
+                          doc="rise/fall time of the row edges, 0 <= t_edge < t_row")
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("epochs", "seeds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(
-                    f"training.{name} = {value!r} must be a positive integer")
         if self.t_edge >= self.t_row:
             raise ValidationError(
                 f"training.t_edge ({self.t_edge:g} s) must be shorter than t_row "
@@ -177,7 +244,7 @@ class Training(_Section):
 
 
 @dataclass(frozen=True)
-class Solver(_Section):
+class Solver(_Fields):
     """How the native engine integrates.
 
     ``fixed``: ``steps`` constant steps of ``method`` per segment (fast path);
@@ -192,68 +259,95 @@ class Solver(_Section):
     estimate is larger flags the run as diverged instead of returning garbage.
     """
 
-    method: str = _choice("tsit5", "tsit5", "dopri5", "dopri8", "heun", "euler", "kvaerno5")
-    stepping: str = _choice("fixed", "fixed", "adaptive")
-    steps: int | str = "auto"  # per segment (row), fixed stepping
-    rtol: float = _q(1e-8, positive=True)
-    atol: float = _q(1e-10, "V", positive=True)
-    samples_per_row: int = 8  # waveform resolution
-    max_step_error: float = _q(1e-2, "V", positive=True)  # a fixed step whose embedded
-    # error estimate exceeds this marks the run as diverged (steps far too long)
+    _where = "solver"
+    method: str = choice("tsit5", "tsit5", "dopri5", "dopri8", "heun", "euler", "kvaerno5",
+                         doc="a diffrax solver")
+    stepping: str = choice("fixed", "fixed", "adaptive",
+                           doc="fixed (fast) | adaptive (PID controller, for checking)")
+    steps: int | str = param("auto", doc="fixed steps per segment; auto = clip(ceil(2 "
+                                         "lambda), 2, 64)")
+    rtol: float = param(1e-8, sign="positive", doc="adaptive only")
+    atol: float = param(1e-10, "V", sign="positive", doc="adaptive only")
+    samples_per_row: int = param(8, sign="positive", doc="waveform samples per segment (row, "
+                                                         "edge ramp or PWL piece)")
+    max_step_error: float = param(1e-2, "V", sign="positive",
+                                  doc="fixed stepping: a step whose error estimate exceeds "
+                                      "this marks the run as diverged")
 
     def __post_init__(self):
+        steps = self.steps
+        if steps != "auto":
+            try:
+                steps = Param(1, sign="positive").parse(steps, "solver.steps")
+            except ValidationError as e:
+                raise ValidationError(f"{e} or 'auto'") from None
+        object.__setattr__(self, "steps", "auto")  # the declared text; the number comes back
         super().__post_init__()
-        for name in ("steps", "samples_per_row"):
-            value = getattr(self, name)
-            if name == "steps" and value == "auto":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(f"solver.{name} = {value!r} must be a positive integer"
-                                      + (" or 'auto'" if name == "steps" else ""))
+        object.__setattr__(self, "steps", steps)
 
-    def resolved(self, lam: float) -> "Solver":
+    def resolved(self, lam: float) -> Solver:
         """This solver with ``steps`` a number, for a row learning rate ``lam``."""
         if self.steps != "auto":
             return self
         return dataclasses.replace(self, steps=int(min(64, max(2, math.ceil(2 * lam)))))
 
 
+_SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
+             "training": Training, "solver": Solver}
+
+
 @dataclass(frozen=True)
 class Config:
-    network: Network = Network()
-    constants: Constants = Constants()
-    blocks: Blocks = Blocks()
-    training: Training = Training()
-    solver: Solver = Solver()
+    """A whole description. Sections may be given as objects or as plain dicts
+    (``Config(constants={"C": "0.1pF"})``), validated like TOML."""
+
+    network: Network = None
+    constants: Constants = None
+    blocks: Blocks = None
+    training: Training = None
+    solver: Solver = None
+
+    def __post_init__(self):
+        for name, cls in _SECTIONS.items():
+            value = getattr(self, name)
+            if isinstance(value, cls):
+                continue
+            if value is None:
+                value = {}
+            object.__setattr__(self, name, _build(cls, value, name))
 
     @property
     def lam(self) -> float:
         """Learning rate of one row: ``lambda = Keta/C * Vteach/1V * t_row``."""
         c, t = self.constants, self.training
-        return c.Keta / c.C * t.Vteach * t.t_row
+        return row_learning_rate(c.Keta, c.C, t.Vteach, t.t_row)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting, by section, in SI units (what summary.json records)."""
+        return {name: getattr(self, name).to_dict() for name in _SECTIONS}
 
-    def replace(self, **sections) -> "Config":
+    def replace(self, **sections) -> Config:
         """A copy with ``section={key: value}`` overrides, e.g. ``training={"epochs": 10}``."""
         return from_dict(_merge(self.to_dict(), sections))
 
     @classmethod
-    def from_toml(cls, path) -> "Config":
+    def from_toml(cls, path) -> Config:
         return load_toml(path)
 
 
-_SECTIONS = {"network": Network, "constants": Constants, "training": Training,
-             "solver": Solver}
-_BLOCKS = {"multiplier": MultiplierSpec, "activation": ActivationSpec, "derivative": DerivativeSpec,
-           "type2": Type2Spec}
-
-
 def _build(cls, values, where: str):
+    """Section ``cls`` from a dict; unknown keys are errors naming the known ones."""
     if not isinstance(values, dict):
         raise ValidationError(f"[{where}] must be a table of key = value")
-    known = {f.name for f in fields(cls)}
+    if cls is Blocks:
+        for key in values:
+            if key not in _blocks.KINDS:
+                raise ValidationError(f"unknown block [blocks.{key}]; known: "
+                                      + ", ".join(_blocks.KINDS))
+        return Blocks(**values)
+    if cls is Constants:
+        return Constants(**values)
+    known = {f.name for f in fields(cls) if not f.name.startswith("_")}
     for key in values:
         if key not in known:
             raise ValidationError(
@@ -263,21 +357,13 @@ def _build(cls, values, where: str):
 
 def from_dict(data: dict) -> Config:
     """A :class:`Config` from nested dicts as read from TOML; unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ValidationError("a description must be a table of sections")
     for key in data:
-        if key not in (*_SECTIONS, "blocks"):
-            raise ValidationError(
-                f"unknown section [{key}]; known: {', '.join([*_SECTIONS, 'blocks'])}")
-    blocks = data.get("blocks", {})
-    if not isinstance(blocks, dict):
-        raise ValidationError("[blocks] must hold tables such as [blocks.multiplier]")
-    for key in blocks:
-        if key not in _BLOCKS:
-            raise ValidationError(
-                f"unknown block [blocks.{key}]; known: {', '.join(_BLOCKS)}")
-    parts = {name: _build(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
-    parts["blocks"] = Blocks(**{name: _build(cls, blocks.get(name, {}), f"blocks.{name}")
-                                for name, cls in _BLOCKS.items()})
-    return Config(**parts)
+        if key not in _SECTIONS:
+            raise ValidationError(f"unknown section [{key}]; known: {', '.join(_SECTIONS)}")
+    return Config(**{name: _build(cls, data.get(name, {}), name)
+                     for name, cls in _SECTIONS.items()})
 
 
 def load_toml(path) -> Config:
@@ -306,3 +392,51 @@ def _merge(base: dict, over: dict) -> dict:
             out[key] = value
     return out
 
+
+# --- the documented defaults ---------------------------------------------------
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return repr(value)
+
+
+def default_toml() -> str:
+    """Every key of the description with its default, unit and meaning, as TOML.
+
+    Written from the declarations (the README shows exactly this text, tested),
+    so a law or constant added anywhere appears here by itself.
+    """
+    lines = ["[network]", f"sizes = {_toml_value(Network().sizes):<20} "
+             "# layer sizes, inputs first; also \"2-8-1\""]
+
+    def table(name, declared: dict[str, Param], values: dict):
+        lines.extend(["", f"[{name}]"])
+        for key, p in declared.items():
+            value = values[key]
+            shown = value
+            if p.unit and isinstance(value, float):
+                shown = format_quantity(value, p.unit)
+            text = f"{key} = {_toml_value(shown)}"
+            if value is None:
+                text = f'# {key} = "w.json"'
+            note = f"({p.unit_text}) " if p.unit_text else ""
+            if p.choices is not None and not isinstance(p.default, bool):
+                note += " | ".join(map(str, p.choices)) + ("; " if p.doc else "")
+            sign = {"positive": ", > 0", "nonnegative": ", >= 0"}.get(p.sign, "")
+            lines.append(f"{text:<27}# {note}{p.doc}{sign}".rstrip())
+
+    table("constants", constants_params(), Constants().to_dict())
+    for kind in _blocks.KINDS:
+        spec = BlockSpec(kind)
+        laws = _blocks.LAWS[kind]
+        law_doc = " | ".join(f"{n} ({c.__name__})" for n, c in laws.items())
+        declared = {"law": Param(spec.law, doc=law_doc), **_blocks.section_params(kind)}
+        table(f"blocks.{kind}", declared, spec.to_dict())
+    for name, cls in (("training", Training), ("solver", Solver)):
+        table(name, params_of(cls), cls().to_dict())
+    return "\n".join(lines) + "\n"

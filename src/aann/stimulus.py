@@ -28,7 +28,8 @@ TEACH_SCHEDULES = ("always", "off", "alternate")
 
 
 def teach_levels(teach: str, epochs: int, Vteach: float) -> np.ndarray:
-    """``Vteach`` (V) of each epoch: ``alternate`` learns in odd epochs 1, 3, ... and holds in even ones."""
+    """``Vteach`` (V) of each epoch: ``alternate`` learns in odd epochs 1, 3, ... and
+    holds in even ones."""
     if teach == "always":
         return np.full(epochs, Vteach)
     if teach == "off":
@@ -71,10 +72,21 @@ class RowSchedule:
         """Circuit time of the whole run: ``epochs * rows * t_row`` (s)."""
         return self.epochs * self.order.shape[-1] * self.t_row
 
+    def sample_times(self, n_samples: int) -> np.ndarray:
+        """Waveform sample times (s): ``n_samples`` evenly spaced from the start of
+        each segment (the edge ramp, then the held part, of every row)."""
+        k = np.arange(self.epochs * self.order.shape[-1])
+        t0 = k * self.t_row
+        j = np.arange(n_samples) / n_samples
+        ramp = t0[:, None] + self.t_edge * j
+        hold = (t0 + self.t_edge)[:, None] + (self.t_row - self.t_edge) * j
+        segments = [ramp, hold] if self.t_edge > 0 else [hold]
+        return np.concatenate(segments, axis=1).reshape(-1)
+
     @classmethod
     def build(cls, dataset: Dataset, t_row: float, epochs: int, teach: str = "always",
               order: str = "sequential", seeds=(0,), Vteach: float = 1.0,
-              t_edge: float = 0.0) -> "RowSchedule":
+              t_edge: float = 0.0) -> RowSchedule:
         orders = np.stack([row_order(order, epochs, dataset.rows, s) for s in seeds])
         if order == "sequential":
             orders = orders[:1]  # one order shared by the batch
@@ -110,7 +122,7 @@ class Waveform:
                 raise ValidationError(f"waveform {name} contains NaN or Inf")
 
     @classmethod
-    def from_csv(cls, path) -> "Waveform":
+    def from_csv(cls, path) -> Waveform:
         """Columns ``time, Vin1.., Vtarget1.., [Vteach]`` (s and V); Vteach defaults to 1 V."""
         path = Path(path)
         try:

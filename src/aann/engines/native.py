@@ -20,9 +20,10 @@ which the plateau escape amplifies to tens of mV).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import diffrax
 import equinox as eqx
@@ -30,9 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import checkpoint as ck
 from ..circuit import Circuit
+from ..errors import ValidationError
+from ..progress import progress_bar
 from ..spec import Solver
 from ..stimulus import RowSchedule, Waveform
+from .base import Engine, EngineInfo, EpochRecords, Run
 
 SOLVERS = {
     "tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8,
@@ -41,20 +46,6 @@ SOLVERS = {
 MAX_ADAPTIVE_STEPS = 4096  # per segment
 UNROLL = 4  # fixed-step loop unrolling (compile time vs run time)
 ROW_UNROLL = 1  # rows per scan iteration
-
-
-@dataclass(frozen=True)
-class NativeRun:
-    """Raw arrays of a batched run (leading axis: network in the batch)."""
-
-    mse: np.ndarray  # (B, epochs) MSE after each epoch
-    W_epoch: tuple  # per layer (B, epochs, n_out, n_in + 1): weights after each epoch
-    W_final: tuple  # per layer (B, n_out, n_in + 1)
-    peak_current: tuple  # per layer (B, n_out, n_in + 1): max |Icharged| over the run, A
-    solver_ok: np.ndarray  # (B,) every segment solved without a solver failure
-    waveforms: dict | None  # time (T,), Vin/Vtarget/Vout (B, T, n), Vteach (B, T)
-    step_error: np.ndarray | None = None  # (B, epochs) largest local error estimate of a
-    # fixed step in each epoch, V (0 where the solver gives none); None: not measured
 
 
 def _field(t, W, args):
@@ -271,16 +262,20 @@ def chunk_size(epochs: int, chunks: int = 20) -> int:
     return max(d for d in range(1, limit + 1) if epochs % d == 0)
 
 
-def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = Solver(),
+DEFAULT_SOLVER = Solver()
+
+
+def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = DEFAULT_SOLVER,
                   waveforms: bool = False, circuit_batched: bool = False,
                   on_chunk=None, state: RowState | None = None,
-                  first_epoch: int = 0) -> NativeRun:
+                  first_epoch: int = 0) -> Run:
     """Run a batch of networks through a data-row schedule.
 
     ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
     by the batch, or (``circuit_batched``) has leaves with a leading axis B.
-    The epochs run in chunks; after each, ``on_chunk(epochs_done, state, partial)``
-    is called (progress bars, checkpoints). ``state``/``first_epoch`` resume a run.
+    The epochs run in chunks; after each, ``on_chunk(epochs_done, state, records)``
+    is called with the :class:`EpochRecords` so far (progress bars, checkpoints).
+    ``state``/``first_epoch`` resume a run; the returned records then start there.
     """
     order_batched = schedule.order.shape[0] > 1
     n_samples = solver.samples_per_row if waveforms else 0
@@ -289,23 +284,24 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
     state = initial_state(W0, schedule) if state is None else state
     E, step = schedule.epochs, chunk_size(schedule.epochs)
-    parts = []
+    parts, waves = [], []
     for e0 in range(first_epoch, E, step):
-        order = schedule.order[:, e0:e0 + step] if order_batched else schedule.order[0, e0:e0 + step]
-        state, out = run(circuit, state, jnp.asarray(order),
-                         jnp.asarray(schedule.Vteach[e0:e0 + step], float), X, Y, t_row, t_edge)
-        parts.append(jax.tree.map(np.asarray, out))
+        order = schedule.order[:, e0:e0 + step] if order_batched else \
+            schedule.order[0, e0:e0 + step]
+        state, (mse, W_e, wave, err) = run(
+            circuit, state, jnp.asarray(order), jnp.asarray(schedule.Vteach[e0:e0 + step], float),
+            X, Y, t_row, t_edge)
+        parts.append(EpochRecords(np.asarray(mse), _np(W_e), np.asarray(err)))
+        waves.append(jax.tree.map(np.asarray, wave))
         if on_chunk is not None:
             on_chunk(e0 + step, state, parts)
-    mse = np.concatenate([p[0] for p in parts], axis=1)
-    W_epoch = tuple(np.concatenate([p[1][l] for p in parts], axis=1) for l in range(len(W0)))
+    records = EpochRecords.concat(parts)
     wave = None
     if waveforms:
-        wave = _flatten_waves([{k: np.concatenate([p[2][j][k] for p in parts], axis=1)
-                                for k in parts[0][2][j]} for j in range(len(parts[0][2]))])
-    step_error = np.concatenate([p[3] for p in parts], axis=1)
-    return NativeRun(mse, W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), wave,
-                     step_error)
+        wave = _flatten_waves([{k: np.concatenate([w[j][k] for w in waves], axis=1)
+                                for k in waves[0][j]} for j in range(len(waves[0]))])
+    return Run(records.mse, records.W_epoch, _np(state.W), _np(state.peak),
+               np.asarray(state.ok), wave, records.step_error)
 
 
 def _np(tree):
@@ -349,8 +345,8 @@ def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool):
     return eqx.filter_jit(jax.vmap(lambda *a: fn(*a), in_axes=axes))
 
 
-def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = Solver(),
-                      circuit_batched: bool = False) -> NativeRun:
+def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = DEFAULT_SOLVER,
+                      circuit_batched: bool = False) -> Run:
     """Run a batch of networks under arbitrary PWL sources (no epochs, so no MSE curve)."""
     n_samples = max(solver.samples_per_row, 1)
     run = _compiled_waveform(solver, n_samples, circuit_batched)
@@ -362,5 +358,101 @@ def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver =
              for k, v in wave.items()}
     waves["time"] = waves["time"][0]
     B = np.asarray(ok).shape[0]
-    return NativeRun(np.zeros((B, 0)), tuple(np.asarray(w)[:, None] for w in W), _np(W),
-                     _np(peak), np.asarray(ok), waves)
+    return Run(np.zeros((B, 0)), tuple(np.asarray(w)[:, None] for w in W), _np(W),
+               _np(peak), np.asarray(ok), waves, None)
+
+
+# --- the engine object ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Native(Engine):
+    """The native engine: JAX + diffrax, every network of the batch at once.
+
+    ``solver``: a :class:`aann.Solver` (or a dict of ``[solver]`` keys) used
+    instead of the description's ``[solver]``. Runs on data rows resume from a
+    checkpoint bit for bit.
+    """
+
+    name: ClassVar[str] = "native"
+    resumable: ClassVar[bool] = True
+    batches_circuits: ClassVar[bool] = True
+    solver: Solver | dict | None = None
+
+    def __post_init__(self):
+        if isinstance(self.solver, dict):
+            from ..spec import _build
+
+            object.__setattr__(self, "solver", _build(Solver, self.solver, "solver"))
+        elif self.solver is not None and not isinstance(self.solver, Solver):
+            raise ValidationError(f"Native(solver=...) takes an aann.Solver or a dict of "
+                                  f"[solver] keys, not {type(self.solver).__name__}")
+
+    def _info(self, solver: Solver, t_edge: float) -> EngineInfo:
+        return EngineInfo(self.name, f"jax {jax.__version__}, diffrax {diffrax.__version__}",
+                          {"solver": {"method": solver.method, "stepping": solver.stepping,
+                                      "steps": solver.steps, "rtol": solver.rtol,
+                                      "atol": solver.atol}}, t_edge)
+
+    def run_rows(self, prepared, *, waveforms, progress, checkpoint, resume) -> Run:
+        schedule, solver = prepared.schedule, prepared.solver(self.solver)
+        saver, done = _checkpointing(checkpoint, resume, waveforms, prepared, solver)
+        epochs = schedule.epochs
+        run = None
+        if done is None or done.epochs_done < epochs:
+            with progress_bar(progress, epochs, "training", "epochs",
+                              start=done.epochs_done if done else 0,
+                              description=f"{prepared.n_networks} network(s)") as update:
+                def on_chunk(epochs_done, state, parts):
+                    update(epochs_done)
+                    if saver is not None:
+                        saver(state, parts)
+
+                run = simulate_rows(prepared.circuit, prepared.W0, schedule, solver,
+                                    waveforms=waveforms,
+                                    circuit_batched=prepared.circuit_batched,
+                                    on_chunk=on_chunk, state=done.state if done else None,
+                                    first_epoch=done.epochs_done if done else 0)
+        if done is not None:
+            run = _joined(done, run)
+        return dataclasses.replace(run, info=self._info(solver, schedule.t_edge))
+
+    def run_waveform(self, prepared, *, progress) -> Run:
+        solver = prepared.solver(self.solver)
+        with progress_bar(progress, 1, "simulating", "runs") as update:
+            run = simulate_waveform(prepared.circuit, prepared.W0, prepared.stimulus, solver,
+                                    circuit_batched=prepared.circuit_batched)
+            update(1)
+        return dataclasses.replace(run, info=self._info(solver, 0.0))
+
+
+def _checkpointing(path, resume, waveforms, prepared, solver):
+    """The callback that writes checkpoint ``path``, and the checkpoint to resume from."""
+    if path is None:
+        if resume:
+            raise ValidationError("resume needs a checkpoint file")
+        return None, None
+    if waveforms:
+        if resume:
+            raise ValidationError("a run with waveforms cannot be resumed; drop --waveforms "
+                                  "or --resume")
+        return None, None
+    fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
+    done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule)) if resume else None
+    earlier = [done.records] if done else []
+
+    def save(state, parts):
+        ck.save(path, fp, state, EpochRecords.concat(earlier + list(parts)))
+
+    return save, done
+
+
+def _joined(done: ck.Checkpoint, run: Run | None) -> Run:
+    """A checkpoint's records followed by those of the resumed run."""
+    if run is None:  # the checkpoint was already complete
+        r, state = done.records, done.state
+        return Run(r.mse, r.W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), None,
+                   r.step_error)
+    records = EpochRecords.concat([done.records, EpochRecords(run.mse, run.W_epoch,
+                                                              run.step_error)])
+    return dataclasses.replace(run, mse=records.mse, W_epoch=records.W_epoch,
+                               step_error=records.step_error)

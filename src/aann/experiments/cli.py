@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -33,7 +32,7 @@ def _done(out: Path, what: str, started: float) -> None:
 
 @reproduce_app.command("fig8")
 def fig8_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-             epochs: Optional[int] = typer.Option(None, "--epochs",
+             epochs: int | None = typer.Option(None, "--epochs",
                                                   help="Epochs (default 25 = 5 ps).")):
     """E1, Fig. 8: 1-2-1 transient with Vteach toggled after each epoch."""
     from . import fig8
@@ -47,8 +46,8 @@ def fig8_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("xor")
 def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-            epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
-            seeds: Optional[int] = SeedsOpt,
+            epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
+            seeds: int | None = SeedsOpt,
             check: bool = typer.Option(True, "--solver-check/--no-solver-check",
                                        help="Rerun the 1 ps case with 64 steps per row.")):
     """E2, Figs. 9-11: XOR 2-8-1 learning curves at t_row = 0.01, 0.1, 1 ps."""
@@ -65,9 +64,9 @@ def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("parasitic")
 def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-                  epochs: Optional[int] = typer.Option(None, "--epochs",
+                  epochs: int | None = typer.Option(None, "--epochs",
                                                        help="Epochs (default 1000)."),
-                  seeds: Optional[int] = SeedsOpt,
+                  seeds: int | None = SeedsOpt,
                   KI: str = typer.Option("500uA", "--KI", help="Saturation current."),
                   Voff: str = typer.Option("10mV", "--Voff", help="Input offset."),
                   stress: bool = typer.Option(True, "--stress/--no-stress",
@@ -87,7 +86,7 @@ def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("speed")
 def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-              epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
+              epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
               repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
               tests: str = typer.Option("1,2,3,4", "--tests", help="Which tests of Tab. 2."),
               full: bool = typer.Option(False, "--full",
@@ -106,10 +105,10 @@ def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-            epochs: Optional[int] = typer.Option(None, "--epochs",
+            epochs: int | None = typer.Option(None, "--epochs",
                                                  help="Epochs of xor, parasitic and speed "
                                                       "(default 1000; reduced runs only)."),
-            seeds: Optional[int] = SeedsOpt,
+            seeds: int | None = SeedsOpt,
             repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):

@@ -73,7 +73,7 @@ def _teach_levels(results) -> np.ndarray:
 
 def edge_time(results) -> float:
     """The row-edge time the engine applied (s): ngspice needs finite edges."""
-    return float(results.extra.get("ngspice", {}).get("t_edge", results.config.training.t_edge))
+    return float(results.engine_info.t_edge)
 
 
 def _rows(results, signal) -> np.ndarray:
@@ -81,7 +81,7 @@ def _rows(results, signal) -> np.ndarray:
     samples), after the row's edge: with finite edges each row has an edge piece and a
     hold piece of equally many samples; the edge piece is left out."""
     a = results.waveforms[signal][0][:, 0]
-    E, R = results.epochs_done, results.extra["rows"]
+    E, R = results.epochs_done, results.rows
     pieces = 2 if edge_time(results) > 0 else 1
     return a.reshape(E, R, pieces, -1)[:, :, -1]
 
@@ -98,7 +98,7 @@ def hold_flatness(results) -> float:
 def learn_approach(results) -> tuple[int, int]:
     """Rows of learn epochs where ``|Vout - Vtarget|`` shrank from the row's start to its
     end, and the number of learn rows."""
-    E, R = results.epochs_done, results.extra["rows"]
+    E, R = results.epochs_done, results.rows
     err = np.abs(_rows(results, "Vout") - _rows(results, "Vtarget"))
     levels = _teach_levels(results)
     learn = [err[e, r] for e in range(E) if levels[e] > 0 for r in range(R)]
@@ -120,6 +120,7 @@ def figure(results):
 
 def run(out, *, engine: str = "native", epochs: int = EPOCHS, progress: bool = False) -> dict:
     import aann
+
     from ..io import atomic_write, ensure_writable_dir
 
     out = ensure_writable_dir(Path(out))

@@ -98,6 +98,7 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
         KI: float = KI, Voff: float = VOFF, stress: bool = True,
         progress: bool = False) -> dict:
     import aann
+
     from .. import plots
     from ..io import ensure_writable_dir
 

@@ -132,13 +132,14 @@ def time_circuit(s, ds, epochs, engine, max_rows):
     seconds = (time.perf_counter() - t0) * epochs / sim_epochs
     return {"seconds": seconds, "first_seconds": first.wall_seconds, "sim_epochs": sim_epochs,
             "peak": float(warm.peak_current_max.max()), "Imax": cfg.constants.Imax,
-            "lambda": cfg.lam, "steps": warm.extra.get("solver", {}).get("steps"),
+            "lambda": cfg.lam, "steps": warm.engine_info.settings.get("solver", {}).get("steps"),
             "final_mse": float(warm.mse[0, -1])}
 
 
 def run(out, *, engine: str = "native", epochs: int = EPOCHS, repeats: int = REPEATS,
         tests=(1, 2, 3, 4), full: bool = False, progress: bool = False) -> dict:
     import aann
+
     from .. import digital
     from ..io import ensure_writable_dir
 

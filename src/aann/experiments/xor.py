@@ -44,7 +44,7 @@ def stats(results) -> dict:
             "diverged": int((results.diverged_epoch > 0).sum()),
             "peak_over_Imax": float(results.peak_current_max.max()
                                     / results.config.constants.Imax),
-            "steps": results.extra.get("solver", {}).get("steps"),
+            "steps": results.engine_info.settings.get("solver", {}).get("steps"),
             "lambda": results.config.lam, "wall_seconds": results.wall_seconds}
 
 
@@ -93,6 +93,7 @@ def combined_figure(runs: dict):
 def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS,
         t_rows=T_ROWS, check: bool = True, progress: bool = False) -> dict:
     import aann
+
     from .. import plots
     from ..io import ensure_writable_dir
 

@@ -1,8 +1,8 @@
 """The SPICE engine: the same circuit exported to ngspice, run, and read back.
 
 ``netlist`` writes the text (pure), ``ngspice`` runs the subprocess and checks
-its messages, ``raw`` reads its output. :func:`simulate_rows_ngspice` returns
-the same :class:`aann.engines.native.NativeRun` arrays as the native engine.
+its messages, ``raw`` reads its output. :class:`Ngspice` is the engine object;
+it returns the same :class:`aann.engines.base.Run` as the native engine.
 
 What is measured, and how:
 
@@ -26,21 +26,21 @@ import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ...circuit import build_circuit
-from ...errors import SimulationError
+from ...errors import SimulationError, ValidationError
 from ...progress import progress_bar
-from ..native import NativeRun
-from .netlist import (SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges)
+from ..base import Engine, EngineInfo, Run, check_options
+from .netlist import SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges
 from .ngspice import find_ngspice, run_ngspice, version
 from .raw import RawPlot, read_raw
 
-__all__ = ["SpiceOptions", "edge_time", "find_ngspice", "network_netlist", "read_raw",
-           "run_ngspice", "simulate_rows_ngspice", "version", "with_edges"]
+__all__ = ["Ngspice", "SpiceOptions", "edge_time", "find_ngspice", "network_netlist",
+           "read_raw", "run_ngspice", "simulate_rows_ngspice", "version", "with_edges"]
 
 
 def _interp(t_query, t, y):
@@ -51,31 +51,21 @@ def _interp(t_query, t, y):
     return out.reshape(len(t_query), *y.shape[1:])
 
 
-def _sample_grid(schedule, n_samples: int) -> np.ndarray:
-    """The native engine's waveform sample times (edge piece and hold piece of every row)."""
-    k = np.arange(schedule.epochs * schedule.order.shape[-1])
-    t0 = k * schedule.t_row
-    j = np.arange(n_samples) / n_samples
-    ramp = t0[:, None] + schedule.t_edge * j
-    hold = (t0 + schedule.t_edge)[:, None] + (schedule.t_row - schedule.t_edge) * j
-    return np.concatenate([ramp, hold], axis=1).reshape(-1)
-
-
-def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progress: bool = False,
+def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: bool = False,
                           options: SpiceOptions | None = None, workers: int = 2,
                           timeout: float | None = 3600, workdir=None, keep_files: bool = False,
-                          executable: str | None = None):
+                          executable: str | None = None) -> Run:
     """Run a batch of networks through a row schedule in ngspice, one process per network.
 
     ``W0``: per layer, arrays (B, n_out, n_in + 1) in V. A zero ``t_edge`` in the
     schedule becomes ``options.edge_fraction * t_row`` (a PWL source needs a
     finite edge); compare with a native run of the same edge time. Up to
     ``workers`` ngspice processes run at once. ``workdir`` keeps the netlists and
-    raw files (``net<b>.cir``, ``net<b>.raw``) there. Returns ``(NativeRun, extra)``.
+    raw files (``net<b>.cir``, ``net<b>.raw``) there. ``n_samples > 0`` records
+    waveforms at that many samples per segment (the native engine's grid).
     """
     options = options or SpiceOptions()
     exe = find_ngspice(executable)  # fail early, with the install hint
-    circuit = build_circuit(config)
     schedule = with_edges(schedule, options)
     W0 = tuple(np.asarray(w, float) for w in W0)
     B = W0[0].shape[0]
@@ -86,8 +76,8 @@ def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progres
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     mse_fn = jax.jit(jax.vmap(lambda W: circuit.mse(W, X, Y)))
     current_fn = jax.jit(jax.vmap(lambda W, x, y, vt: circuit.charging_currents(W, x, y, vt)[0]))
-    n_samples = config.solver.samples_per_row
-    grid = _sample_grid(schedule, n_samples) if waveforms else None
+    waveforms = n_samples > 0
+    grid = schedule.sample_times(n_samples) if waveforms else None
 
     def one(b: int):
         text = network_netlist(circuit, [w[b] for w in W0], schedule, network=b,
@@ -137,7 +127,10 @@ def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progres
             results[b], seconds[b] = fut.result()
             advance()
 
-    run = NativeRun(
+    settings = {"options": dataclasses.asdict(options), "workers": workers, "timeout": timeout}
+    info = EngineInfo("ngspice", version(exe), settings, schedule.t_edge,
+                      process_seconds=seconds, time_points=[r["points"] for r in results])
+    return Run(
         mse=np.stack([r["mse"] for r in results]),
         W_epoch=tuple(np.stack([r["W_epoch"][l] for r in results]) for l in range(len(nodes))),
         W_final=tuple(np.stack([r["W_final"][l] for r in results]) for l in range(len(nodes))),
@@ -146,9 +139,52 @@ def simulate_rows_ngspice(config, W0, schedule, waveforms: bool = False, progres
         waveforms=None if not waveforms else {
             "time": grid, **{k: np.stack([r["wave"][k] for r in results])
                              for k in ("Vin", "Vtarget", "Vout", "Vteach")}},
+        step_error=None,
+        info=info,
     )
-    extra = {"ngspice": {"version": version(exe), "t_edge": schedule.t_edge,
-                         "options": dataclasses.asdict(options), "workers": workers,
-                         "process_seconds": seconds,
-                         "time_points": [r["points"] for r in results]}}
-    return run, extra
+
+
+class Ngspice(Engine):
+    """The SPICE engine: the behavioural netlist of each network run in ngspice.
+
+    Options: ``workers`` (ngspice processes at once), ``timeout`` (s per process,
+    None: no limit), ``workdir`` (keep the netlists and raw files there),
+    ``keep_files``, ``executable`` (default: ``$AANN_NGSPICE`` or ``ngspice`` on
+    the PATH), and every field of :class:`SpiceOptions` by name
+    (``Ngspice(reltol=1e-10, method="trap")``) or as ``options=SpiceOptions(...)``.
+    """
+
+    name: ClassVar[str] = "ngspice"
+    OPTIONS = ("workers", "timeout", "workdir", "keep_files", "executable", "options")
+
+    def __init__(self, *, workers: int = 2, timeout: float | None = 3600, workdir=None,
+                 keep_files: bool = False, executable: str | None = None,
+                 options: SpiceOptions | None = None, **spice_options):
+        check_options(self.name, spice_options, [f.name for f in
+                                                 dataclasses.fields(SpiceOptions)])
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValidationError(f"Ngspice(workers={workers!r}): a positive integer")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValidationError(f"Ngspice(timeout={timeout!r}): seconds > 0, or None")
+        self.workers, self.timeout, self.workdir = workers, timeout, workdir
+        self.keep_files, self.executable = bool(keep_files), executable
+        self.options = dataclasses.replace(options or SpiceOptions(), **spice_options)
+
+    @classmethod
+    def from_options(cls, **options) -> Ngspice:
+        return cls(**options)
+
+    def __repr__(self):
+        return (f"Ngspice(workers={self.workers}, timeout={self.timeout}, "
+                f"options={self.options})")
+
+    def settings(self) -> dict:
+        return {"options": dataclasses.asdict(self.options), "workers": self.workers,
+                "timeout": self.timeout}
+
+    def run_rows(self, prepared, *, waveforms, progress, checkpoint, resume) -> Run:
+        n_samples = prepared.config.solver.samples_per_row if waveforms else 0
+        return simulate_rows_ngspice(
+            prepared.circuit, prepared.W0, prepared.schedule, n_samples, progress,
+            options=self.options, workers=self.workers, timeout=self.timeout,
+            workdir=self.workdir, keep_files=self.keep_files, executable=self.executable)

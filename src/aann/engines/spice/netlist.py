@@ -35,8 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...blocks import SPICE, Expr, output_error
+from ...blocks import SPICE, Expr
 from ...circuit import Circuit
+from ...spec import Network, row_learning_rate, weight_shapes
 from ...stimulus import RowSchedule
 
 EDGE_FRACTION = 0.01  # t_edge = 1% of t_row when the description says 0
@@ -86,7 +87,8 @@ def with_edges(schedule: RowSchedule, options: SpiceOptions = SpiceOptions()) ->
 # --- node names --------------------------------------------------------------
 
 def vw(L: int, j: int, i: int) -> str:
-    """Weight node of neuron ``j`` (1-based) of layer ``L`` (2-based) from input ``i`` (0 = bias)."""
+    """Weight node of neuron ``j`` (1-based) of layer ``L`` (2-based) from input ``i``
+    (0 = bias)."""
     return f"vw_l{L}_n{j}_i{i}"
 
 
@@ -100,8 +102,8 @@ def ve(L: int, j: int) -> str:
 
 def weight_nodes(sizes) -> list[np.ndarray]:
     """Per layer, an array (n_out, n_in + 1) of weight node names (the W layout)."""
-    return [np.array([[vw(l + 2, j + 1, i) for i in range(n_in + 1)] for j in range(n_out)])
-            for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    return [np.array([[vw(l + 2, j + 1, i) for i in range(cols)] for j in range(rows)])
+            for l, (rows, cols) in enumerate(weight_shapes(sizes))]
 
 
 def layer_inputs(sizes, l: int) -> list[str]:
@@ -122,9 +124,9 @@ def neuron_expressions(circuit: Circuit, n_in: int) -> dict:
 
     Keys: ``Imult`` (list over inputs 0..N, the forward multiplier currents into
     node ``inet``, which has a resistor ``Ru`` to ground, so ``v(inet) = Ru * Inet``,
-    the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages), ``Icharged`` (list over inputs
-    0..N, current into ``w_i``), ``IE`` (list over inputs 1..N, current into
-    ``ie_i``). Written by the same block methods the native engine runs.
+    the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages),
+    ``Icharged`` (list over inputs 0..N, current into ``w_i``), ``IE`` (list over inputs
+    1..N, current into ``ie_i``). Written by the same block methods the native engine runs.
     """
     M, act, der = circuit.multiplier, circuit.activation, circuit.derivative
     x = [v(f"x{i}") for i in range(n_in + 1)]
@@ -207,14 +209,14 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     E, R = schedule.epochs, schedule.order.shape[-1]
     t_row, t_edge, t_stop = schedule.t_row, schedule.t_edge, schedule.duration
     c = circuit.charging
-    lam = c.Keta / c.C * float(np.max(schedule.Vteach, initial=0.0)) * t_row
+    lam = row_learning_rate(c.Keta, c.C, float(np.max(schedule.Vteach, initial=0.0)), t_row)
     out = []
     add = out.append
     add(f"* {title or 'aann: analogue neural network with learning by backpropagation'}")
     add("* Paulu & Hospodka, Radioengineering 30(2) 2021; behavioural circuit of Fig. 1/6/7.")
     add("* Written by aann (engines/spice/netlist.py); every B-source expression is the block")
     add("* law of aann.blocks written as a SPICE expression, so it matches the native engine.")
-    add(f"* topology {'-'.join(map(str, sizes))}: {sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))}"
+    add(f"* topology {'-'.join(map(str, sizes))}: {Network(sizes).n_capacitors}"
         f" weight capacitors; data set {schedule.dataset.name!r}, {R} rows x {E} epochs")
     add(f"* t_row = {t_row:g} s, row edges t_edge = {t_edge:g} s (linear PWL ramps), "
         f"run {t_stop:g} s, lambda = Keta/C*Vteach*t_row = {lam:g}")
@@ -225,7 +227,7 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     add("")
 
     # Subcircuits, one per layer (the Fig. 6 symbol).
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for l, n_in in enumerate(sizes[:-1]):
         L = l + 2
         ex = neuron_expressions(circuit, n_in)
         ports = [f"x{i}" for i in range(n_in + 1)] + [f"w{i}" for i in range(n_in + 1)] + \
@@ -248,7 +250,8 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         add(f"Bvd vd 0 V={ex['Vd']}")
         add("* multiplier read through 1/Km: Vdelta = VE * Vd")
         add(f"Bvdelta vdelta 0 V={ex['Vdelta']}")
-        add("* Eq. 9: charging currents into the weight capacitors, Icharged = -Keta*Vteach*Vdelta*x_i")
+        add("* Eq. 9: charging currents into the weight capacitors,")
+        add("*   Icharged = -Keta*Vteach*Vdelta*x_i")
         for i, expr in enumerate(ex["Icharged"]):
             add(f"Bch{i} 0 w{i} I={expr}")
         if l > 0:
@@ -260,7 +263,8 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
 
     # Sources.
     times, Xs, Ys, Vts = source_breakpoints(schedule, network)
-    add(f"* Sources: {E * R} rows, each starting with a {t_edge:g} s linear edge from the previous row")
+    add(f"* Sources: {E * R} rows, each starting with a {t_edge:g} s linear edge from the "
+        "previous row")
     add(f"Vbias vbias 0 DC {_num(circuit.Vbias)}")
     for i in range(sizes[0]):
         out.extend(_pwl(f"Vin{i + 1}", f"vin{i + 1}", times, Xs[:, i]))
@@ -287,13 +291,14 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                 nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
             add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" neuron_l{L}")
         if l < n_layers - 1:
-            add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from layer {L + 1})")
+            add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from "
+                f"layer {L + 1})")
             for j in range(n_out):
                 add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(circuit.type2.R_E)}")
         else:
             add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
             for j in range(n_out):
-                expr = output_error(v(vout(L, j + 1)), v(f"vtarget{j + 1}"))
+                expr = circuit.error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
                 add(f"BE_l{L}_n{j + 1} {ve(L, j + 1)} 0 V={expr}")
         add("")
 
@@ -316,35 +321,3 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     add(f".tran {_num(max_step)} {_num(t_stop)} 0 {_num(max_step)} uic")
     add(".end")
     return "\n".join(out) + "\n"
-
-
-def config_netlist(config, seed: int | None = None, options: SpiceOptions = SpiceOptions(),
-                   dataset=None, init_weights=None) -> tuple[str, dict]:
-    """The netlist of the network a :class:`aann.spec.Config` describes, for one initial
-    weight set: the one of ``seed`` (a seed of ``training.seeds`` or of the
-    ``init_weights`` file), by default the first. Returns ``(text, info)``."""
-    from ...circuit import build_circuit
-    from ...datasets import load_dataset
-    from ...errors import ValidationError
-    from ...train import initial_networks, schedule_for
-
-    dataset = dataset or load_dataset(config.training.dataset)
-    dataset.check_topology(config.network.sizes)
-    networks = initial_networks(config, init_weights)
-    if seed is None:
-        b = 0
-    else:
-        seeds = [n["seed"] for n in networks]
-        if seed not in seeds:
-            if config.training.init_weights is None and init_weights is None and seed >= 0:
-                networks = initial_networks(config.replace(training={"seeds": seed + 1}))
-                seeds = [n["seed"] for n in networks]
-            if seed not in seeds:
-                raise ValidationError(f"seed {seed} is not among the initial weight sets {seeds}")
-        b = seeds.index(seed)
-    net = networks[b]
-    schedule = with_edges(schedule_for(config, dataset, [net["seed"]]), options)
-    text = network_netlist(build_circuit(config), net["layers"], schedule, options=options,
-                           title=f"aann {config.network.topology}, initial weights of seed "
-                                 f"{net['seed']}", save="probes")
-    return text, {"seed": net["seed"], "t_edge": schedule.t_edge}

@@ -42,7 +42,8 @@ PROBLEMS = [
 
 
 def find_ngspice(executable: str | None = None) -> str:
-    """The path of the ngspice executable, or a :class:`SimulationError` saying how to install it."""
+    """The path of the ngspice executable, or a :class:`SimulationError` saying how to
+    install it."""
     name = executable or os.environ.get("AANN_NGSPICE") or "ngspice"
     path = shutil.which(name)
     if path is None:
