@@ -57,8 +57,8 @@ def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     f = xor.run(out, engine=engine, epochs=epochs or xor.EPOCHS, seeds=seeds or xor.SEEDS,
                 check=check, progress=True)
     for t_row, s in f["rates"].items():
-        typer.echo(f"t_row = {t_row * 1e12:g} ps: {s['n_reached']} of {s['n']} reach MSE < 0.01; "
-                   f"median final MSE {s['final_median']:.3g}")
+        typer.echo(f"t_row = {t_row * 1e12:g} ps: {s['n_reached']} of {s['n']} reach MSE < "
+                   f"{xor.GOAL:g}; median final MSE {s['final_median']:.3g}")
     _done(out, "xor", started)
 
 
@@ -80,7 +80,7 @@ def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                       seeds=seeds or parasitic.SEEDS, KI=parse_quantity(KI, "KI", "A"),
                       Voff=parse_quantity(Voff, "Voff", "V"), stress=stress, progress=True)
     for law in ("ideal", "parasitic"):
-        typer.echo(f"{law}: {f[law]['n_reached']} of {f[law]['n']} reach MSE < 0.01")
+        typer.echo(f"{law}: {f[law]['n_reached']} of {f[law]['n']} reach MSE < {parasitic.GOAL:g}")
     _done(out, "parasitic", started)
 
 
