@@ -314,7 +314,7 @@ class Config:
                 continue
             if value is None:
                 value = {}
-            object.__setattr__(self, name, _build(cls, value, name))
+            object.__setattr__(self, name, build_section(cls, value, name))
 
     @property
     def lam(self) -> float:
@@ -335,7 +335,7 @@ class Config:
         return load_toml(path)
 
 
-def _build(cls, values, where: str):
+def build_section(cls, values, where: str):
     """Section ``cls`` from a dict; unknown keys are errors naming the known ones."""
     if not isinstance(values, dict):
         raise ValidationError(f"[{where}] must be a table of key = value")
@@ -362,7 +362,7 @@ def from_dict(data: dict) -> Config:
     for key in data:
         if key not in _SECTIONS:
             raise ValidationError(f"unknown section [{key}]; known: {', '.join(_SECTIONS)}")
-    return Config(**{name: _build(cls, data.get(name, {}), name)
+    return Config(**{name: build_section(cls, data.get(name, {}), name)
                      for name, cls in _SECTIONS.items()})
 
 

@@ -114,18 +114,6 @@ class Engine(abc.ABC):
         raise ValidationError(f"the {self.name} engine cannot apply a PWL stimulus; "
                               "use engine='native'")
 
-    def settings(self) -> dict:
-        """The engine's options, as recorded in summary.json."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-
-def _plain(value):
-    if dataclasses.is_dataclass(value):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if hasattr(value, "__fspath__"):
-        return str(value)
-    return value
-
 
 def check_options(engine: str, given: dict, allowed) -> None:
     """An option the engine does not have is a :class:`ValidationError` naming it."""

@@ -380,9 +380,9 @@ class Native(Engine):
 
     def __post_init__(self):
         if isinstance(self.solver, dict):
-            from ..spec import _build
+            from ..spec import build_section
 
-            object.__setattr__(self, "solver", _build(Solver, self.solver, "solver"))
+            object.__setattr__(self, "solver", build_section(Solver, self.solver, "solver"))
         elif self.solver is not None and not isinstance(self.solver, Solver):
             raise ValidationError(f"Native(solver=...) takes an aann.Solver or a dict of "
                                   f"[solver] keys, not {type(self.solver).__name__}")

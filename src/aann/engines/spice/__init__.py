@@ -178,10 +178,6 @@ class Ngspice(Engine):
         return (f"Ngspice(workers={self.workers}, timeout={self.timeout}, "
                 f"options={self.options})")
 
-    def settings(self) -> dict:
-        return {"options": dataclasses.asdict(self.options), "workers": self.workers,
-                "timeout": self.timeout}
-
     def run_rows(self, prepared, *, waveforms, progress, checkpoint, resume) -> Run:
         n_samples = prepared.config.solver.samples_per_row if waveforms else 0
         return simulate_rows_ngspice(
