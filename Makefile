@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := ngspice
 
-.PHONY: demo test lint system-packages bench clean
+.PHONY: demo test lint fuzz system-packages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: $(STAMP)
 # AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping them.
 test: $(STAMP) system-packages lint
 	AANN_REQUIRE_NGSPICE=1 $(BIN)/python -m pytest -q
+
+# The property-based fuzz suite with its long profile (about ten minutes; make test runs
+# the short one).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/native_vs_scipy.py

@@ -141,7 +141,8 @@ def section_params(kind: str) -> dict[str, Param]:
 class Multiplier(eqx.Module):
     """A four-quadrant multiplier: two voltages in, a current out (Fig. 2)."""
 
-    Km: float = param(1e-4, shown_unit="A/V^2", doc="gain (Eq. 5)")
+    Km: float = param(1e-4, shown_unit="A/V^2", sign="nonzero",
+                      doc="gain (Eq. 5); a product is read through 1/Km")
 
     @abc.abstractmethod
     def current(self, V1, V2, m=jnp):

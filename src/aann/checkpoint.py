@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,29 +75,50 @@ def save(path, fp: dict, state, records) -> None:
 def load(path, fp: dict, state_like) -> Checkpoint:
     """Read a checkpoint written by :func:`save` for the run ``fp`` describes.
 
-    ``state_like``: a state of the same structure (its values are not used).
+    ``state_like``: a state of the same structure and shapes (its values are not
+    used). A missing, truncated or tampered file, or one of another run, is a
+    :class:`ValidationError` saying so.
     """
     path = Path(path)
+
+    def damaged(why) -> ValidationError:
+        return ValidationError(f"cannot resume: checkpoint {path} is damaged ({why}); start "
+                               "afresh without --resume")
+
     try:
         with np.load(path) as f:
             data = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise ValidationError(f"cannot resume: there is no checkpoint {path}; run without "
+                              "--resume first") from None
     except OSError as e:
         raise ValidationError(f"cannot resume: no readable checkpoint {path} "
                               f"({e.strerror or e}); run without --resume first") from None
-    except (ValueError, EOFError) as e:
-        raise ValidationError(f"cannot resume: checkpoint {path} is damaged ({e})") from None
-    saved = json.loads(str(data.pop("fingerprint")))
+    except (ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise damaged(e) from None
+    try:
+        saved = json.loads(str(data.pop("fingerprint")))
+    except (KeyError, ValueError):
+        raise damaged("no fingerprint") from None
     if saved != fp:
         raise ValidationError(f"cannot resume from {path}: {_difference(saved, fp)}; "
                               "use the same settings, or start afresh without --resume")
-    treedef = jax.tree.structure(state_like)
-    n = treedef.num_leaves
-    state = jax.tree.unflatten(treedef, [jax.numpy.asarray(data[f"state_{i}"])
-                                         for i in range(n)])
-    W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(sum(k.startswith("W_epoch_")
-                                                             for k in data)))
-    return Checkpoint(int(data["mse"].shape[1]), state,
-                      EpochRecords(data["mse"], W_epoch, data["step_error"]))
+    like = jax.tree.leaves(state_like)
+    try:
+        leaves = [data[f"state_{i}"] for i in range(len(like))]
+        W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(sum(k.startswith("W_epoch_")
+                                                                 for k in data)))
+        records = EpochRecords(data["mse"], W_epoch, data["step_error"])
+    except KeyError as e:
+        raise damaged(f"array {e} missing") from None
+    B, done = records.mse.shape if records.mse.ndim == 2 else (0, -1)
+    if any(a.shape != np.shape(b) for a, b in zip(leaves, like)) or done < 0 \
+            or records.step_error.shape != (B, done) \
+            or any(W.shape[:2] != (B, done) for W in records.W_epoch) or not W_epoch:
+        raise damaged("arrays of the wrong shape")
+    state = jax.tree.unflatten(jax.tree.structure(state_like),
+                               [jax.numpy.asarray(a) for a in leaves])
+    return Checkpoint(done, state, records)
 
 
 def _difference(saved: dict, now: dict) -> str:

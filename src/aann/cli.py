@@ -67,29 +67,33 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
           resume: bool = typer.Option(False, "--resume",
                                       help="Continue from OUT/checkpoint.npz of a stopped run."),
           engine: str = typer.Option("native", "--engine", help="native | ngspice"),
-          out: Path = typer.Option(Path("aann-out"), "--out", help="Output directory.")):
+          out: str = typer.Option("aann-out", "--out", help="Output directory.")):
     """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
     from .engines import get_engine
     from .errors import ValidationError
-    from .io import ensure_writable_dir
+    from .io import check_path_text, ensure_writable_dir
+    from .prepare import prepare
     from .report import print_summary
     from .stimulus import Waveform
-    from .train import train as run_training
+    from .train import train_prepared
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
-    wave = Waveform.from_csv(stimulus) if stimulus is not None else None
     engine_obj = get_engine(engine)
-    ensure_writable_dir(out)  # fail before the simulation, not after
-    checkpoint = out / "checkpoint.npz"
+    wave = Waveform.from_csv(stimulus) if stimulus is not None else None
     resumable = engine_obj.resumable and wave is None and not waveforms
     if resume and not resumable:
         raise ValidationError("--resume works with the native engine on data rows, "
                               "without --waveforms or --stimulus")
+    # Every input is checked before the output folder is made.
+    prepared = prepare(cfg, stimulus=wave, waveforms=waveforms or wave is not None)
+    out = check_path_text(out, "output directory")
+    checkpoint = out / "checkpoint.npz"
+    engine_obj.check(prepared, checkpoint=checkpoint if resumable else None, resume=resume)
+    ensure_writable_dir(out)
     try:
-        results = run_training(cfg, waveforms=waveforms or wave is not None, engine=engine_obj,
-                               progress=True, stimulus=wave, resume=resume,
-                               checkpoint=checkpoint if resumable else None)
+        results = train_prepared(prepared, engine_obj, waveforms=waveforms, progress=True,
+                                 resume=resume, checkpoint=checkpoint if resumable else None)
     except KeyboardInterrupt:
         hint = (f"; continue with the same command and --resume ({checkpoint} holds the "
                 "epochs done)") if resumable and checkpoint.exists() else ""
@@ -109,15 +113,16 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             multiplier: str | None = MultOpt, t_edge: str | None = EdgeOpt,
             seed: int | None = typer.Option(
                 None, "--seed", help="Initial weight set to export (default: the first)."),
-            output: Path = typer.Option(Path("net.cir"), "-o", "--output",
-                                        help="Netlist file to write.")):
+            output: str = typer.Option("net.cir", "-o", "--output",
+                                       help="Netlist file to write.")):
     """Write the behavioural SPICE netlist (ngspice) of one network and its training run."""
     from .export import netlist as export_netlist
-    from .io import atomic_write
+    from .io import atomic_write, check_output_file
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
     text, info = export_netlist(cfg, seed=seed)
+    output = check_output_file(output)
     atomic_write(output, text)
     typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed "
                f"{info['seed']}, row edges t_edge = {info['t_edge']:g} s; run it with: "
@@ -129,14 +134,23 @@ from .experiments.cli import reproduce_app  # noqa: E402
 app.add_typer(reproduce_app, name="reproduce")
 
 
+def _one_line(message: str) -> str:
+    """A message on one line: a newline (e.g. in a path) is shown as ``\\n``."""
+    return message.strip().replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv=None) -> int:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # the help, without an empty "error:" after it
+        app(args=["--help"], standalone_mode=False)
+        return 2
     try:
         rc = app(args=argv, standalone_mode=False)  # returns typer.Exit's code
         if isinstance(rc, int):
             return rc
     except AannError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; files already written are complete", file=sys.stderr)
@@ -146,7 +160,9 @@ def main(argv=None) -> int:
     except typer.Abort:
         return 130
     except typer.TyperException as e:  # usage errors: bad option value, unknown option
-        print(f"error: {e.format_message()}", file=sys.stderr)
+        message = _one_line(e.format_message())
+        if message:  # empty after a group's help shown for no command
+            print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,15 +9,39 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ValidationError
+from .io import match_columns, read_csv_numbers
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """``X`` of shape (rows, inputs) and ``Y`` of shape (rows, outputs), in volts."""
+    """``X`` of shape (rows, inputs) and ``Y`` of shape (rows, outputs), in volts.
+
+    Both are stored as 2-D float arrays (lists are converted) of finite values, with
+    the same number of rows, at least one; a single input is ``X`` of shape (rows, 1).
+    """
 
     name: str
     X: np.ndarray
     Y: np.ndarray
+
+    def __post_init__(self):
+        for key in ("X", "Y"):
+            try:
+                a = np.array(getattr(self, key), dtype=float)
+            except (TypeError, ValueError, OverflowError):
+                raise ValidationError(f"data set {self.name!r}: {key} is not an array of "
+                                      "numbers; give a (rows, columns) array in V") from None
+            if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+                raise ValidationError(
+                    f"data set {self.name!r}: {key} has shape {a.shape}; it must be 2-D "
+                    "(rows, columns) with at least one of each; reshape(-1, 1) for one column")
+            if not np.all(np.isfinite(a)):
+                raise ValidationError(f"data set {self.name!r}: {key} contains NaN or Inf; "
+                                      "give finite voltages")
+            object.__setattr__(self, key, a)
+        if self.X.shape[0] != self.Y.shape[0]:
+            raise ValidationError(f"data set {self.name!r}: X has {self.X.shape[0]} rows but "
+                                  f"Y has {self.Y.shape[0]}; give one target row per input row")
 
     @property
     def rows(self) -> int:
@@ -50,40 +73,29 @@ BUILTIN = {
 }
 
 
+DATASET_COLUMNS = "x1..xN and y1..yM"
+
+
 def load_dataset(name_or_path: str) -> Dataset:
     """A built-in data set by name, or a CSV file with columns ``x1..`` and ``y1..``."""
     if name_or_path in BUILTIN:
         return BUILTIN[name_or_path]()
     path = Path(name_or_path)
-    if path.suffix.lower() != ".csv" or not path.exists():
+    try:
+        found = path.suffix.lower() == ".csv" and path.exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        found = False
+    if not found:
         raise ValidationError(
             f"unknown data set {name_or_path!r}; use one of {', '.join(BUILTIN)} "
-            "or the path of an existing CSV file with columns x1.. and y1.."
-        )
+            "or the path of an existing CSV file with columns x1.. and y1..")
     return read_csv_dataset(path)
 
 
 def read_csv_dataset(path: Path) -> Dataset:
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValidationError(f"cannot read data set {path}: {e}") from None
-    if len(rows) < 2:
-        raise ValidationError(f"data set {path} needs a header x1..,y1.. and at least one row")
-    header = [h.strip() for h in rows[0]]
-    xs = [i for i, h in enumerate(header) if h.startswith("x")]
-    ys = [i for i, h in enumerate(header) if h.startswith("y")]
-    if not xs or not ys or len(xs) + len(ys) != len(header):
-        raise ValidationError(
-            f"data set {path}: header {header} must name columns x1.. and y1.. only"
-        )
-    try:
-        data = np.array([[float(v) for v in r] for r in rows[1:] if r], dtype=float)
-    except ValueError as e:
-        raise ValidationError(f"data set {path}: a value is not a number ({e})") from None
-    if data.ndim != 2 or data.shape[1] != len(header):
-        raise ValidationError(f"data set {path}: every row needs {len(header)} values")
-    if not np.all(np.isfinite(data)):
-        raise ValidationError(f"data set {path}: contains NaN or Inf; remove those rows")
-    return Dataset(path.stem, data[:, xs], data[:, ys])
+    """A CSV file whose header names the inputs ``x1..xN`` and targets ``y1..yM`` (exact
+    names, numbered from 1, in any order), then one row of numbers (V) per data row."""
+    path = Path(path)
+    header, data = read_csv_numbers(path, "data set", DATASET_COLUMNS)
+    cols = match_columns(header, path, "data set", DATASET_COLUMNS, numbered=("x", "y"))
+    return Dataset(path.stem, data[:, cols["x"]], data[:, cols["y"]])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .errors import ValidationError
 from .units import parse_quantity
 
-SIGNS = ("any", "positive", "nonnegative")
+SIGNS = ("any", "positive", "nonnegative", "nonzero")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Param:
     doc: str = ""
     shown_unit: str | None = None
     choices: tuple | None = None
+    maximum: float | None = None  # the largest value allowed (a bound on memory or time)
 
     def __post_init__(self):
         if self.sign not in SIGNS:
@@ -65,24 +66,39 @@ class Param:
                     self.sign == "nonnegative" and value < 0):
                 kind = {"positive": "a positive ", "nonnegative": "a non-negative "}.get(
                     self.sign, "an ")
-                raise ValidationError(f"{name} = {value!r} must be {kind}integer")
+                raise ValidationError(f"{name} = {_short(value)} must be {kind}integer")
+            self._check_maximum(value, name)
             return value
         number = parse_quantity(value, name, self.unit)
         if self.sign == "positive" and number <= 0:
             raise ValidationError(f"{name} must be positive, got {value!r}")
         if self.sign == "nonnegative" and number < 0:
             raise ValidationError(f"{name} must not be negative, got {value!r}")
+        if self.sign == "nonzero" and number == 0:
+            raise ValidationError(f"{name} must not be zero (it divides), got {value!r}")
+        self._check_maximum(number, name)
         return number
+
+    def _check_maximum(self, value, name: str) -> None:
+        if self.maximum is not None and value > self.maximum:
+            raise ValidationError(f"{name} = {_short(value)} is above its limit {self.maximum:g}"
+                                  " (README, \"Limits\")")
 
     @property
     def unit_text(self) -> str:
         return self.shown_unit or self.unit or ""
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def param(default, unit: str | None = None, *, sign: str = "any", doc: str = "",
-          shown_unit: str | None = None, choices: tuple | None = None, static: bool = False):
+          shown_unit: str | None = None, choices: tuple | None = None,
+          maximum: float | None = None, static: bool = False):
     """A dataclass (or equinox) field declared with its :class:`Param`."""
-    declared = Param(default, unit, sign, doc, shown_unit, choices)
+    declared = Param(default, unit, sign, doc, shown_unit, choices, maximum)
     metadata = {"param": declared}
     if static:
         metadata["static"] = True  # equinox: not a pytree leaf

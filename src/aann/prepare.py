@@ -10,6 +10,7 @@ start here; the engines take a :class:`Prepared` and import nothing above it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,54 @@ class Prepared:
         return self.schedule.duration
 
 
+def memory_budget() -> float:
+    """Bytes a run may hold in its arrays: ``$AANN_MEMORY_GB`` GiB, or half this
+    machine's memory."""
+    given = os.environ.get("AANN_MEMORY_GB")
+    if given:
+        try:
+            return float(given) * 2**30
+        except ValueError:
+            raise ValidationError(f"AANN_MEMORY_GB = {given!r} is not a number of GiB") from None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def estimate_bytes(config: Config, n_networks: int, rows: int, waveforms: bool) -> float:
+    """The memory the arrays of a run need, before any is allocated (bytes).
+
+    Per network: the weights and solver stages, the weights and MSE after every
+    epoch, the row order of every epoch, and with ``waveforms`` the sampled
+    signals and the weights at every sample of a chunk of epochs.
+    """
+    B, E = float(n_networks), float(config.training.epochs)
+    sizes = config.network.sizes
+    n_cap = float(config.network.n_capacitors)
+    per_row = 2 * config.solver.samples_per_row if waveforms else 0  # edge ramp + hold
+    signals = sizes[0] + 2 * sizes[-1] + 2  # Vin, Vtarget, Vout, Vteach, time
+    return 8 * (B * n_cap * 16  # weights, peak currents, solver stages
+                + B * E * (n_cap + 2)  # W_epoch, mse, step_error
+                + E * rows * (B if config.training.order == "shuffle" else 1)
+                + B * E * rows * per_row * signals
+                + B * E / 20 * rows * per_row * n_cap)
+
+
+def check_size(config: Config, n_networks: int, rows: int, waveforms: bool = False) -> None:
+    """Refuse a run whose arrays would not fit the :func:`memory_budget`, with the estimate."""
+    need, budget = estimate_bytes(config, n_networks, rows, waveforms), memory_budget()
+    if need > budget:
+        raise ValidationError(
+            f"this run needs about {need / 2**30:.3g} GiB for its arrays ({n_networks} "
+            f"network(s) of {config.network.n_capacitors} capacitors, "
+            f"{config.training.epochs} epochs of {rows} rows"
+            + (", waveforms" if waveforms else "") + f"), more than the {budget / 2**30:.3g} "
+            "GiB allowed; use fewer networks, epochs or capacitors"
+            + (" or no waveforms" if waveforms else "")
+            + ", or raise AANN_MEMORY_GB")
+
+
 def initial_networks(config: Config, init_weights=None) -> list[dict]:
     """Initial weight sets ``[{"seed": S, "layers": [W1, ...]}]``: given (a weights
     JSON path or per-network layer lists), from ``training.init_weights``, or one
@@ -79,8 +128,21 @@ def initial_networks(config: Config, init_weights=None) -> list[dict]:
     if init_weights is not None:
         if isinstance(init_weights, (str, bytes)) or hasattr(init_weights, "__fspath__"):
             return read_weights(init_weights, sizes)
-        return [n if isinstance(n, dict) else {"seed": k, "layers": n}
-                for k, n in enumerate(init_weights)]
+        try:
+            networks = [n if isinstance(n, dict) else {"seed": k, "layers": n}
+                        for k, n in enumerate(init_weights)]
+        except TypeError:
+            networks = None
+        if not networks:
+            raise ValidationError("init_weights must be a weights file or a list of at least "
+                                  "one network, each a list of per-layer weight arrays")
+        for n in networks:
+            seed = n.get("seed")
+            if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0 \
+                    or "layers" not in n:
+                raise ValidationError(f"init_weights: each network needs 'layers' and a seed "
+                                      f"that is an integer >= 0 (got seed {seed!r})")
+        return networks
     if t.init_weights is not None:
         return read_weights(t.init_weights, sizes)
     return [{"seed": s, "layers": random_weights(sizes, s, t.init_range)}
@@ -92,12 +154,39 @@ def stack_weights(config: Config, networks) -> tuple:
     shapes = config.network.weight_shapes
     stacked = []
     for l, shape in enumerate(shapes):
-        layer = [np.asarray(n["layers"][l], float) for n in networks]
-        if any(w.shape != shape for w in layer):
+        try:
+            layer = [np.asarray(n["layers"][l], float) for n in networks]
+        except (TypeError, ValueError, KeyError, IndexError):
+            layer = None
+        if layer is None or any(w.shape != shape for w in layer):
             raise ValidationError(f"initial weights of layer {l + 1} must have shape {shape} "
-                                  f"for topology {config.network.topology}")
+                                  f"for topology {config.network.topology} (one row per neuron, "
+                                  "column 0 its bias weight)")
+        if not all(np.all(np.isfinite(w)) for w in layer):
+            raise ValidationError(f"initial weights of layer {l + 1} contain NaN or Inf")
         stacked.append(np.stack(layer))
+    if any(len(n["layers"]) != len(shapes) for n in networks):
+        raise ValidationError(f"initial weights must have {len(shapes)} layer(s) for topology "
+                              f"{config.network.topology}")
     return tuple(stacked)
+
+
+def check_circuit(circuit: Circuit, config: Config, n_networks: int, batched: bool) -> None:
+    """A circuit given from outside must fit the description and the batch."""
+    if not isinstance(circuit, Circuit):
+        raise ValidationError(f"circuit must be an aann.Circuit, not {type(circuit).__name__}")
+    if tuple(circuit.sizes) != tuple(config.network.sizes):
+        raise ValidationError(f"the circuit's sizes {tuple(circuit.sizes)} differ from "
+                              f"network.sizes {tuple(config.network.sizes)}")
+    if batched:
+        import jax
+
+        leading = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree.leaves(circuit)}
+        if leading != {n_networks}:
+            raise ValidationError(
+                f"circuit_batched=True needs every block constant with a leading axis of "
+                f"{n_networks} (one per network); got leading sizes "
+                f"{sorted(map(str, leading))}")
 
 
 def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:
@@ -109,12 +198,14 @@ def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:
 
 def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset | None = None,
             stimulus: Waveform | str | None = None, circuit: Circuit | None = None,
-            circuit_batched: bool = False) -> Prepared:
+            circuit_batched: bool = False, waveforms: bool = False) -> Prepared:
     """The :class:`Prepared` run a description gives.
 
     ``stimulus``: a :class:`Waveform` (or a CSV path) applied instead of the
     data rows. ``circuit`` replaces the circuit built from ``config`` (e.g. one
-    batched over parameter sets, with ``circuit_batched``).
+    batched over parameter sets, with ``circuit_batched``). A run whose arrays
+    (with ``waveforms`` if recorded) would exceed :func:`memory_budget` is
+    refused before anything is allocated.
     """
     config = config or Config()
     sizes = config.network.sizes
@@ -130,10 +221,19 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
     else:
         dataset = dataset or load_dataset(config.training.dataset)
         dataset.check_topology(sizes)
+    random = init_weights is None and config.training.init_weights is None
+    rows = dataset.rows if stimulus is None else int(np.size(stimulus.time))
+    if random:  # before generating the weights
+        check_size(config, config.training.seeds, rows, waveforms)
     networks = initial_networks(config, init_weights)
+    check_size(config, len(networks), rows, waveforms)
     seeds = [n["seed"] for n in networks]
     if stimulus is None:
         schedule = schedule_for(config, dataset, seeds)
+    if circuit is not None:
+        check_circuit(circuit, config, len(networks), circuit_batched)
+    elif circuit_batched:
+        raise ValidationError("circuit_batched=True needs a circuit= batched over the networks")
     return Prepared(config=config, circuit=circuit or build_circuit(config), seeds=seeds,
                     W0=stack_weights(config, networks), schedule=schedule, stimulus=stimulus,
                     circuit_batched=circuit_batched)

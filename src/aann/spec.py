@@ -24,11 +24,17 @@ from .errors import ValidationError
 from .params import Param, choice, param, params_of, parse_values
 from .units import format_quantity
 
+MAX_STEPS = 10_000  # fixed steps per segment; more cost time and gain nothing over adaptive
+MAX_SAMPLES_PER_ROW = 10_000  # waveform samples per segment
+
 
 def row_learning_rate(Keta: float, C: float, Vteach: float, t_row: float) -> float:
     """``lambda = Keta/C * Vteach/1V * t_row``: one row held for ``t_row`` is one SGD
-    step of this rate (ideal blocks, small lambda)."""
-    return Keta / C * Vteach * t_row
+    step of this rate (ideal blocks, small lambda). ``inf`` where it overflows."""
+    try:
+        return Keta / C * Vteach * t_row
+    except OverflowError:
+        return math.inf
 
 
 class _Fields:
@@ -224,7 +230,7 @@ class Training(_Fields):
                                                 "0..seeds-1")
     init_weights: str | None = param(None, doc="weights file; replaces seeds; relative to "
                                                "this file")
-    init_range: float = param(1.0, "V", sign="positive",
+    init_range: float = param(1.0, "V", sign="positive", maximum=1e6,
                               doc="Vw(0) ~ uniform(-init_range, init_range)")
     teach: str = choice("always", "always", "off", "alternate",
                         doc="learn odd epochs, hold even ones with alternate (Fig. 8)")
@@ -265,11 +271,14 @@ class Solver(_Fields):
     stepping: str = choice("fixed", "fixed", "adaptive",
                            doc="fixed (fast) | adaptive (PID controller, for checking)")
     steps: int | str = param("auto", doc="fixed steps per segment; auto = clip(ceil(2 "
-                                         "lambda), 2, 64)")
-    rtol: float = param(1e-8, sign="positive", doc="adaptive only")
-    atol: float = param(1e-10, "V", sign="positive", doc="adaptive only")
-    samples_per_row: int = param(8, sign="positive", doc="waveform samples per segment (row, "
-                                                         "edge ramp or PWL piece)")
+                                         f"lambda), 2, 64); at most {MAX_STEPS}")
+    rtol: float = param(1e-8, sign="positive",
+                        doc="adaptive; fixed: the root finder of kvaerno5 (implicit)")
+    atol: float = param(1e-10, "V", sign="positive",
+                        doc="adaptive; fixed: the root finder of kvaerno5 (implicit)")
+    samples_per_row: int = param(8, sign="positive", maximum=MAX_SAMPLES_PER_ROW,
+                                 doc="waveform samples per segment (row, edge ramp or PWL "
+                                     "piece)")
     max_step_error: float = param(1e-2, "V", sign="positive",
                                   doc="fixed stepping: a step whose error estimate exceeds "
                                       "this marks the run as diverged")
@@ -278,9 +287,9 @@ class Solver(_Fields):
         steps = self.steps
         if steps != "auto":
             try:
-                steps = Param(1, sign="positive").parse(steps, "solver.steps")
+                steps = Param(1, sign="positive", maximum=MAX_STEPS).parse(steps, "solver.steps")
             except ValidationError as e:
-                raise ValidationError(f"{e} or 'auto'") from None
+                raise ValidationError(f"{e} or 'auto'" if "integer" in str(e) else e) from None
         object.__setattr__(self, "steps", "auto")  # the declared text; the number comes back
         super().__post_init__()
         object.__setattr__(self, "steps", steps)
@@ -289,7 +298,8 @@ class Solver(_Fields):
         """This solver with ``steps`` a number, for a row learning rate ``lam``."""
         if self.steps != "auto":
             return self
-        return dataclasses.replace(self, steps=int(min(64, max(2, math.ceil(2 * lam)))))
+        steps = min(64, max(2, math.ceil(2 * lam))) if math.isfinite(lam) else 64
+        return dataclasses.replace(self, steps=int(steps))
 
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
@@ -315,6 +325,12 @@ class Config:
             if value is None:
                 value = {}
             object.__setattr__(self, name, build_section(cls, value, name))
+        if not math.isfinite(self.lam):
+            raise ValidationError(
+                "lambda = Keta/C * Vteach * t_row overflows (constants.Keta = "
+                f"{self.constants.Keta:g} S, constants.C = {self.constants.C:g} F, "
+                f"training.t_row = {self.training.t_row:g} s); choose values whose lambda "
+                "is a finite number (1 is the paper's optimum)")
 
     @property
     def lam(self) -> float:
@@ -369,13 +385,18 @@ def from_dict(data: dict) -> Config:
 def load_toml(path) -> Config:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as e:
         raise ValidationError(f"cannot read config {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ValidationError(f"config {path} is not UTF-8 text (byte {e.start}); save it as "
+                              "UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ValidationError(f"malformed TOML in {path}: {e}") from None
+    except RecursionError:
+        raise ValidationError(f"malformed TOML in {path}: values nested too deeply") from None
     config = from_dict(data)
     init = config.training.init_weights
     if init is not None and not Path(init).is_absolute():  # relative to the TOML file
@@ -427,7 +448,10 @@ def default_toml() -> str:
             note = f"({p.unit_text}) " if p.unit_text else ""
             if p.choices is not None and not isinstance(p.default, bool):
                 note += " | ".join(map(str, p.choices)) + ("; " if p.doc else "")
-            sign = {"positive": ", > 0", "nonnegative": ", >= 0"}.get(p.sign, "")
+            sign = {"positive": ", > 0", "nonnegative": ", >= 0", "nonzero": ", != 0"}.get(
+                p.sign, "")
+            if p.maximum is not None:
+                sign += f", <= {p.maximum:g}"
             lines.append(f"{text:<27}# {note}{p.doc}{sign}".rstrip())
 
     table("constants", constants_params(), Constants().to_dict())

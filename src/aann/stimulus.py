@@ -15,7 +15,6 @@ edge:
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +22,10 @@ import numpy as np
 
 from .datasets import Dataset
 from .errors import ValidationError
+from .io import match_columns, read_csv_numbers
 
 TEACH_SCHEDULES = ("always", "off", "alternate")
+WAVEFORM_COLUMNS = "time, Vin1..VinN, Vtarget1..VtargetM and optionally Vteach"
 
 
 def teach_levels(teach: str, epochs: int, Vteach: float) -> np.ndarray:
@@ -54,7 +55,9 @@ class RowSchedule:
     """A data set applied row by row.
 
     ``order`` has shape (batch, epochs, rows) or (epochs, rows); ``Vteach`` has
-    shape (epochs,), in V. Times in seconds.
+    shape (epochs,), in V. Times in seconds. An edge shorter than 1e-12 of the
+    run's duration cannot advance time at float64 resolution late in the run
+    (its segments would have no length), so it is taken as an ideal edge (0).
     """
 
     dataset: Dataset
@@ -62,6 +65,10 @@ class RowSchedule:
     Vteach: np.ndarray
     t_row: float
     t_edge: float = 0.0
+
+    def __post_init__(self):
+        if self.t_edge < 1e-12 * self.duration:
+            object.__setattr__(self, "t_edge", 0.0)
 
     @property
     def epochs(self) -> int:
@@ -95,9 +102,11 @@ class RowSchedule:
 
 @dataclass(frozen=True)
 class Waveform:
-    """Piecewise-linear sources through breakpoints ``time`` (s, increasing).
+    """Piecewise-linear sources through breakpoints ``time`` (s, increasing, finite).
 
-    ``Vin`` (points, inputs), ``Vtarget`` (points, outputs), ``Vteach`` (points,).
+    ``Vin`` (points, inputs), ``Vtarget`` (points, outputs) and ``Vteach`` (points,),
+    in V, finite. A 1-D ``Vin`` or ``Vtarget`` is one source and is reshaped to
+    (points, 1); every field is stored as a float array (lists are converted).
     A step is two breakpoints a short time apart.
     """
 
@@ -107,41 +116,51 @@ class Waveform:
     Vteach: np.ndarray
 
     def __post_init__(self):
-        t = np.asarray(self.time, float)
+        arrays = {}
+        for name in ("time", "Vin", "Vtarget", "Vteach"):
+            try:
+                arrays[name] = np.array(getattr(self, name), dtype=float)
+            except (TypeError, ValueError, OverflowError):
+                raise ValidationError(f"waveform {name} is not an array of numbers") from None
+        t = arrays["time"]
         if t.ndim != 1 or t.size < 2:
-            raise ValidationError("a waveform needs at least two breakpoints")
-        if not np.all(np.diff(t) > 0):
-            k = int(np.argmin(np.diff(t) > 0)) + 1
             raise ValidationError(
-                f"waveform times must increase; breakpoint {k} at {t[k]:g} s does not")
-        for name in ("Vin", "Vtarget", "Vteach"):
-            v = np.asarray(getattr(self, name), float)
-            if v.shape[0] != t.size:
-                raise ValidationError(f"waveform {name} has {v.shape[0]} points, time has {t.size}")
+                f"a waveform needs at least two breakpoints; time has shape {t.shape}, "
+                "give a 1-D array of two or more times (s)")
+        for name, ndim in (("Vin", 2), ("Vtarget", 2), ("Vteach", 1)):
+            v = arrays[name]
+            if v.ndim == 1 and ndim == 2:
+                v = arrays[name] = v[:, None]
+            if v.ndim != ndim or v.shape[0] != t.size or (ndim == 2 and v.shape[1] < 1):
+                want = "(points,)" if ndim == 1 else "(points, n) with n >= 1"
+                raise ValidationError(
+                    f"waveform {name} has shape {v.shape}; time has {t.size} points, so it "
+                    f"must have shape {want}")
+        for name, v in arrays.items():
             if not np.all(np.isfinite(v)):
                 raise ValidationError(f"waveform {name} contains NaN or Inf")
+            object.__setattr__(self, name, v)
+        # a piece shorter than this cannot be stepped at float64 resolution
+        resolution = 1e-12 * float(np.max(np.abs(t)))
+        if not np.all(np.diff(t) > resolution):
+            k = int(np.argmin(np.diff(t) > resolution)) + 1
+            raise ValidationError(
+                f"waveform times must increase (by more than 1e-12 of the largest time); "
+                f"breakpoint {k} at {t[k]:g} s does not")
 
     @classmethod
     def from_csv(cls, path) -> Waveform:
-        """Columns ``time, Vin1.., Vtarget1.., [Vteach]`` (s and V); Vteach defaults to 1 V."""
+        """Columns ``time, Vin1.., Vtarget1.., [Vteach]`` (s and V; exact names, numbered
+        from 1, any order); Vteach defaults to 1 V."""
         path = Path(path)
+        header, data = read_csv_numbers(path, "waveform", WAVEFORM_COLUMNS)
+        cols = match_columns(header, path, "waveform", WAVEFORM_COLUMNS,
+                             numbered=("Vin", "Vtarget"), required=("time",),
+                             optional=("Vteach",))
+        vteach = data[:, cols["Vteach"]] if "Vteach" in cols else np.ones(len(data))
         try:
-            with open(path, newline="") as f:
-                rows = list(csv.reader(f))
-        except OSError as e:
-            raise ValidationError(f"cannot read waveform {path}: {e.strerror}") from None
-        header = [h.strip() for h in rows[0]] if rows else []
-        try:
-            data = np.array([[float(v) for v in r] for r in rows[1:] if r])
-        except ValueError as e:
-            raise ValidationError(f"waveform {path}: a value is not a number ({e})") from None
-        if "time" not in header or data.ndim != 2:
-            raise ValidationError(f"waveform {path}: needs columns time, Vin1.., Vtarget1..")
-        col = {h: data[:, i] for i, h in enumerate(header)}
-        vin = [h for h in header if h.startswith("Vin")]
-        vtar = [h for h in header if h.startswith("Vtarget")]
-        if not vin or not vtar:
-            raise ValidationError(f"waveform {path}: needs columns Vin1.. and Vtarget1..")
-        return cls(col["time"], np.stack([col[h] for h in vin], 1),
-                   np.stack([col[h] for h in vtar], 1),
-                   col.get("Vteach", np.ones(len(data))))
+            return cls(data[:, cols["time"]], data[:, cols["Vin"]], data[:, cols["Vtarget"]],
+                       vteach)
+        except ValidationError as e:
+            raise ValidationError(f"waveform {path}: {str(e).removeprefix('waveform ')}") from None
+

@@ -13,7 +13,7 @@ from .circuit import Circuit
 from .datasets import Dataset
 from .engines import Engine, get_engine
 from .errors import ValidationError
-from .prepare import prepare
+from .prepare import Prepared, prepare
 from .results import Results
 from .spec import Config
 from .stimulus import Waveform
@@ -39,10 +39,18 @@ def train(config: Config | None = None, *, init_weights=None, waveforms: bool = 
     """
     engine = get_engine(engine, **engine_options)
     prepared = prepare(config, init_weights=init_weights, dataset=dataset, stimulus=stimulus,
-                       circuit=circuit, circuit_batched=circuit_batched)
+                       circuit=circuit, circuit_batched=circuit_batched,
+                       waveforms=waveforms or stimulus is not None)
+    return train_prepared(prepared, engine, waveforms=waveforms, progress=progress,
+                          checkpoint=checkpoint, resume=resume)
+
+
+def train_prepared(prepared: Prepared, engine: Engine, *, waveforms: bool = False,
+                   progress: bool = False, checkpoint=None, resume: bool = False) -> Results:
+    """:func:`train` for a run already prepared (:func:`aann.prepare`) and an engine object."""
     started = time.perf_counter()
-    run = engine.run(prepared, waveforms=waveforms or stimulus is not None, progress=progress,
-                     checkpoint=checkpoint, resume=resume)
+    run = engine.run(prepared, waveforms=waveforms or prepared.stimulus is not None,
+                     progress=progress, checkpoint=checkpoint, resume=resume)
     return Results.from_run(prepared, run, time.perf_counter() - started)
 
 

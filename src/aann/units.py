@@ -23,24 +23,30 @@ def parse_quantity(value, name: str, unit: str | None = None) -> float:
 
     ``value`` is a number or a string such as ``"0.1ps"``. ``unit`` is the unit
     expected for ``name`` (``"s"``, ``"A"``...); a string in another unit is an
-    error. A bare number is taken as already in SI units.
+    error, and so is any unit when ``unit`` is None (a bare number, or a number
+    with a prefix alone, e.g. ``"100u"``). A bare number is taken as already in
+    SI units.
     """
     if isinstance(value, bool):
         raise ValidationError(f"{name}: expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        match = _PATTERN.match(value)
-        if not match:
-            raise ValidationError(
-                f"{name}: {value!r} is not a number; write e.g. '0.1ps', '100uA' or '1e-4'"
-            )
-        scale = _scale(match.group(2), name, value, unit)  # decimal: "100uA" is exactly 1e-4
-        number = float(Decimal(match.group(1)) * Decimal(repr(scale)))
-    else:
-        raise ValidationError(f"{name}: expected a number, got {value!r}")
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            match = _PATTERN.match(value)
+            if not match:
+                raise ValidationError(
+                    f"{name}: {value[:80]!r} is not a number; write e.g. '0.1ps', '100uA' or "
+                    "'1e-4'")
+            scale = _scale(match.group(2), name, value, unit)  # decimal: "100uA" is exactly 1e-4
+            number = float(Decimal(match.group(1)) * Decimal(repr(scale)))
+        else:
+            raise ValidationError(f"{name}: expected a number, got {value!r}")
+    except (OverflowError, ArithmeticError):  # a 400-digit integer, "1e999999999ps"
+        number = math.inf
     if not math.isfinite(number):
-        raise ValidationError(f"{name}: {value!r} is not a finite number")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValidationError(f"{name}: {shown} is not a finite number")
     return number
 
 
@@ -51,7 +57,11 @@ def _scale(suffix: str, name: str, value: str, unit: str | None) -> float:
         if suffix.endswith(u):
             prefix = suffix[: -len(u)]
             if prefix in PREFIXES:
-                if unit is not None and _canonical(u) != _canonical(unit):
+                if unit is None:
+                    raise ValidationError(
+                        f"{name}: {value!r} has a unit ({u}), but {name} is a plain number; "
+                        "write it without a unit, e.g. '1e-4'")
+                if _canonical(u) != _canonical(unit):
                     raise ValidationError(
                         f"{name}: {value!r} is in {u}, but {name} is in {unit}"
                     )

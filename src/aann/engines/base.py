@@ -85,6 +85,15 @@ class Engine(abc.ABC):
     def run(self, prepared, *, waveforms: bool = False, progress: bool = False,
             checkpoint=None, resume: bool = False) -> Run:
         """Simulate ``prepared``: its data rows, or its PWL stimulus."""
+        self.check(prepared, checkpoint=checkpoint, resume=resume)
+        if prepared.stimulus is not None:
+            return self.run_waveform(prepared, progress=progress)
+        return self.run_rows(prepared, waveforms=waveforms, progress=progress,
+                             checkpoint=checkpoint, resume=resume)
+
+    def check(self, prepared, *, checkpoint=None, resume: bool = False) -> None:
+        """Raise :class:`ValidationError` (or :class:`SimulationError` for a missing
+        tool) unless this engine can run ``prepared`` so; nothing is simulated."""
         if (checkpoint is not None or resume) and not self.resumable:
             raise ValidationError(f"the {self.name} engine cannot checkpoint or resume a run; "
                                   "use engine='native' or run without a checkpoint")
@@ -94,9 +103,9 @@ class Engine(abc.ABC):
         if prepared.stimulus is not None:
             if checkpoint is not None or resume:
                 raise ValidationError("a run under a PWL stimulus cannot be checkpointed")
-            return self.run_waveform(prepared, progress=progress)
-        return self.run_rows(prepared, waveforms=waveforms, progress=progress,
-                             checkpoint=checkpoint, resume=resume)
+            if type(self).run_waveform is Engine.run_waveform:
+                raise ValidationError(f"the {self.name} engine cannot apply a PWL stimulus; "
+                                      "use engine='native'")
 
     @classmethod
     def from_options(cls, **options) -> Engine:

@@ -9,13 +9,14 @@ solver whose vector field is the circuit ``vmap``-ed over the batch.
 Everything is compiled once per shape by ``jax.jit``.
 
 Stepping: ``fixed`` takes ``steps`` equal steps per segment with the diffrax
-solver's own ``step`` (the fast path; its embedded error estimate is kept as
-a divergence check); ``adaptive`` (and any run recording waveforms) calls
-``diffrax.diffeqsolve``, with ``PIDController`` and ``rtol``/``atol`` when
-adaptive (error-controlled, for checking the fixed path). A row-edge ramp gets
-as many steps as the row: short as it is, the inputs sweep the sigmoids
-during it (measured on XOR: one step per 1 fs ramp errs by ~1e-8 V per epoch,
-which the plateau escape amplifies to tens of mV).
+solver's own ``step`` (the fast path; its embedded error estimate, or for a
+solver without one (Euler) step doubling, is kept as a divergence check);
+``adaptive`` (and any run recording waveforms) calls ``diffrax.diffeqsolve``,
+with ``PIDController`` and ``rtol``/``atol`` when adaptive (error-controlled,
+for checking the fixed path). A row-edge ramp gets as many steps as the row:
+short as it is, the inputs sweep the sigmoids during it (measured on XOR: one
+step per 1 fs ramp errs by ~1e-8 V per epoch, which the plateau escape
+amplifies to tens of mV). An edge below 1e-12 of the run's duration is ideal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 from .. import checkpoint as ck
 from ..circuit import Circuit
@@ -48,9 +50,15 @@ UNROLL = 4  # fixed-step loop unrolling (compile time vs run time)
 ROW_UNROLL = 1  # rows per scan iteration
 
 
+def _frac(t, t0, t1):
+    """How far ``t`` is through the segment ``[t0, t1]``; 1 (not 0/0) for a segment of zero
+    length, whose steps have length 0: the sources jump to its end, as at an ideal edge."""
+    return jnp.where(t1 > t0, (t - t0) / (t1 - t0), 1.0)
+
+
 def _field(t, W, args):
     circuit, t0, t1, s0, s1 = args
-    frac = (t - t0) / (t1 - t0)
+    frac = _frac(t, t0, t1)
     x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
     return circuit.dVw_dt(W, x, y, vt)
 
@@ -62,7 +70,7 @@ def _batched_field(circuit_axis):
 
     def field(t, W, args):
         circuit, t0, t1, s0, s1 = args
-        frac = (t - t0) / (t1 - t0)
+        frac = _frac(t, t0, t1)
         x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
         return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
                         in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
@@ -82,7 +90,7 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     """
     field = _field if batch is False else _batched_field(batch)
     err_of = _max_abs if batch is False else _max_abs_per_network
-    term, method = diffrax.ODETerm(field), _method(solver.method)
+    term, method = diffrax.ODETerm(field), _method(solver, (t1 - t0) / solver.steps)
     args = (circuit, t0, t1, s0, s1)
     if solver.stepping == "fixed" and not n_samples:
         # The fast path: the solver's own step function on an exact grid, in a
@@ -95,8 +103,17 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
             W, state, err, ok = carry
             ta = t0 + j * h
             tb = jnp.where(j == solver.steps - 1, t1, ta + h)
-            W, W_err, _, state, result = method.step(term, ta, tb, W, args, state, False)
-            return W, state, jnp.maximum(err, err_of(W_err)), ok & (
+            W_next, W_err, _, state_next, result = method.step(term, ta, tb, W, args, state,
+                                                               False)
+            if W_err is None:  # no embedded estimate (Euler): step doubling
+                tm = (ta + tb) / 2
+                W_mid, _, _, state_mid, _ = method.step(term, ta, tm, W, args, state, False)
+                W_half = method.step(term, tm, tb, W_mid, args, state_mid, False)[0]
+                # Richardson: the full step's error is 2^p / (2^p - 1) times the difference
+                gain = 1 / (1 - 0.5 ** method.order(term))
+                W_err = jax.tree.map(lambda a, b: gain * (a - b), W_half, W_next)
+            # The run goes on with the full step, as diffeqsolve's (waveform) path does.
+            return W_next, state_next, jnp.maximum(err, err_of(W_err)), ok & (
                 result == diffrax.RESULTS.successful)
 
         zero = err_of(jax.tree.map(jnp.zeros_like, W))
@@ -134,11 +151,18 @@ def _max_abs_per_network(tree):
     return jnp.max(jnp.abs(jnp.concatenate(leaves, axis=1)), axis=1)
 
 
-def _method(name: str):
-    """A diffrax solver; explicit Runge-Kutta stages in a plain ``lax`` loop
-    (diffrax's default checkpointed loop only pays off under reverse-mode autodiff)."""
-    cls = SOLVERS[name]
-    if issubclass(cls, diffrax.AbstractERK):
+def _method(solver: Solver, h):
+    """A diffrax solver; Runge-Kutta stages in a plain ``lax`` loop (diffrax's default
+    checkpointed loop only pays off under reverse-mode autodiff). ``h``: the fixed step."""
+    cls = SOLVERS[solver.method]
+    if issubclass(cls, diffrax.AbstractImplicitSolver) and solver.stepping == "fixed":
+        # diffrax's default root finder takes its tolerances from an adaptive controller
+        # and fails a stage that needs a third iteration (for the controller to shrink
+        # the step); a fixed step iterates instead. The stages solve for dVw/dt, whose
+        # error moves Vw by about h times as much: atol (V) becomes atol / h (V/s).
+        root = optx.Chord(rtol=solver.rtol, atol=solver.atol / h)
+        return cls(scan_kind="lax", root_finder=root)
+    if issubclass(cls, diffrax.AbstractRungeKutta):
         return cls(scan_kind="lax")
     return cls()
 
@@ -162,7 +186,7 @@ def _peak(circuit, W, signals, peak, batch=False):
 
 def _samples(circuit, t_samples, W_samples, t0, t1, s0, s1):
     """Source and output voltages at the sample times of one segment."""
-    frac = ((t_samples - t0) / (t1 - t0))[:, None]
+    frac = _frac(t_samples, t0, t1)[:, None]
     x, y = s0[0] + (s1[0] - s0[0]) * frac, s0[1] + (s1[1] - s0[1]) * frac
     vt = s0[2] + (s1[2] - s0[2]) * frac[:, 0]
     Ws = [W_samples[l] for l in range(len(W_samples))]
@@ -438,6 +462,11 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
         return None, None
     fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
     done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule)) if resume else None
+    schedule = prepared.schedule
+    if done is not None and (done.epochs_done > schedule.epochs or int(done.state.k) !=
+                             done.epochs_done * schedule.order.shape[-1]):
+        raise ValidationError(f"cannot resume: checkpoint {path} is damaged (its state does "
+                              "not match its records); start afresh without --resume")
     earlier = [done.records] if done else []
 
     def save(state, parts):

@@ -19,7 +19,7 @@ reproduce_app = typer.Typer(
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
 EngineOpt = typer.Option("native", "--engine", help="native | ngspice")
-SeedsOpt = typer.Option(None, "--seeds", help="Initial weight sets (default 10).")
+SeedsOpt = typer.Option(None, "--seeds", min=1, help="Initial weight sets (default 10).")
 
 
 def _done(out: Path, what: str, started: float) -> None:
@@ -32,13 +32,13 @@ def _done(out: Path, what: str, started: float) -> None:
 
 @reproduce_app.command("fig8")
 def fig8_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-             epochs: int | None = typer.Option(None, "--epochs",
+             epochs: int | None = typer.Option(None, "--epochs", min=1,
                                                   help="Epochs (default 25 = 5 ps).")):
     """E1, Fig. 8: 1-2-1 transient with Vteach toggled after each epoch."""
     from . import fig8
 
     started = time.perf_counter()
-    f = fig8.run(out, engine=engine, epochs=epochs or fig8.EPOCHS, progress=True)
+    f = fig8.run(out, engine=engine, epochs=_or(epochs, fig8.EPOCHS), progress=True)
     typer.echo(f"hold epochs: largest weight change {f['hold_max_dW']:.3g} V; MSE after the "
                f"first / last learn epoch {f['first_learn_mse']:.3g} / {f['last_learn_mse']:.3g}")
     _done(out, "fig8", started)
@@ -46,7 +46,7 @@ def fig8_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("xor")
 def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-            epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
+            epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default 1000)."),
             seeds: int | None = SeedsOpt,
             check: bool = typer.Option(True, "--solver-check/--no-solver-check",
                                        help="Rerun the 1 ps case with 64 steps per row.")):
@@ -54,7 +54,7 @@ def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     from . import xor
 
     started = time.perf_counter()
-    f = xor.run(out, engine=engine, epochs=epochs or xor.EPOCHS, seeds=seeds or xor.SEEDS,
+    f = xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
                 check=check, progress=True)
     for t_row, s in f["rates"].items():
         typer.echo(f"t_row = {t_row * 1e12:g} ps: {s['n_reached']} of {s['n']} reach MSE < "
@@ -64,7 +64,7 @@ def xor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("parasitic")
 def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-                  epochs: int | None = typer.Option(None, "--epochs",
+                  epochs: int | None = typer.Option(None, "--epochs", min=1,
                                                        help="Epochs (default 1000)."),
                   seeds: int | None = SeedsOpt,
                   KI: str = typer.Option("500uA", "--KI", help="Saturation current."),
@@ -76,8 +76,8 @@ def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     from . import parasitic
 
     started = time.perf_counter()
-    f = parasitic.run(out, engine=engine, epochs=epochs or parasitic.EPOCHS,
-                      seeds=seeds or parasitic.SEEDS, KI=parse_quantity(KI, "KI", "A"),
+    f = parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
+                      seeds=_or(seeds, parasitic.SEEDS), KI=parse_quantity(KI, "KI", "A"),
                       Voff=parse_quantity(Voff, "Voff", "V"), stress=stress, progress=True)
     for law in ("ideal", "parasitic"):
         typer.echo(f"{law}: {f[law]['n_reached']} of {f[law]['n']} reach MSE < {parasitic.GOAL:g}")
@@ -86,8 +86,8 @@ def parasitic_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("speed")
 def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-              epochs: int | None = typer.Option(None, "--epochs", help="Epochs (default 1000)."),
-              repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
+              epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs (default 1000)."),
+              repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
               tests: str = typer.Option("1,2,3,4", "--tests", help="Which tests of Tab. 2."),
               full: bool = typer.Option(False, "--full",
                                         help="Time every epoch (no extrapolation): slow.")):
@@ -96,7 +96,7 @@ def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
     started = time.perf_counter()
     chosen = _tests(tests)
-    f = speed.run(out, engine=engine, epochs=epochs or speed.EPOCHS, repeats=repeats,
+    f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, full=full, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
@@ -105,11 +105,11 @@ def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
-            epochs: int | None = typer.Option(None, "--epochs",
+            epochs: int | None = typer.Option(None, "--epochs", min=1,
                                                  help="Epochs of xor, parasitic and speed "
                                                       "(default 1000; reduced runs only)."),
             seeds: int | None = SeedsOpt,
-            repeats: int = typer.Option(3, "--repeats", help="Repeats per digital timing."),
+            repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
     """Run fig8, xor, parasitic and speed, then write DIR/report.md with everything."""
@@ -121,19 +121,24 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     typer.echo("[1/4] fig8")
     fig8.run(out, engine=engine, progress=True)
     typer.echo("[2/4] xor")
-    xor.run(out, engine=engine, epochs=epochs or xor.EPOCHS, seeds=seeds or xor.SEEDS,
+    xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
     typer.echo("[3/4] parasitic")
-    parasitic.run(out, engine=engine, epochs=epochs or parasitic.EPOCHS,
-                  seeds=seeds or parasitic.SEEDS, progress=True)
+    parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
+                  seeds=_or(seeds, parasitic.SEEDS), progress=True)
     typer.echo("[4/4] speed")
-    f = speed.run(out, engine=engine, epochs=epochs or speed.EPOCHS, repeats=repeats,
+    f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
+
+
+def _or(given: int | None, default: int) -> int:
+    """A flag's value, or the experiment's default when the flag is absent (not when 0)."""
+    return default if given is None else given
 
 
 def _tests(text: str) -> tuple:

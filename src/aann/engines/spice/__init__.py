@@ -178,6 +178,10 @@ class Ngspice(Engine):
         return (f"Ngspice(workers={self.workers}, timeout={self.timeout}, "
                 f"options={self.options})")
 
+    def check(self, prepared, **kw) -> None:
+        super().check(prepared, **kw)
+        find_ngspice(self.executable)  # missing: the install hint, before anything runs
+
     def run_rows(self, prepared, *, waveforms, progress, checkpoint, resume) -> Run:
         n_samples = prepared.config.solver.samples_per_row if waveforms else 0
         return simulate_rows_ngspice(

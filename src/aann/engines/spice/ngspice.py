@@ -87,22 +87,23 @@ def check_messages(text: str, netlist: str, path: str = "netlist") -> None:
     lines = text.splitlines()
     for k, line in enumerate(lines):
         if any(p.search(line) for p in PROBLEMS):
-            context = "\n".join(c[:300] + (" ..." if len(c) > 300 else "")
-                                for c in lines[k:k + 3]).strip()
+            context = "\n".join(lines[k:k + 3]).strip()
             where = _netlist_line(netlist, context)
+            shown = line.strip()[:300]
             raise SimulationError(
-                f"ngspice reported a problem in {path}: {line.strip()}"
-                + (f" ({where})" if where else "")
-                + (f"\n{context}" if context != line.strip() else ""))
+                f"ngspice reported a problem in {path}: {shown}"
+                + (f" ({where})" if where else ""))
 
 
 def run_ngspice(netlist: str, workdir=None, name: str = "net", timeout: float | None = 3600,
                 executable: str | None = None, keep: bool = False) -> list[RawPlot]:
     """Write ``netlist`` to ``workdir/name.cir``, run ngspice in batch mode, read ``name.raw``.
 
-    Raises :class:`SimulationError` when ngspice is missing, fails, runs past
-    ``timeout`` seconds, or reports a problem. With ``workdir = None`` a
-    temporary directory is used and removed (unless ``keep``).
+    Raises :class:`SimulationError` (one line) when ngspice is missing, fails,
+    runs past ``timeout`` seconds, or reports a problem. With ``workdir = None`` a
+    temporary directory is used and removed (unless ``keep``, or the run failed:
+    then the netlist and ngspice's messages, ``name.log``, stay for reading and
+    the message names them).
     """
     exe = find_ngspice(executable)
     tmp = None
@@ -111,9 +112,10 @@ def run_ngspice(netlist: str, workdir=None, name: str = "net", timeout: float | 
         workdir = tmp
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    cir, raw = workdir / f"{name}.cir", workdir / f"{name}.raw"
+    cir, raw, log = (workdir / f"{name}{ext}" for ext in (".cir", ".raw", ".log"))
     cir.write_text(netlist)
     raw.unlink(missing_ok=True)
+    failed = True
     try:
         try:
             proc = subprocess.run([exe, "-b", "-r", str(raw), str(cir)], cwd=workdir,
@@ -126,11 +128,18 @@ def run_ngspice(netlist: str, workdir=None, name: str = "net", timeout: float | 
         except OSError as e:
             raise SimulationError(f"cannot run ngspice ({exe}): {e}; {INSTALL_HINT}") from None
         output = proc.stderr + "\n" + proc.stdout
-        check_messages(output, netlist, str(cir))
-        if proc.returncode != 0:
-            tail = "\n".join(output.strip().splitlines()[-8:])
-            raise SimulationError(f"ngspice exited with status {proc.returncode} on {cir}:\n{tail}")
-        return read_raw(raw)
+        try:
+            check_messages(output, netlist, str(cir))
+            if proc.returncode != 0:
+                last = output.strip().splitlines()[-1:] or [""]
+                raise SimulationError(f"ngspice exited with status {proc.returncode} on {cir}: "
+                                      f"{last[0][:300]}")
+        except SimulationError as e:
+            log.write_text(output)
+            raise SimulationError(f"{e}; its messages are in {log}") from None
+        plots = read_raw(raw)
+        failed = False
+        return plots
     finally:
-        if tmp is not None and not keep:
+        if tmp is not None and not keep and not failed:
             shutil.rmtree(tmp, ignore_errors=True)
