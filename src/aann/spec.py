@@ -239,7 +239,8 @@ class Training(_Fields):
     Vteach: float = param(1.0, "V", sign="nonnegative", doc="Vteach while learning; scales "
                                                             "lambda")
     t_edge: float = param(0.0, "s", sign="nonnegative",
-                          doc="rise/fall time of the row edges, 0 <= t_edge < t_row")
+                          doc="rise/fall time of the row edges, 0 <= t_edge < t_row; below "
+                              "1e-12 of the run: 0")
 
     def __post_init__(self):
         super().__post_init__()

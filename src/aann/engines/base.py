@@ -74,13 +74,14 @@ class Engine(abc.ABC):
     """An engine: typed options, and :meth:`run`.
 
     Subclasses set ``name``, implement :meth:`run_rows` and, when they can apply
-    arbitrary PWL sources, :meth:`run_waveform`; ``resumable`` engines accept a
-    ``checkpoint`` file.
+    arbitrary PWL sources (``applies_stimulus``), ``run_waveform(prepared, *,
+    progress)``; ``resumable`` engines accept a ``checkpoint`` file.
     """
 
     name: ClassVar[str]
     resumable: ClassVar[bool] = False
     batches_circuits: ClassVar[bool] = False  # runs a circuit batched over networks
+    applies_stimulus: ClassVar[bool] = False  # has run_waveform
 
     def run(self, prepared, *, waveforms: bool = False, progress: bool = False,
             checkpoint=None, resume: bool = False) -> Run:
@@ -103,7 +104,7 @@ class Engine(abc.ABC):
         if prepared.stimulus is not None:
             if checkpoint is not None or resume:
                 raise ValidationError("a run under a PWL stimulus cannot be checkpointed")
-            if type(self).run_waveform is Engine.run_waveform:
+            if not self.applies_stimulus:
                 raise ValidationError(f"the {self.name} engine cannot apply a PWL stimulus; "
                                       "use engine='native'")
 
@@ -117,11 +118,6 @@ class Engine(abc.ABC):
     def run_rows(self, prepared, *, waveforms: bool, progress: bool, checkpoint,
                  resume: bool) -> Run:
         """Train through the data-row schedule ``prepared.schedule``."""
-
-    def run_waveform(self, prepared, *, progress: bool) -> Run:
-        """Apply the PWL sources ``prepared.stimulus``."""
-        raise ValidationError(f"the {self.name} engine cannot apply a PWL stimulus; "
-                              "use engine='native'")
 
 
 def check_options(engine: str, given: dict, allowed) -> None:

@@ -400,6 +400,7 @@ class Native(Engine):
     name: ClassVar[str] = "native"
     resumable: ClassVar[bool] = True
     batches_circuits: ClassVar[bool] = True
+    applies_stimulus: ClassVar[bool] = True
     solver: Solver | dict | None = None
 
     def __post_init__(self):
