@@ -31,7 +31,7 @@ from aann.io import read_weights
 settings.register_profile("ci", max_examples=60, deadline=5000, derandomize=True,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                  HealthCheck.too_slow])
-settings.register_profile("long", max_examples=4000, deadline=5000,
+settings.register_profile("long", max_examples=30000, deadline=5000,
                           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                  HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

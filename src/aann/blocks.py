@@ -156,6 +156,18 @@ class Multiplier(eqx.Module):
         """
         return self.current(V1, V2, m) / self.Km
 
+    # Multipliers whose output currents meet at one node add up there (Kirchhoff's
+    # current law). A law may compute such a sum faster than multiplier by multiplier
+    # (the ideal one as a matrix product); the result must be the same sum.
+
+    def row_currents(self, M, v):
+        """``sum_k I(M[j, k], v[k])`` for every row j (A): matrix on input 1."""
+        return jnp.sum(self.current(M, v[None, :]), axis=-1)
+
+    def column_currents(self, v, M):
+        """``sum_k I(v[k], M[k, j])`` for every column j (A): vector on input 1."""
+        return jnp.sum(self.current(v[:, None], M), axis=0)
+
 
 @register_law("multiplier", "ideal")
 class IdealMultiplier(Multiplier):
@@ -163,6 +175,12 @@ class IdealMultiplier(Multiplier):
 
     def current(self, V1, V2, m=jnp):
         return self.Km * V1 * V2
+
+    def row_currents(self, M, v):
+        return self.Km * (M @ v)
+
+    def column_currents(self, v, M):
+        return self.Km * (v @ M)
 
 
 @register_law("multiplier", "parasitic")

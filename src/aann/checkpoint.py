@@ -62,21 +62,22 @@ def save(path, fp: dict, state, records) -> None:
     """Write the state after a chunk and the :class:`EpochRecords` so far, atomically."""
     leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
     arrays = {f"state_{i}": x for i, x in enumerate(leaves)}
-    arrays["mse"] = records.mse
-    for l, W in enumerate(records.W_epoch):
+    for name in ("mse", "W_min", "W_max", "step_error"):
+        arrays[name] = getattr(records, name)
+    for l, W in enumerate(records.W_epoch or ()):
         arrays[f"W_epoch_{l}"] = W
-    arrays["step_error"] = records.step_error
     arrays["fingerprint"] = np.array(json.dumps(fp, sort_keys=True))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write(path, buffer.getvalue())
 
 
-def load(path, fp: dict, state_like) -> Checkpoint:
+def load(path, fp: dict, state_like, record_weights: bool = True) -> Checkpoint:
     """Read a checkpoint written by :func:`save` for the run ``fp`` describes.
 
     ``state_like``: a state of the same structure and shapes (its values are not
-    used). A missing, truncated or tampered file, or one of another run, is a
+    used); ``record_weights``: the records hold the weights after each epoch. A
+    missing, truncated or tampered file, or one of another run, is a
     :class:`ValidationError` saying so.
     """
     path = Path(path)
@@ -106,15 +107,19 @@ def load(path, fp: dict, state_like) -> Checkpoint:
     like = jax.tree.leaves(state_like)
     try:
         leaves = [data[f"state_{i}"] for i in range(len(like))]
-        W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(sum(k.startswith("W_epoch_")
-                                                                 for k in data)))
-        records = EpochRecords(data["mse"], W_epoch, data["step_error"])
+        n_layers = sum(k.startswith("W_epoch_") for k in data)
+        W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(n_layers)) if record_weights \
+            else None
+        records = EpochRecords(data["mse"], data["W_min"], data["W_max"], data["step_error"],
+                               W_epoch)
     except KeyError as e:
         raise damaged(f"array {e} missing") from None
     B, done = records.mse.shape if records.mse.ndim == 2 else (0, -1)
+    per_epoch = (records.W_min, records.W_max, records.step_error)
     if any(a.shape != np.shape(b) for a, b in zip(leaves, like)) or done < 0 \
-            or records.step_error.shape != (B, done) \
-            or any(W.shape[:2] != (B, done) for W in records.W_epoch) or not W_epoch:
+            or any(a.shape != (B, done) for a in per_epoch) \
+            or (record_weights and not W_epoch) \
+            or any(W.shape[:2] != (B, done) for W in W_epoch or ()):
         raise damaged("arrays of the wrong shape")
     state = jax.tree.unflatten(jax.tree.structure(state_like),
                                [jax.numpy.asarray(a) for a in leaves])

@@ -60,7 +60,7 @@ class Circuit(eqx.Module):
         a = Vin
         for Wl in W:
             x = jnp.concatenate([jnp.broadcast_to(jnp.asarray(self.Vbias, a.dtype), (1,)), a])
-            Inet = jnp.sum(self.multiplier.current(Wl, x[None, :]), axis=1)
+            Inet = self.multiplier.row_currents(Wl, x)  # summed at the neuron's input
             a = self.activation.Vout(Inet)
             inputs.append(x)
             Inets.append(Inet)
@@ -79,8 +79,10 @@ class Circuit(eqx.Module):
             Vgrad = M.product(Vdelta[:, None], fwd.inputs[l][None, :])
             currents[l] = self.charging.current(Vteach, Vgrad)
             if l > 0:  # Type2, Eq. 15-16: error of the layer below
-                IE = self.type2.K_E * M.product(Vdelta[:, None], W[l][:, 1:])
-                VE = self.type2.R_E * jnp.sum(IE, axis=0)
+                # IE_kj = K_E * Vdelta_k * Vw_kj summed over k into R_E (the products
+                # are read through 1/Km, as M.product does)
+                IE_sum = self.type2.K_E * M.column_currents(Vdelta, W[l][:, 1:]) / M.Km
+                VE = self.type2.R_E * IE_sum
         return tuple(currents), fwd.Vout[-1]
 
     def dVw_dt(self, W, Vin, Vtarget, Vteach):

@@ -97,10 +97,11 @@ def estimate_bytes(config: Config, n_networks: int, rows: int, waveforms: bool) 
     B, E = float(n_networks), float(config.training.epochs)
     sizes = config.network.sizes
     n_cap = float(config.network.n_capacitors)
+    kept = n_cap if config.training.record == "weights" else 0
     per_row = 2 * config.solver.samples_per_row if waveforms else 0  # edge ramp + hold
     signals = sizes[0] + 2 * sizes[-1] + 2  # Vin, Vtarget, Vout, Vteach, time
     return 8 * (B * n_cap * 16  # weights, peak currents, solver stages
-                + B * E * (n_cap + 2)  # W_epoch, mse, step_error
+                + B * E * (kept + 4)  # W_epoch, mse, W_min, W_max, step_error
                 + E * rows * (B if config.training.order == "shuffle" else 1)
                 + B * E * rows * per_row * signals
                 + B * E / 20 * rows * per_row * n_cap)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engines.base import EngineInfo, Run
+from .engines.base import EngineInfo, EpochRecords, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
 from .spec import Config
 
@@ -34,15 +34,17 @@ class Results:
     """What a training run produced; arrays have the network (seed) as first axis.
 
     ``mse[b, e]`` is the MSE after epoch ``e + 1``; ``W_epoch[l][b, e]`` the
-    weights of layer ``l`` after that epoch (V); ``peak_current[l][b]`` the
-    largest ``|Icharged|`` of each capacitor over the run (A).
+    weights of layer ``l`` after that epoch (V; None with ``training.record =
+    "mse"``), ``W_min[b, e]``/``W_max[b, e]`` their extremes (always kept);
+    ``peak_current[l][b]`` the largest ``|Icharged|`` of each capacitor over the
+    run (A).
     """
 
     config: Config
     seeds: list
     W_init: tuple
     mse: np.ndarray
-    W_epoch: tuple
+    W_epoch: tuple | None
     W_final: tuple
     peak_current: tuple
     solver_ok: np.ndarray
@@ -54,13 +56,20 @@ class Results:
     rows: int = 0  # data rows per epoch; 0 under a PWL stimulus
     circuit_seconds: float = 0.0  # circuit time simulated, s
     breakpoints: int | None = None  # PWL breakpoints of a waveform stimulus
+    W_min: np.ndarray | None = None  # (B, epochs), V; from W_epoch when not given
+    W_max: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.W_min is None or self.W_max is None:
+            self.W_min, self.W_max = EpochRecords.extremes(self.W_epoch)
 
     @classmethod
     def from_run(cls, prepared, run: Run, wall_seconds: float) -> Results:
         """The results of ``run``, an engine's run of ``prepared`` (one way for all engines)."""
         stimulus = prepared.stimulus
         return cls(config=prepared.config, seeds=list(prepared.seeds), W_init=prepared.W0,
-                   mse=run.mse, W_epoch=run.W_epoch, W_final=run.W_final,
+                   mse=run.mse, W_epoch=run.W_epoch, W_min=run.W_min, W_max=run.W_max,
+                   W_final=run.W_final,
                    peak_current=run.peak_current, solver_ok=run.solver_ok,
                    waveforms=run.waveforms, engine=run.info.name, wall_seconds=wall_seconds,
                    step_error=run.step_error, engine_info=run.info, rows=prepared.rows,
@@ -91,19 +100,15 @@ class Results:
     @property
     def weight_range(self) -> np.ndarray:
         """Per network, (min, max) of every weight over every epoch end (V)."""
-        flat = np.concatenate([w.reshape(w.shape[0], -1) for w in self.W_epoch], axis=1)
-        return np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1)
+        return np.stack([self.W_min.min(axis=1), self.W_max.max(axis=1)], axis=1)
 
     def _divergence(self):
         """Per network: first bad epoch (0: none) and the :class:`Divergence` (None)."""
         bound = self.config.constants.Vw_bound
         checks = [(Divergence.MSE_NOT_FINITE, ~np.isfinite(self.mse))] if self.epochs_done else []
-        nonfinite = np.zeros(self.W_epoch[0].shape[:2], bool)  # (B, epochs); 1 "epoch"
-        beyond = np.zeros_like(nonfinite)  # for a waveform run: its end
-        for w in self.W_epoch:
-            w = w.reshape(*w.shape[:2], -1)
-            nonfinite |= ~np.all(np.isfinite(w), axis=2)
-            beyond |= np.any(np.abs(w) > bound, axis=2)
+        # (B, epochs); a waveform run has one "epoch", its end. NaN propagates to both.
+        nonfinite = ~(np.isfinite(self.W_min) & np.isfinite(self.W_max))
+        beyond = (np.abs(self.W_min) > bound) | (np.abs(self.W_max) > bound)
         checks += [(Divergence.WEIGHTS_NOT_FINITE, nonfinite), (Divergence.BEYOND_BOUND, beyond)]
         if self.step_error is not None and self.step_error.shape == nonfinite.shape:
             limit = self.config.solver.max_step_error

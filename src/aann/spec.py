@@ -238,6 +238,9 @@ class Training(_Fields):
                         doc="shuffle: a new permutation each epoch, from the seed")
     Vteach: float = param(1.0, "V", sign="nonnegative", doc="Vteach while learning; scales "
                                                             "lambda")
+    record: str = choice("weights", "weights", "mse",
+                         doc="kept after every epoch: the weights and the MSE, or the MSE "
+                             "only (large batches)")
     t_edge: float = param(0.0, "s", sign="nonnegative",
                           doc="rise/fall time of the row edges, 0 <= t_edge < t_row; below "
                               "1e-12 of the run: 0")

@@ -41,18 +41,32 @@ class EngineInfo:
 
 
 class EpochRecords(NamedTuple):
-    """What is recorded per epoch (network axis first): the chunk output of an engine."""
+    """What is recorded per epoch (network axis first): the chunk output of an engine.
+
+    ``W_epoch`` is None when only the MSE is recorded (``training.record = "mse"``);
+    the extremes of the weights are always kept (the divergence checks read them).
+    """
 
     mse: np.ndarray  # (B, epochs) MSE after each epoch, V^2
-    W_epoch: tuple  # per layer (B, epochs, n_out, n_in + 1), V
+    W_min: np.ndarray  # (B, epochs) smallest weight after each epoch, V (NaN if any is)
+    W_max: np.ndarray  # (B, epochs) largest weight after each epoch, V (NaN if any is)
     step_error: np.ndarray  # (B, epochs) largest fixed-step error estimate, V (0: none)
+    W_epoch: tuple | None = None  # per layer (B, epochs, n_out, n_in + 1), V
 
     @staticmethod
     def concat(parts: list[EpochRecords]) -> EpochRecords:
-        return EpochRecords(np.concatenate([p.mse for p in parts], axis=1),
-                            tuple(np.concatenate(layer, axis=1)
-                                  for layer in zip(*(p.W_epoch for p in parts))),
-                            np.concatenate([p.step_error for p in parts], axis=1))
+        def join(name):
+            return np.concatenate([getattr(p, name) for p in parts], axis=1)
+
+        W = None if parts[0].W_epoch is None else tuple(
+            np.concatenate(layer, axis=1) for layer in zip(*(p.W_epoch for p in parts)))
+        return EpochRecords(join("mse"), join("W_min"), join("W_max"), join("step_error"), W)
+
+    @staticmethod
+    def extremes(W_epoch) -> tuple[np.ndarray, np.ndarray]:
+        """``(W_min, W_max)`` (B, epochs) of per-layer weights (B, epochs, ...), NaN-propagating."""
+        flat = np.concatenate([np.reshape(w, (*np.shape(w)[:2], -1)) for w in W_epoch], axis=2)
+        return flat.min(axis=2), flat.max(axis=2)
 
 
 @dataclass(frozen=True)
@@ -60,7 +74,10 @@ class Run:
     """The raw result of an engine (leading axis: network in the batch)."""
 
     mse: np.ndarray  # (B, epochs) MSE after each epoch; (B, 0) under a PWL stimulus
-    W_epoch: tuple  # per layer (B, epochs, n_out, n_in + 1): weights after each epoch, V
+    W_epoch: tuple | None  # per layer (B, epochs, n_out, n_in + 1): weights after each
+    # epoch, V (a PWL stimulus: one "epoch", its end); None: not recorded
+    W_min: np.ndarray  # (B, epochs) smallest weight after each epoch, V
+    W_max: np.ndarray  # (B, epochs) largest weight after each epoch, V
     W_final: tuple  # per layer (B, n_out, n_in + 1), V
     peak_current: tuple  # per layer (B, n_out, n_in + 1): max |Icharged| over the run, A
     solver_ok: np.ndarray  # (B,) every segment solved without a solver failure

@@ -40,6 +40,7 @@ from ..progress import progress_bar
 from ..spec import Solver
 from ..stimulus import RowSchedule, Waveform
 from .base import Engine, EngineInfo, EpochRecords, Run
+from .solvers import unrolled
 
 SOLVERS = {
     "tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8,
@@ -83,16 +84,18 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
 
     Returns W at ``t1``; weights at ``n_samples`` times from ``t0`` (or None);
     the ok flag; the largest local error estimate of a fixed step (V; 0 when
-    the solver has none or the stepping is adaptive, which controls it).
+    the stepping is adaptive, which controls it); ``dVw/dt`` at ``t0`` when the
+    solver evaluated it anyway (FSAL on the fast path), else None.
     ``batch``: False for one network, else the circuit's batch axis (0 or None)
     for a batch of networks (``W``, ``s0``, ``s1`` with a leading axis B; the
     error estimate is then per network).
     """
     field = _field if batch is False else _batched_field(batch)
     err_of = _max_abs if batch is False else _max_abs_per_network
-    term, method = diffrax.ODETerm(field), _method(solver, (t1 - t0) / solver.steps)
+    fast = solver.stepping == "fixed" and not n_samples
+    term, method = diffrax.ODETerm(field), _method(solver, (t1 - t0) / solver.steps, fast)
     args = (circuit, t0, t1, s0, s1)
-    if solver.stepping == "fixed" and not n_samples:
+    if fast:
         # The fast path: the solver's own step function on an exact grid, in a
         # fori_loop (an unrolled loop would compile for minutes at many steps).
         # Each step's embedded error estimate is kept: its largest |value| (V)
@@ -117,10 +120,14 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
                 result == diffrax.RESULTS.successful)
 
         zero = err_of(jax.tree.map(jnp.zeros_like, W))
-        carry = (W, method.init(term, t0, t1, W, args), zero, jnp.asarray(True))
+        first = method.init(term, t0, t1, W, args)
+        # an unrolled FSAL solver's state is dVw/dt at t0: the charging currents / C
+        dW0 = method.derivative_at_start(first) if hasattr(method, "derivative_at_start") \
+            else None
+        carry = (W, first, zero, jnp.asarray(True))
         W, _, err, ok = jax.lax.fori_loop(0, solver.steps, step, carry,
                                           unroll=min(solver.steps, UNROLL))
-        return W, None, ok, err
+        return W, None, ok, err, dW0
     if solver.stepping == "fixed":
         ts = t0 + (t1 - t0) * jnp.arange(solver.steps + 1) / solver.steps
         controller, dt0, max_steps = diffrax.StepTo(ts=ts.at[-1].set(t1)), None, solver.steps
@@ -136,7 +143,7 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     W_end = jax.tree.map(lambda y: y[-1], sol.ys)
     W_samples = jax.tree.map(lambda y: y[:-1], sol.ys)
     zero = err_of(jax.tree.map(jnp.zeros_like, W))
-    return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero
+    return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero, None
 
 
 def _max_norm(tree):
@@ -151,10 +158,13 @@ def _max_abs_per_network(tree):
     return jnp.max(jnp.abs(jnp.concatenate(leaves, axis=1)), axis=1)
 
 
-def _method(solver: Solver, h):
+def _method(solver: Solver, h, fast: bool = False):
     """A diffrax solver; Runge-Kutta stages in a plain ``lax`` loop (diffrax's default
-    checkpointed loop only pays off under reverse-mode autodiff). ``h``: the fixed step."""
+    checkpointed loop only pays off under reverse-mode autodiff), or, on the ``fast``
+    fixed-step path, unrolled (:mod:`aann.engines.solvers`). ``h``: the fixed step."""
     cls = SOLVERS[solver.method]
+    if fast:
+        cls = unrolled(cls)
     if issubclass(cls, diffrax.AbstractImplicitSolver) and solver.stepping == "fixed":
         # diffrax's default root finder takes its tolerances from an adaptive controller
         # and fails a stage that needs a third iteration (for the controller to shrink
@@ -175,8 +185,15 @@ def _max_abs(tree):
     return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
 
 
-def _peak(circuit, W, signals, peak, batch=False):
-    if batch is False:
+def _peak(circuit, W, signals, peak, batch=False, dW=None):
+    """``peak`` raised to the charging currents at weights ``W`` and sources
+    ``signals`` (A); from ``dW = dVw/dt`` there (``Icharged = C dVw/dt``) when the
+    solver has it, else computed."""
+    if dW is not None:
+        C = circuit.charging.C
+        C = C if batch is False else jnp.reshape(C, (-1,) + (1,) * (W[0].ndim - 1))
+        currents = jax.tree.map(lambda d: d * C, dW)
+    elif batch is False:
         currents, _ = circuit.charging_currents(W, *signals)
     else:
         currents, _ = jax.vmap(lambda c, W, s: c.charging_currents(W, *s),
@@ -205,11 +222,12 @@ class RowState(NamedTuple):
 
 
 def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solver, n_samples,
-              ramp, circuit_axis):
+              ramp, circuit_axis, record_weights):
     """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
 
-    ``order``: (epochs, rows) shared, or (B, epochs, rows). Outputs have the
-    network as their leading axis, then the epoch.
+    ``order``: (epochs, rows) shared, or (B, epochs, rows). Returns the state and
+    ``(EpochRecords, waveform pieces)``, the network as their leading axis, then the
+    epoch; the weights after each epoch only with ``record_weights``.
     """
     B = state.W[0].shape[0]
     if order.ndim == 3:
@@ -225,16 +243,18 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
         t0, t_end = k * t_row, (k + 1) * t_row
         wave, err = [], jnp.zeros(B)
         if ramp:
-            peak = _peak(circuit, W, prev, peak, batch)
-            W, samples, ok_r, err = _segment(circuit, W, t0, t0 + t_edge, prev, sig, solver,
-                                             n_samples, batch)
+            W_start = W
+            W, samples, ok_r, err, dW0 = _segment(circuit, W, t0, t0 + t_edge, prev, sig,
+                                                  solver, n_samples, batch)
+            peak = _peak(circuit, W_start, prev, peak, batch, dW0)
             ok = ok & ok_r
             if n_samples:
                 wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
             t0 = t0 + t_edge
-        peak = _peak(circuit, W, sig, peak, batch)
-        W, samples, ok_f, err_f = _segment(circuit, W, t0, t_end, sig, sig, solver, n_samples,
-                                           batch)
+        W_start = W
+        W, samples, ok_f, err_f, dW0 = _segment(circuit, W, t0, t_end, sig, sig, solver,
+                                                n_samples, batch)
+        peak = _peak(circuit, W_start, sig, peak, batch, dW0)
         if n_samples:
             wave.append(_batch_samples(circuit, batch, samples, t0, t_end, sig, sig))
         return RowState(W, sig, peak, k + 1, ok & ok_f), (wave, jnp.maximum(err, err_f))
@@ -244,12 +264,16 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
     def epoch(state, inp):
         idx, vt = inp
         state, (wave, err) = jax.lax.scan(row, state, (idx, jnp.full(R, vt)), unroll=ROW_UNROLL)
-        return state, (mse(circuit, state.W), state.W, wave, jnp.max(err, axis=0))
+        flat = jnp.concatenate([w.reshape(B, -1) for w in state.W], axis=1)
+        W_kept = state.W if record_weights else None
+        return state, (mse(circuit, state.W), flat.min(axis=1), flat.max(axis=1), W_kept, wave,
+                       jnp.max(err, axis=0))
 
     state, out = jax.lax.scan(epoch, state, (order, vteach_epoch))
-    mse_e, W_e, wave, err = out
+    mse_e, W_min, W_max, W_e, wave, err = out
     wave = jax.tree.map(lambda a: jnp.moveaxis(a, 2, 0), wave)  # (E, R, B, ..) -> (B, E, R, ..)
-    return state, (mse_e.T, tuple(jnp.moveaxis(w, 0, 1) for w in W_e), wave, err.T)
+    W_e = None if W_e is None else tuple(jnp.moveaxis(w, 0, 1) for w in W_e)
+    return state, (EpochRecords(mse_e.T, W_min.T, W_max.T, err.T, W_e), wave)
 
 
 def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
@@ -261,10 +285,11 @@ def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
 
 @lru_cache(maxsize=32)
 def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: bool,
-                   order_batched: bool):
+                   order_batched: bool, record_weights: bool = True):
     del order_batched  # seen from the order's shape
     return eqx.filter_jit(eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp,
-                                      circuit_axis=0 if circuit_batched else None))
+                                      circuit_axis=0 if circuit_batched else None,
+                                      record_weights=record_weights))
 
 
 def initial_state(W0, schedule: RowSchedule) -> RowState:
@@ -292,7 +317,7 @@ DEFAULT_SOLVER = Solver()
 def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = DEFAULT_SOLVER,
                   waveforms: bool = False, circuit_batched: bool = False,
                   on_chunk=None, state: RowState | None = None,
-                  first_epoch: int = 0) -> Run:
+                  first_epoch: int = 0, record_weights: bool = True) -> Run:
     """Run a batch of networks through a data-row schedule.
 
     ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
@@ -300,10 +325,12 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     The epochs run in chunks; after each, ``on_chunk(epochs_done, state, records)``
     is called with the :class:`EpochRecords` so far (progress bars, checkpoints).
     ``state``/``first_epoch`` resume a run; the returned records then start there.
+    ``record_weights``: keep the weights after every epoch (else only their extremes).
     """
     order_batched = schedule.order.shape[0] > 1
     n_samples = solver.samples_per_row if waveforms else 0
-    run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, circuit_batched, order_batched)
+    run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, circuit_batched, order_batched,
+                         record_weights)
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
     state = initial_state(W0, schedule) if state is None else state
@@ -312,10 +339,10 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     for e0 in range(first_epoch, E, step):
         order = schedule.order[:, e0:e0 + step] if order_batched else \
             schedule.order[0, e0:e0 + step]
-        state, (mse, W_e, wave, err) = run(
+        state, (records, wave) = run(
             circuit, state, jnp.asarray(order), jnp.asarray(schedule.Vteach[e0:e0 + step], float),
             X, Y, t_row, t_edge)
-        parts.append(EpochRecords(np.asarray(mse), _np(W_e), np.asarray(err)))
+        parts.append(jax.tree.map(np.asarray, records))
         waves.append(jax.tree.map(np.asarray, wave))
         if on_chunk is not None:
             on_chunk(e0 + step, state, parts)
@@ -324,8 +351,14 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     if waveforms:
         wave = _flatten_waves([{k: np.concatenate([w[j][k] for w in waves], axis=1)
                                 for k in waves[0][j]} for j in range(len(waves[0]))])
-    return Run(records.mse, records.W_epoch, _np(state.W), _np(state.peak),
-               np.asarray(state.ok), wave, records.step_error)
+    return _run(records, state, wave)
+
+
+def _run(records: EpochRecords, state: RowState, waveforms=None) -> Run:
+    return Run(mse=records.mse, W_epoch=records.W_epoch, W_min=records.W_min,
+               W_max=records.W_max, W_final=_np(state.W), peak_current=_np(state.peak),
+               solver_ok=np.asarray(state.ok), waveforms=waveforms,
+               step_error=records.step_error)
 
 
 def _np(tree):
@@ -353,7 +386,7 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples)
         s0 = (vin[k], vtarget[k], vteach[k])
         s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
         peak = _peak(circuit, W, s0, peak)
-        W, samples, ok_k, _ = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
+        W, samples, ok_k, _, _ = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
         peak = _peak(circuit, W, s1, peak)
         return (W, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
 
@@ -382,8 +415,11 @@ def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver =
              for k, v in wave.items()}
     waves["time"] = waves["time"][0]
     B = np.asarray(ok).shape[0]
-    return Run(np.zeros((B, 0)), tuple(np.asarray(w)[:, None] for w in W), _np(W),
-               _np(peak), np.asarray(ok), waves, None)
+    W_end = tuple(np.asarray(w)[:, None] for w in W)  # one "epoch": the end
+    W_min, W_max = EpochRecords.extremes(W_end)
+    return Run(mse=np.zeros((B, 0)), W_epoch=W_end, W_min=W_min, W_max=W_max, W_final=_np(W),
+               peak_current=_np(peak), solver_ok=np.asarray(ok), waveforms=waves,
+               step_error=None)
 
 
 # --- the engine object ----------------------------------------------------------
@@ -436,7 +472,8 @@ class Native(Engine):
                                     waveforms=waveforms,
                                     circuit_batched=prepared.circuit_batched,
                                     on_chunk=on_chunk, state=done.state if done else None,
-                                    first_epoch=done.epochs_done if done else 0)
+                                    first_epoch=done.epochs_done if done else 0,
+                                    record_weights=prepared.config.training.record == "weights")
         if done is not None:
             run = _joined(done, run)
         return dataclasses.replace(run, info=self._info(solver, schedule.t_edge))
@@ -462,7 +499,9 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
                                   "or --resume")
         return None, None
     fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
-    done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule)) if resume else None
+    record_weights = prepared.config.training.record == "weights"
+    done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule),
+                   record_weights) if resume else None
     schedule = prepared.schedule
     if done is not None and (done.epochs_done > schedule.epochs or int(done.state.k) !=
                              done.epochs_done * schedule.order.shape[-1]):
@@ -479,10 +518,9 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
 def _joined(done: ck.Checkpoint, run: Run | None) -> Run:
     """A checkpoint's records followed by those of the resumed run."""
     if run is None:  # the checkpoint was already complete
-        r, state = done.records, done.state
-        return Run(r.mse, r.W_epoch, _np(state.W), _np(state.peak), np.asarray(state.ok), None,
-                   r.step_error)
-    records = EpochRecords.concat([done.records, EpochRecords(run.mse, run.W_epoch,
-                                                              run.step_error)])
+        return _run(done.records, done.state)
+    records = EpochRecords.concat([done.records, EpochRecords(
+        run.mse, run.W_min, run.W_max, run.step_error, run.W_epoch)])
     return dataclasses.replace(run, mse=records.mse, W_epoch=records.W_epoch,
+                               W_min=records.W_min, W_max=records.W_max,
                                step_error=records.step_error)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ...errors import SimulationError, ValidationError
 from ...progress import progress_bar
-from ..base import Engine, EngineInfo, Run, check_options
+from ..base import Engine, EngineInfo, EpochRecords, Run, check_options
 from .netlist import SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges
 from .ngspice import find_ngspice, run_ngspice, version
 from .raw import RawPlot, read_raw
@@ -54,7 +54,7 @@ def _interp(t_query, t, y):
 def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: bool = False,
                           options: SpiceOptions | None = None, workers: int = 2,
                           timeout: float | None = 3600, workdir=None, keep_files: bool = False,
-                          executable: str | None = None) -> Run:
+                          executable: str | None = None, record_weights: bool = True) -> Run:
     """Run a batch of networks through a row schedule in ngspice, one process per network.
 
     ``W0``: per layer, arrays (B, n_out, n_in + 1) in V. A zero ``t_edge`` in the
@@ -63,6 +63,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     ``workers`` ngspice processes run at once. ``workdir`` keeps the netlists and
     raw files (``net<b>.cir``, ``net<b>.raw``) there. ``n_samples > 0`` records
     waveforms at that many samples per segment (the native engine's grid).
+    ``record_weights``: return the weights after each epoch (else only their extremes).
     """
     options = options or SpiceOptions()
     exe = find_ngspice(executable)  # fail early, with the install hint
@@ -130,9 +131,11 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     settings = {"options": dataclasses.asdict(options), "workers": workers, "timeout": timeout}
     info = EngineInfo("ngspice", version(exe), settings, schedule.t_edge,
                       process_seconds=seconds, time_points=[r["points"] for r in results])
+    W_epoch = tuple(np.stack([r["W_epoch"][l] for r in results]) for l in range(len(nodes)))
+    W_min, W_max = EpochRecords.extremes(W_epoch)
     return Run(
         mse=np.stack([r["mse"] for r in results]),
-        W_epoch=tuple(np.stack([r["W_epoch"][l] for r in results]) for l in range(len(nodes))),
+        W_epoch=W_epoch if record_weights else None, W_min=W_min, W_max=W_max,
         W_final=tuple(np.stack([r["W_final"][l] for r in results]) for l in range(len(nodes))),
         peak_current=tuple(np.stack([r["peak"][l] for r in results]) for l in range(len(nodes))),
         solver_ok=np.ones(B, bool),
@@ -187,4 +190,5 @@ class Ngspice(Engine):
         return simulate_rows_ngspice(
             prepared.circuit, prepared.W0, prepared.schedule, n_samples, progress,
             options=self.options, workers=self.workers, timeout=self.timeout,
-            workdir=self.workdir, keep_files=self.keep_files, executable=self.executable)
+            workdir=self.workdir, keep_files=self.keep_files, executable=self.executable,
+            record_weights=prepared.config.training.record == "weights")
