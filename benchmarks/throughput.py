@@ -8,6 +8,12 @@ first call compiles, the second is timed):
 
 * ``aann``: ``aann.train(cfg)`` as it is by default (fixed-step Tsit5; it also
   records the weights and MSE after every epoch and the peak currents);
+* ``aann-mse``: the same with ``training.record = "mse"`` (no weights kept per
+  epoch: what a Monte Carlo or a sweep records);
+* ``aann-batched``: the default with one circuit per network (``circuit_batched``,
+  each network its own multiplier gain ``Km``, within 1 % of 1e-4 A/V^2): its
+  cost against ``aann`` is the cost of per-instance constants (its weights are
+  not compared with the converged answer: its circuits differ);
 * ``plain``: the same ideal circuit as a hand-written JAX loop: the gradient
   flow ``dW/dt = -(Keta/C) Vteach dE/dW`` (``jax.grad``), fixed-step RK4 with k
   steps per row, ``lax.scan`` over epochs and rows, ``vmap`` over networks;
@@ -47,7 +53,7 @@ K_CHOICES = (2, 4, 8, 10, 16)
 K_TOLERANCE = 1e-5  # V
 N_CHECKED = 10  # networks compared with the converged solve
 CONVERGED = {"stepping": "adaptive", "method": "dopri8", "rtol": 1e-10, "atol": 1e-12}
-METHODS = ("aann", "plain", "digital")
+METHODS = ("aann", "aann-mse", "aann-batched", "plain", "digital")
 
 
 def config(epochs: int, networks: int):
@@ -164,18 +170,38 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def run_aann(cfg, networks, k):
-    """aann's default. Evaluations per row: diffrax's Tsit5 has 7 stages and is FSAL
-    (the 7th stage, at t1 and y1, is the next step's 1st), so a step evaluates the
-    field 6 times; the 1st stage of a segment's first step is evaluated once more
-    (by diffrax's first step, ``init`` leaving it zero; one segment per row here).
-    Then one evaluation per row for the peak current: 6 * steps + 1 + 1. The MSE
-    recorded after each epoch (forward passes only) is not counted."""
+def run_aann(cfg, networks, k, **train_options):
+    """aann's default. Evaluations per row: Tsit5 has 7 stages and is FSAL (the 7th
+    stage, at t1 and y1, is the next step's 1st), so a step evaluates the field 6
+    times, and each row (one segment) starts with one evaluation at its start, which
+    also gives the peak charging current: 6 * steps + 1. The MSE recorded after each
+    epoch (forward passes only) is not counted."""
     import aann
 
-    seconds, r = timed(lambda: aann.train(cfg))
+    seconds, r = timed(lambda: aann.train(cfg, **train_options))
     steps = r.engine_info.settings["solver"]["steps"]
-    return seconds, tuple(np.asarray(w) for w in r.W_final), 6 * steps + 2
+    return seconds, tuple(np.asarray(w) for w in r.W_final), 6 * steps + 1
+
+
+def run_aann_mse(cfg, networks, k):
+    """aann recording the MSE only after each epoch."""
+    return run_aann(cfg.replace(training={"record": "mse"}), networks, k)
+
+
+def run_aann_batched(cfg, networks, k):
+    """aann with one circuit per network: Km of network b is 1e-4 (1 + 0.01 u_b), u_b
+    uniform in (-1, 1)."""
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    import aann
+
+    circuit = aann.build_circuit(cfg)
+    u = np.random.default_rng(0).uniform(-1, 1, networks)
+    Km = jnp.asarray(circuit.multiplier.Km * (1 + 0.01 * u))
+    batched = eqx.tree_at(lambda c: c.multiplier.Km, circuit, Km)  # the rest stays shared
+    seconds, W, evals = run_aann(cfg, networks, k, circuit=batched, circuit_batched=True)
+    return seconds, None, evals
 
 
 def run_plain(cfg, networks, k):
@@ -204,7 +230,8 @@ def run_digital(cfg, networks, k):
     return seconds, tuple(np.asarray(w) for w in W), 1
 
 
-RUNNERS = {"aann": run_aann, "plain": run_plain, "digital": run_digital}
+RUNNERS = {"aann": run_aann, "aann-mse": run_aann_mse, "aann-batched": run_aann_batched,
+           "plain": run_plain, "digital": run_digital}
 
 
 def one(method: str, networks: int, epochs: int, k: int) -> dict:
@@ -217,7 +244,7 @@ def one(method: str, networks: int, epochs: int, k: int) -> dict:
             "nets_per_s": networks / seconds, "evals_per_row": evals_per_row,
             "evals_per_s": networks * epochs * rows * evals_per_row / seconds,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "W_first": [w[:first].tolist() for w in W]}
+            "W_first": None if W is None else [w[:first].tolist() for w in W]}
 
 
 def child(args, *task: str) -> dict:
@@ -283,21 +310,22 @@ def cell(result, key, fmt):
 
 
 def table(rows) -> str:
-    head = ["networks", "aann s", "aann nets/s", "aann evals/s", "aann peak MiB",
-            "aann max\\|dW\\|", "plain s", "plain nets/s", "plain evals/s", "plain peak MiB",
-            "plain max\\|dW\\|", "digital s", "digital nets/s", "ratio aann/plain (nets/s)"]
+    """One line per network count and method; the ratio is networks per second against
+    the plain loop's at the same count."""
+    head = ["networks", "method", "seconds", "networks/s", "evaluations/s", "peak MiB",
+            "max \\|dW\\| (V)", "networks/s vs plain"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for n, r in rows.items():
-        a, p, d = r["aann"], r["plain"], r["digital"]
-        ratio = (f"{a['nets_per_s'] / p['nets_per_s']:.2f}x"
-                 if a.get("status") == p.get("status") == "ok" else "-")
-        cells = [str(n)]
-        for res in (a, p):
-            cells += [cell(res, "seconds", ".3f"), cell(res, "nets_per_s", ".4g"),
-                      cell(res, "evals_per_s", ".3g"), cell(res, "peak_mib", ".0f"),
-                      cell(res, "max_dW", ".1e")]
-        cells += [cell(d, "seconds", ".3f"), cell(d, "nets_per_s", ".4g"), ratio]
-        lines.append("| " + " | ".join(cells) + " |")
+    for n, by_method in rows.items():
+        plain = by_method["plain"]
+        for method, res in by_method.items():
+            ratio = "-"
+            if res.get("status") == plain.get("status") == "ok":
+                ratio = f"{res['nets_per_s'] / plain['nets_per_s']:.2f}x"
+            dW = cell(res, "max_dW", ".1e") if "max_dW" in res else "-"
+            lines.append("| " + " | ".join([
+                str(n), method, cell(res, "seconds", ".3f"), cell(res, "nets_per_s", ".4g"),
+                cell(res, "evals_per_s", ".3g"), cell(res, "peak_mib", ".0f"), dW, ratio])
+                + " |")
     return "\n".join(lines)
 
 
@@ -346,8 +374,9 @@ def main(argv=None):
         rows[n] = {}
         for method in METHODS:
             r = child(args, "--one", method, str(n))
-            if r["status"] == "ok":
-                r["max_dW"] = max_diff(r.pop("W_first"), ref)
+            W_first = r.pop("W_first", None)
+            if r["status"] == "ok" and W_first is not None:
+                r["max_dW"] = max_diff(W_first, ref)
             rows[n][method] = r
             print(f"  {method:>7}, {n:>6} networks: {r.get('seconds', r['status'])}", flush=True)
     print()

@@ -9,6 +9,7 @@ import io
 import json
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -215,18 +216,21 @@ def test_initial_weights_given_as_lists_are_checked():
 
 def test_a_batched_circuit_equals_separate_runs_and_is_checked():
     """Circuit constants batched over networks (one Keta per network) give each network
-    the run it would have alone; a circuit that fits neither sizes nor batch is refused."""
+    the run it would have alone, whether every constant carries the network axis or
+    only Keta; a circuit that fits neither sizes nor batch is refused."""
     cfg = aann.Config(network={"sizes": [1, 2, 1]},
-                      training={"dataset": "two-row", "epochs": 5, "seeds": 1},
+                      training={"dataset": "two-row", "epochs": 2, "seeds": 1},
                       solver={"steps": 8})  # the same steps for every Keta
     W = [np.array([[0.1, -0.2], [0.3, 0.4]]), np.array([[0.05, -0.1, 0.2]])]
     circuits = [aann.build_circuit(cfg.replace(constants={"Keta": k})) for k in (0.5, 2.0)]
     batched = jax.tree.map(lambda *x: jnp.stack(x), *circuits)
-    both = aann.train(cfg, init_weights=[W, W], circuit=batched, circuit_batched=True)
-    for b, k in enumerate((0.5, 2.0)):
-        alone = aann.train(cfg.replace(constants={"Keta": k}), init_weights=[W])
-        for x, y in zip(both.W_final, alone.W_final):
-            np.testing.assert_allclose(x[b], y[0], rtol=0, atol=1e-12)
+    only_keta = eqx.tree_at(lambda c: c.charging.Keta, circuits[0], jnp.array([0.5, 2.0]))
+    for circuit in (batched, only_keta):
+        both = aann.train(cfg, init_weights=[W, W], circuit=circuit, circuit_batched=True)
+        for b, k in enumerate((0.5, 2.0)):
+            alone = aann.train(cfg.replace(constants={"Keta": k}), init_weights=[W])
+            for x, y in zip(both.W_final, alone.W_final):
+                np.testing.assert_allclose(x[b], y[0], rtol=0, atol=1e-12)
     with pytest.raises(aann.ValidationError, match="leading axis of 3"):
         aann.train(cfg, init_weights=[W, W, W], circuit=batched, circuit_batched=True)
     with pytest.raises(aann.ValidationError, match="sizes"):

@@ -86,3 +86,25 @@ def test_sane_run_is_not_flagged():
     r = aann.train(aann.Config(training=aann.Training(epochs=4, seeds=2)))
     assert np.all(r.diverged_epoch == 0)
     assert r.step_error.shape == (2, 4) and np.all(r.step_error < 1e-5)
+
+
+def test_recording_the_mse_only_keeps_every_figure_but_the_weights(tmp_path):
+    """``training.record = "mse"`` drops the weights after each epoch, nothing else: the
+    MSE, final weights, weight extremes, peak currents and flags are those of the full
+    record, and a run so recorded resumes from its checkpoint."""
+    cfg = aann.Config(training=aann.Training(epochs=40, seeds=2))
+    full = aann.train(cfg)
+    lean = aann.train(cfg.replace(training={"record": "mse"}))
+    assert lean.W_epoch is None and full.W_epoch is not None
+    np.testing.assert_array_equal(lean.mse, full.mse)
+    for a, b in zip(lean.W_final + lean.peak_current, full.W_final + full.peak_current):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(lean.weight_range, full.weight_range)
+    flat = np.concatenate([w.reshape(2, 40, -1) for w in full.W_epoch], axis=2)
+    np.testing.assert_array_equal(lean.W_max, flat.max(axis=2))
+    assert lean.summary()["networks"] == full.summary()["networks"]
+    ck = tmp_path / "c.npz"
+    lean_cfg = cfg.replace(training={"record": "mse", "epochs": 40})
+    aann.train(lean_cfg, checkpoint=ck)
+    resumed = aann.train(lean_cfg, checkpoint=ck, resume=True)
+    np.testing.assert_array_equal(resumed.mse, lean.mse)

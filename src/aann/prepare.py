@@ -182,12 +182,12 @@ def check_circuit(circuit: Circuit, config: Config, n_networks: int, batched: bo
     if batched:
         import jax
 
-        leading = {np.shape(x)[0] if np.ndim(x) else None for x in jax.tree.leaves(circuit)}
+        leading = {np.shape(x)[0] for x in jax.tree.leaves(circuit) if np.ndim(x)}
         if leading != {n_networks}:
             raise ValidationError(
-                f"circuit_batched=True needs every block constant with a leading axis of "
-                f"{n_networks} (one per network); got leading sizes "
-                f"{sorted(map(str, leading))}")
+                f"circuit_batched=True needs the block constants that differ per network "
+                f"to have a leading axis of {n_networks} (one value per network; a scalar "
+                f"is shared); got leading sizes {sorted(leading) or 'none'}")
 
 
 def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:

@@ -57,6 +57,12 @@ def _frac(t, t0, t1):
     return jnp.where(t1 > t0, (t - t0) / (t1 - t0), 1.0)
 
 
+def circuit_axes(circuit):
+    """``vmap`` axes of a circuit batched over networks: 0 for a constant with a leading
+    axis (one value per network), None for a scalar shared by every network."""
+    return jax.tree.map(lambda x: 0 if jnp.ndim(x) else None, circuit)
+
+
 def _field(t, W, args):
     circuit, t0, t1, s0, s1 = args
     frac = _frac(t, t0, t1)
@@ -233,7 +239,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
     if order.ndim == 3:
         order = jnp.moveaxis(order, 0, 2)  # (epochs, rows, B)
     R = order.shape[1]
-    batch = circuit_axis
+    batch = circuit_axes(circuit) if circuit_axis == 0 else None
 
     def row(state, inp):
         W, prev, peak, k, ok = state
@@ -272,8 +278,8 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
     state, out = jax.lax.scan(epoch, state, (order, vteach_epoch))
     mse_e, W_min, W_max, W_e, wave, err = out
     wave = jax.tree.map(lambda a: jnp.moveaxis(a, 2, 0), wave)  # (E, R, B, ..) -> (B, E, R, ..)
-    W_e = None if W_e is None else tuple(jnp.moveaxis(w, 0, 1) for w in W_e)
-    return state, (EpochRecords(mse_e.T, W_min.T, W_max.T, err.T, W_e), wave)
+    # the records stay epoch-major here: see _network_major
+    return state, (EpochRecords(mse_e, W_min, W_max, err, W_e), wave)
 
 
 def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
@@ -342,7 +348,7 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
         state, (records, wave) = run(
             circuit, state, jnp.asarray(order), jnp.asarray(schedule.Vteach[e0:e0 + step], float),
             X, Y, t_row, t_edge)
-        parts.append(jax.tree.map(np.asarray, records))
+        parts.append(_network_major(records))
         waves.append(jax.tree.map(np.asarray, wave))
         if on_chunk is not None:
             on_chunk(e0 + step, state, parts)
@@ -352,6 +358,13 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
         wave = _flatten_waves([{k: np.concatenate([w[j][k] for w in waves], axis=1)
                                 for k in waves[0][j]} for j in range(len(waves[0]))])
     return _run(records, state, wave)
+
+
+def _network_major(records: EpochRecords) -> EpochRecords:
+    """Records (epochs, B, ...) of the device as numpy views (B, epochs, ...): the
+    transposition is left to the one copy that joins the chunks (EpochRecords.concat)
+    instead of a second, strided copy on the device."""
+    return jax.tree.map(lambda a: np.moveaxis(np.asarray(a), 0, 1), records)
 
 
 def _run(records: EpochRecords, state: RowState, waveforms=None) -> Run:
@@ -398,8 +411,12 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples)
 @lru_cache(maxsize=8)
 def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool):
     fn = eqx.Partial(_run_waveform, solver=solver, n_samples=n_samples)
-    axes = (0 if circuit_batched else None, 0, None, None, None, None)
-    return eqx.filter_jit(jax.vmap(lambda *a: fn(*a), in_axes=axes))
+
+    def batch(circuit, *a):
+        axes = (circuit_axes(circuit) if circuit_batched else None, 0, None, None, None, None)
+        return jax.vmap(fn, in_axes=axes)(circuit, *a)
+
+    return eqx.filter_jit(batch)
 
 
 def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = DEFAULT_SOLVER,
