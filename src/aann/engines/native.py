@@ -47,7 +47,7 @@ SOLVERS = {
     "heun": diffrax.Heun, "euler": diffrax.Euler, "kvaerno5": diffrax.Kvaerno5,
 }
 MAX_ADAPTIVE_STEPS = 4096  # per segment
-UNROLL = 4  # fixed-step loop unrolling (compile time vs run time)
+UNROLL = 1  # fixed-step loop unrolling (compile time vs run time)
 ROW_UNROLL = 1  # rows per scan iteration
 
 
