@@ -11,3 +11,9 @@ class ValidationError(AannError, ValueError):
 
 class SimulationError(AannError, RuntimeError):
     """A simulation could not be carried out (e.g. an external engine failed)."""
+
+
+def short_repr(value, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for quoting a user's input in a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -18,16 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ValidationError
+from .errors import ValidationError, short_repr
 from .spec import weight_shapes
 
 SEED_LIMIT = 2**63  # seeds are stored as int64 alongside the results
-
-
-def _short(value, limit: int = 40) -> str:
-    """``repr(value)``, cut to ``limit`` characters for an error message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _new_file_mode() -> int:
@@ -82,7 +76,7 @@ def check_path_text(path, what: str) -> Path:
         raise ValidationError(f"the {what} is an empty string; give a path")
     if any(c in str(path) for c in "\n\r\0"):
         raise ValidationError(
-            f"the {what} {_short(str(path))} contains a line break or NUL byte; "
+            f"the {what} {short_repr(str(path))} contains a line break or NUL byte; "
             "give a plain path")
     return Path(path)
 
@@ -165,7 +159,7 @@ def read_csv_numbers(path, what: str, expected: str) -> tuple[list[str], np.ndar
                     values.append(float(cell))
                 except ValueError:
                     raise ValidationError(
-                        f"{what} {path}, line {reader.line_num}: {_short(cell)} is not a "
+                        f"{what} {path}, line {reader.line_num}: {short_repr(cell)} is not a "
                         "number") from None
                 if not np.isfinite(values[-1]):
                     raise ValidationError(
@@ -196,7 +190,7 @@ def match_columns(header: list[str], path, what: str, expected: str, numbered=()
     pattern = re.compile("(" + "|".join(map(re.escape, numbered)) + r")([1-9][0-9]*)")
     twice = next((h for h, count in Counter(header).items() if count > 1), None)
     if twice is not None:
-        refuse(f"column {_short(twice)} appears twice")
+        refuse(f"column {short_repr(twice)} appears twice")
     found, groups = {}, {p: {} for p in numbered}
     for i, name in enumerate(header):
         m = pattern.fullmatch(name) if numbered else None
@@ -205,7 +199,7 @@ def match_columns(header: list[str], path, what: str, expected: str, numbered=()
         elif name in required or name in optional:
             found[name] = i
         else:
-            refuse(f"unknown column {_short(name)}")
+            refuse(f"unknown column {short_repr(name)}")
     for name in required:
         if name not in found:
             refuse(f"no column {name!r}")
@@ -292,7 +286,7 @@ def read_weights(path, sizes) -> list[dict]:
         seed = net.get("seed", k)
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
             raise ValidationError(
-                f"{where}: seed {_short(seed)} is invalid; seeds are integers >= 0 and "
+                f"{where}: seed {short_repr(seed)} is invalid; seeds are integers >= 0 and "
                 "< 2**63 (they seed numpy.random.default_rng for the shuffle order)")
         networks.append({"seed": seed, "layers": arrays})
     return networks

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .errors import ValidationError
+from .errors import ValidationError, short_repr
 from .units import parse_quantity
 
 SIGNS = ("any", "positive", "nonnegative", "nonzero")
@@ -66,7 +66,7 @@ class Param:
                     self.sign == "nonnegative" and value < 0):
                 kind = {"positive": "a positive ", "nonnegative": "a non-negative "}.get(
                     self.sign, "an ")
-                raise ValidationError(f"{name} = {_short(value)} must be {kind}integer")
+                raise ValidationError(f"{name} = {short_repr(value)} must be {kind}integer")
             self._check_maximum(value, name)
             return value
         number = parse_quantity(value, name, self.unit)
@@ -81,17 +81,12 @@ class Param:
 
     def _check_maximum(self, value, name: str) -> None:
         if self.maximum is not None and value > self.maximum:
-            raise ValidationError(f"{name} = {_short(value)} is above its limit {self.maximum:g}"
-                                  " (README, \"Limits\")")
+            raise ValidationError(f"{name} = {short_repr(value)} is above its limit "
+                                  f"{self.maximum:g} (README, \"Limits\")")
 
     @property
     def unit_text(self) -> str:
         return self.shown_unit or self.unit or ""
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def param(default, unit: str | None = None, *, sign: str = "any", doc: str = "",

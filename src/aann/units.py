@@ -6,7 +6,7 @@ import math
 import re
 from decimal import Decimal
 
-from .errors import ValidationError
+from .errors import ValidationError, short_repr
 
 PREFIXES = {
     "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3,
@@ -45,8 +45,7 @@ def parse_quantity(value, name: str, unit: str | None = None) -> float:
     except (OverflowError, ArithmeticError):  # a 400-digit integer, "1e999999999ps"
         number = math.inf
     if not math.isfinite(number):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise ValidationError(f"{name}: {shown} is not a finite number")
+        raise ValidationError(f"{name}: {short_repr(value)} is not a finite number")
     return number
 
 
