@@ -41,10 +41,13 @@ class _Fields:
     """Validation of a dataclass section whose fields are declared with ``param``."""
 
     _where = ""
+    _checked_by_section = ()  # keys whose section validates them itself
 
     def __post_init__(self):
         for name, p in params_of(type(self)).items():
-            object.__setattr__(self, name, p.parse(getattr(self, name), f"{self._where}.{name}"))
+            if name not in self._checked_by_section:
+                value = p.parse(getattr(self, name), f"{self._where}.{name}")
+                object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -270,6 +273,7 @@ class Solver(_Fields):
     """
 
     _where = "solver"
+    _checked_by_section = ("steps",)
     method: str = choice("tsit5", "tsit5", "dopri5", "dopri8", "heun", "euler", "kvaerno5",
                          doc="a diffrax solver")
     stepping: str = choice("fixed", "fixed", "adaptive",
@@ -288,15 +292,12 @@ class Solver(_Fields):
                                       "this marks the run as diverged")
 
     def __post_init__(self):
-        steps = self.steps
-        if steps != "auto":
+        super().__post_init__()
+        if self.steps != "auto":  # a number, or "auto"
             try:
-                steps = Param(1, sign="positive", maximum=MAX_STEPS).parse(steps, "solver.steps")
+                Param(1, sign="positive", maximum=MAX_STEPS).parse(self.steps, "solver.steps")
             except ValidationError as e:
                 raise ValidationError(f"{e} or 'auto'" if "integer" in str(e) else e) from None
-        object.__setattr__(self, "steps", "auto")  # the declared text; the number comes back
-        super().__post_init__()
-        object.__setattr__(self, "steps", steps)
 
     def resolved(self, lam: float) -> Solver:
         """This solver with ``steps`` a number, for a row learning rate ``lam``."""
