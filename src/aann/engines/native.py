@@ -71,9 +71,10 @@ def _field(t, W, args):
 
 
 def _batched_field(circuit_axis):
-    """``_field`` for a whole batch: weights and sources have a leading axis B; the
-    circuit too when ``circuit_axis`` is 0. One solver then steps every network at
-    once, which XLA compiles to far faster code than a vmapped solver loop."""
+    """``_field`` for a whole batch: weights and sources have a leading axis B, and so
+    have the circuit's constants that ``circuit_axis`` (:func:`circuit_axes`, or None:
+    one circuit for all) maps. One solver then steps every network at once, which XLA
+    compiles to far faster code than a vmapped solver loop."""
 
     def field(t, W, args):
         circuit, t0, t1, s0, s1 = args
