@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .engines.spice.netlist import SpiceOptions, network_netlist, with_edges
 from .errors import ValidationError
-from .io import random_weights
+from .io import check_seed, random_weights
 from .prepare import prepare
 from .spec import Config
 
@@ -19,8 +19,7 @@ def netlist(config: Config, seed: int | None = None, options: SpiceOptions | Non
     """
     options = options or SpiceOptions()
     if seed is not None and config.training.init_weights is None and init_weights is None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValidationError(f"seed {seed!r} must be an integer >= 0")
+        seed = check_seed(seed, "netlist")
         t = config.training  # only the network asked for, whatever its seed
         init_weights = [{"seed": seed, "layers": random_weights(config.network.sizes, seed,
                                                                 t.init_range)}]

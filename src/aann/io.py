@@ -283,13 +283,19 @@ def read_weights(path, sizes) -> list[dict]:
         if not all(np.all(np.isfinite(a)) for a in arrays):
             raise ValidationError(f"{where}: contains NaN, Inf or null (weights of a diverged "
                                   "run?); give finite weights")
-        seed = net.get("seed", k)
-        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
-            raise ValidationError(
-                f"{where}: seed {short_repr(seed)} is invalid; seeds are integers >= 0 and "
-                "< 2**63 (they seed numpy.random.default_rng for the shuffle order)")
-        networks.append({"seed": seed, "layers": arrays})
+        networks.append({"seed": check_seed(net.get("seed", k), where), "layers": arrays})
     return networks
+
+
+def check_seed(seed, where: str) -> int:
+    """``seed`` as an int, or a :class:`ValidationError` naming ``where`` it came from:
+    seeds are integers in 0..2**63-1 (they seed ``numpy.random.default_rng``)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) \
+            or not 0 <= seed < SEED_LIMIT:
+        raise ValidationError(
+            f"{where}: seed {short_repr(seed)} is invalid; seeds are integers >= 0 and "
+            "< 2**63 (they seed numpy.random.default_rng for the shuffle order)")
+    return int(seed)
 
 
 def random_weights(sizes, seed: int, init_range: float = 1.0) -> list[np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 from .circuit import Circuit, build_circuit
 from .datasets import Dataset, load_dataset
 from .errors import ValidationError
-from .io import random_weights, read_weights
+from .io import check_seed, random_weights, read_weights
 from .spec import Config, Solver, row_learning_rate
 from .stimulus import RowSchedule, Waveform
 
@@ -137,13 +137,11 @@ def initial_networks(config: Config, init_weights=None) -> list[dict]:
         if not networks:
             raise ValidationError("init_weights must be a weights file or a list of at least "
                                   "one network, each a list of per-layer weight arrays")
-        for n in networks:
-            seed = n.get("seed")
-            if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0 \
-                    or "layers" not in n:
-                raise ValidationError(f"init_weights: each network needs 'layers' and a seed "
-                                      f"that is an integer >= 0 (got seed {seed!r})")
-        return networks
+        for k, n in enumerate(networks):
+            if "layers" not in n:
+                raise ValidationError(f"init_weights, network {k}: needs 'layers'")
+        return [{**n, "seed": check_seed(n.get("seed"), f"init_weights, network {k}")}
+                for k, n in enumerate(networks)]
     if t.init_weights is not None:
         return read_weights(t.init_weights, sizes)
     return [{"seed": s, "layers": random_weights(sizes, s, t.init_range)}

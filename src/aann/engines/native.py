@@ -93,9 +93,9 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     the ok flag; the largest local error estimate of a fixed step (V; 0 when
     the stepping is adaptive, which controls it); ``dVw/dt`` at ``t0`` when the
     solver evaluated it anyway (FSAL on the fast path), else None.
-    ``batch``: False for one network, else the circuit's batch axis (0 or None)
-    for a batch of networks (``W``, ``s0``, ``s1`` with a leading axis B; the
-    error estimate is then per network).
+    ``batch``: False for one network, else, for a batch of networks (``W``, ``s0``,
+    ``s1`` with a leading axis B; the error estimate is then per network), the
+    circuit's axes (:func:`circuit_axes`) or None for one circuit shared by all.
     """
     field = _field if batch is False else _batched_field(batch)
     err_of = _max_abs if batch is False else _max_abs_per_network
@@ -328,7 +328,8 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     """Run a batch of networks through a data-row schedule.
 
     ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
-    by the batch, or (``circuit_batched``) has leaves with a leading axis B.
+    by the batch, or (``circuit_batched``) its constants that differ per network
+    have a leading axis B (scalars are shared).
     The epochs run in chunks; after each, ``on_chunk(epochs_done, state, records)``
     is called with the :class:`EpochRecords` so far (progress bars, checkpoints).
     ``state``/``first_epoch`` resume a run; the returned records then start there.
