@@ -3,8 +3,8 @@
 Workload: XOR on a 2-8-1 network, 1000 epochs (``--epochs``), t_row = 0.1 ps
 (lambda = 1), rows in order, Vteach = 1 V, default constants; network b
 starts from ``aann.random_weights((2, 8, 1), b)``. For each network count N
-(``--networks``; 100000 is added on a GPU) three methods are timed warm (a
-first call compiles, the second is timed):
+(``--networks``; 100000 is added on a GPU) these methods are timed warm (a
+first call compiles; the fastest of up to three further calls counts):
 
 * ``aann``: ``aann.train(cfg)`` as it is by default (fixed-step Tsit5; it also
   records the weights and MSE after every epoch and the peak currents);
@@ -158,16 +158,29 @@ def check_plain_field(cfg):
             assert rel <= 1e-10, f"plain field differs from the circuit's by {rel:.1e} relative"
 
 
-# --- the three methods, timed warm -----------------------------------------------------
+# --- the methods, timed warm -----------------------------------------------------------
+
+REPEATS = 3  # timed calls per (method, N); the fastest counts
+REPEAT_BUDGET = 30.0  # s: no further repeat once the timed calls have taken this long
+
 
 def timed(fn):
-    """Seconds of the second call of ``fn`` (the first compiles), and its result."""
+    """Seconds of the fastest of up to ``REPEATS`` warm calls of ``fn`` (a first call
+    compiles), and its result. The fastest, as ``timeit`` reports: on a shared
+    machine the load of other processes only ever adds time (measured here: the same
+    call 0.30 to 0.57 ms per step within minutes)."""
     import jax
 
     jax.block_until_ready(fn())
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn())
-    return time.perf_counter() - t0, out
+    best, spent, out = float("inf"), 0.0, None
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(fn())
+        seconds = time.perf_counter() - t0
+        best, spent = min(best, seconds), spent + seconds
+        if spent > REPEAT_BUDGET:
+            break
+    return best, out
 
 
 def run_aann(cfg, networks, k, **train_options):

@@ -63,11 +63,19 @@ def circuit_axes(circuit):
     return jax.tree.map(lambda x: 0 if jnp.ndim(x) else None, circuit)
 
 
+def _sources(t, t0, t1, s0, s1):
+    """``(Vin, Vtarget, Vteach)`` at ``t``: linear from ``s0`` at ``t0`` to ``s1`` at
+    ``t1``; ``s1 = None``: held at ``s0`` (the flat part of a row, where skipping the
+    interpolation saves a kernel launch per evaluation)."""
+    if s1 is None:
+        return s0
+    frac = _frac(t, t0, t1)
+    return tuple(a + (b - a) * frac for a, b in zip(s0, s1))
+
+
 def _field(t, W, args):
     circuit, t0, t1, s0, s1 = args
-    frac = _frac(t, t0, t1)
-    x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
-    return circuit.dVw_dt(W, x, y, vt)
+    return circuit.dVw_dt(W, *_sources(t, t0, t1, s0, s1))
 
 
 def _batched_field(circuit_axis):
@@ -78,21 +86,24 @@ def _batched_field(circuit_axis):
 
     def field(t, W, args):
         circuit, t0, t1, s0, s1 = args
-        frac = _frac(t, t0, t1)
-        x, y, vt = (a + (b - a) * frac for a, b in zip(s0, s1))
+        x, y, vt = _sources(t, t0, t1, s0, s1)
         return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
                         in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
 
     return field
 
 
-def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=False):
-    """Solve one segment.
+def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=False,
+             reduce_error=True):
+    """Solve one segment, its sources linear from ``s0`` to ``s1`` (None: held at ``s0``).
 
     Returns W at ``t1``; weights at ``n_samples`` times from ``t0`` (or None);
     the ok flag; the largest local error estimate of a fixed step (V; 0 when
     the stepping is adaptive, which controls it); ``dVw/dt`` at ``t0`` when the
     solver evaluated it anyway (FSAL on the fast path), else None.
+    ``reduce_error=False``: the error estimate stays per weight (a pytree like
+    ``W``), for a caller that reduces it once over many segments (the reduction
+    over a network's few weights costs more than a whole stage on a CPU).
     ``batch``: False for one network, else, for a batch of networks (``W``, ``s0``,
     ``s1`` with a leading axis B; the error estimate is then per network), the
     circuit's axes (:func:`circuit_axes`) or None for one circuit shared by all.
@@ -123,10 +134,10 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
                 gain = 1 / (1 - 0.5 ** method.order(term))
                 W_err = jax.tree.map(lambda a, b: gain * (a - b), W_half, W_next)
             # The run goes on with the full step, as diffeqsolve's (waveform) path does.
-            return W_next, state_next, jnp.maximum(err, err_of(W_err)), ok & (
-                result == diffrax.RESULTS.successful)
+            err = jax.tree.map(lambda e, d: jnp.maximum(e, jnp.abs(d)), err, W_err)
+            return W_next, state_next, err, ok & (result == diffrax.RESULTS.successful)
 
-        zero = err_of(jax.tree.map(jnp.zeros_like, W))
+        zero = jax.tree.map(jnp.zeros_like, W)
         first = method.init(term, t0, t1, W, args)
         # an unrolled FSAL solver's state is dVw/dt at t0: the charging currents / C
         dW0 = method.derivative_at_start(first) if hasattr(method, "derivative_at_start") \
@@ -134,7 +145,7 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
         carry = (W, first, zero, jnp.asarray(True))
         W, _, err, ok = jax.lax.fori_loop(0, solver.steps, step, carry,
                                           unroll=min(solver.steps, UNROLL))
-        return W, None, ok, err, dW0
+        return W, None, ok, err_of(err) if reduce_error else err, dW0
     if solver.stepping == "fixed":
         ts = t0 + (t1 - t0) * jnp.arange(solver.steps + 1) / solver.steps
         controller, dt0, max_steps = diffrax.StepTo(ts=ts.at[-1].set(t1)), None, solver.steps
@@ -149,7 +160,8 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
                               max_steps=max_steps, throw=False)
     W_end = jax.tree.map(lambda y: y[-1], sol.ys)
     W_samples = jax.tree.map(lambda y: y[:-1], sol.ys)
-    zero = err_of(jax.tree.map(jnp.zeros_like, W))
+    zero = jax.tree.map(jnp.zeros_like, W)
+    zero = err_of(zero) if reduce_error else zero
     return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero, None
 
 
@@ -242,39 +254,43 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
     R = order.shape[1]
     batch = circuit_axes(circuit) if circuit_axis == 0 else None
 
-    def row(state, inp):
+    def row(carry, inp):
+        state, err = carry  # err: per weight, the largest local error estimate this epoch
         W, prev, peak, k, ok = state
         i, vt = inp
         sig = (jnp.broadcast_to(X[i], (B, X.shape[1])), jnp.broadcast_to(Y[i], (B, Y.shape[1])),
                jnp.full(B, vt))
         t0, t_end = k * t_row, (k + 1) * t_row
-        wave, err = [], jnp.zeros(B)
+        wave = []
         if ramp:
             W_start = W
-            W, samples, ok_r, err, dW0 = _segment(circuit, W, t0, t0 + t_edge, prev, sig,
-                                                  solver, n_samples, batch)
+            W, samples, ok_r, err_r, dW0 = _segment(circuit, W, t0, t0 + t_edge, prev, sig,
+                                                    solver, n_samples, batch, reduce_error=False)
             peak = _peak(circuit, W_start, prev, peak, batch, dW0)
-            ok = ok & ok_r
+            ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
             if n_samples:
                 wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
             t0 = t0 + t_edge
         W_start = W
-        W, samples, ok_f, err_f, dW0 = _segment(circuit, W, t0, t_end, sig, sig, solver,
-                                                n_samples, batch)
+        W, samples, ok_f, err_f, dW0 = _segment(circuit, W, t0, t_end, sig, None, solver,
+                                                n_samples, batch, reduce_error=False)
         peak = _peak(circuit, W_start, sig, peak, batch, dW0)
         if n_samples:
             wave.append(_batch_samples(circuit, batch, samples, t0, t_end, sig, sig))
-        return RowState(W, sig, peak, k + 1, ok & ok_f), (wave, jnp.maximum(err, err_f))
+        state = RowState(W, sig, peak, k + 1, ok & ok_f)
+        return (state, jax.tree.map(jnp.maximum, err, err_f)), wave
 
     mse = jax.vmap(lambda c, W: c.mse(W, X, Y), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
-        state, (wave, err) = jax.lax.scan(row, state, (idx, jnp.full(R, vt)), unroll=ROW_UNROLL)
+        err0 = jax.tree.map(jnp.zeros_like, state.W)
+        (state, err), wave = jax.lax.scan(row, (state, err0), (idx, jnp.full(R, vt)),
+                                          unroll=ROW_UNROLL)
         flat = jnp.concatenate([w.reshape(B, -1) for w in state.W], axis=1)
         W_kept = state.W if record_weights else None
         return state, (mse(circuit, state.W), flat.min(axis=1), flat.max(axis=1), W_kept, wave,
-                       jnp.max(err, axis=0))
+                       _max_abs_per_network(err))
 
     state, out = jax.lax.scan(epoch, state, (order, vteach_epoch))
     mse_e, W_min, W_max, W_e, wave, err = out
