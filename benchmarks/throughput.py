@@ -202,8 +202,8 @@ def run_aann_mse(cfg, networks, k):
 
 
 def run_aann_batched(cfg, networks, k):
-    """aann with one circuit per network: Km of network b is 1e-4 (1 + 0.01 u_b), u_b
-    uniform in (-1, 1)."""
+    """aann with one circuit per network: the forward multipliers' Km of network b is
+    1e-4 (1 + 0.01 u_b), u_b uniform in (-1, 1)."""
     import equinox as eqx
     import jax.numpy as jnp
 
@@ -211,8 +211,9 @@ def run_aann_batched(cfg, networks, k):
 
     circuit = aann.build_circuit(cfg)
     u = np.random.default_rng(0).uniform(-1, 1, networks)
-    Km = jnp.asarray(circuit.multiplier.Km * (1 + 0.01 * u))
-    batched = eqx.tree_at(lambda c: c.multiplier.Km, circuit, Km)  # the rest stays shared
+    Km = jnp.asarray(circuit.multipliers["forward"].Km * (1 + 0.01 * u))
+    # the rest stays shared
+    batched = eqx.tree_at(lambda c: c.multipliers["forward"].Km, circuit, Km)
     seconds, W, evals = run_aann(cfg, networks, k, circuit=batched, circuit_batched=True)
     return seconds, None, evals
 

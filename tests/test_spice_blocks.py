@@ -49,20 +49,23 @@ def _sweeps(rng, n=161):
 
 
 MULTIPLIERS = [aann.IdealMultiplier(), aann.ParasiticMultiplier(),
-               aann.ParasiticMultiplier(KI=50e-6, Voff=0.05)]
+               aann.ParasiticMultiplier(KI=50e-6, Voff=0.05),
+               aann.IdealMultiplier(Voff1=0.02, Voff=-0.03, Ioff=2e-6),
+               aann.ParasiticMultiplier(KI=50e-6, Voff1=-0.01, Voff=0.05, Ioff=-1e-6)]
 
 
-@pytest.mark.parametrize("mult", MULTIPLIERS, ids=["ideal", "parasitic", "parasitic-Voff"])
+@pytest.mark.parametrize("mult", MULTIPLIERS, ids=["ideal", "parasitic", "parasitic-Voff",
+                                                   "ideal-offsets", "parasitic-offsets"])
 def test_multiplier_current_and_product(mult, rng):
-    circuit = aann.Circuit(sizes=(1, 1), multiplier=mult)
-    ex = neuron_expressions(circuit, 1)
+    circuit = aann.Circuit(sizes=(1, 1), multipliers=mult)  # every role
+    ex = neuron_expressions(circuit, 0)
     a, b = _sweeps(rng)
     product = mult.product(Expr("v(w1)"), Expr("v(x1)"), m=SPICE)
     out = _run([_pwl("Vw", "w1", a), _pwl("Vx", "x1", b),
                 # the forward multiplier's current (as in the neuron) into a 1 Ohm resistor
                 f"Bm 0 im I={ex['Imult'][1]}", "Rim im 0 1",
                 f"Bp prod 0 V={product}"], ["w1", "x1", "im", "prod"])
-    _close(out["im"], mult.current(jnp.asarray(out["w1"]), jnp.asarray(out["x1"])))
+    _close(out["im"], mult.output(jnp.asarray(out["w1"]), jnp.asarray(out["x1"])))
     _close(out["prod"], mult.product(jnp.asarray(out["w1"]), jnp.asarray(out["x1"])))
 
 
@@ -71,7 +74,7 @@ def test_activation_and_derivative(constants, rng):
     act = aann.Activation(**{k: v for k, v in constants.items() if k in ("Vamp", "Iref")})
     der = aann.Derivative(**{k: v for k, v in constants.items() if k in ("Kd", "Vref")})
     circuit = aann.Circuit(sizes=(1, 1), activation=act, derivative=der)
-    ex = neuron_expressions(circuit, 1)
+    ex = neuron_expressions(circuit, 0)
     inet = np.concatenate([np.linspace(-2e-3, 2e-3, 201), rng.uniform(-5e-4, 5e-4, 40)])
     # Inet arrives as a current into the neuron's sense resistor Ru, as in the netlist.
     out = _run([_pwl("Vs", "s", inet), "Bs 0 inet I=v(s)", f"Ru inet 0 {der.Ru!r}",
@@ -87,7 +90,7 @@ def test_activation_and_derivative(constants, rng):
 def test_charging_source(saturate, rng):
     charging = aann.ChargingSource(saturate=saturate)
     circuit = aann.Circuit(sizes=(1, 1), charging=charging)
-    ex = neuron_expressions(circuit, 1)
+    ex = neuron_expressions(circuit, 0)
     d, x = _sweeps(rng)
     vt = np.tile([1.0, 0.5, 0.0, 1.0], len(d) // 4 + 1)[:len(d)]
     out = _run([_pwl("Vd", "vdelta", d * 1e-2), _pwl("Vx", "x1", x), _pwl("Vt", "vteach", vt),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from .errors import ValidationError
@@ -118,12 +119,14 @@ def register_law(kind: str, name: str):
     return add
 
 
-def law_class(kind: str, name: str) -> type:
-    """The block class registered as law ``name`` of ``kind``."""
+def law_class(kind: str, name: str, where: str | None = None) -> type:
+    """The block class registered as law ``name`` of ``kind`` (``where``: the TOML
+    table that names it, for the message)."""
     try:
         return LAWS[kind][name]
     except KeyError:
-        raise ValidationError(f"blocks.{kind}.law = {name!r} is not a known law; use one of "
+        raise ValidationError(f"{where or 'blocks.' + kind}.law = {name!r} is not a known "
+                              "law; use one of "
                               + ", ".join(repr(k) for k in LAWS[kind])) from None
 
 
@@ -138,15 +141,43 @@ def section_params(kind: str) -> dict[str, Param]:
 
 # --- the blocks ---------------------------------------------------------------
 
+ROLES = ("forward", "delta", "charge", "type2")
+"""The four places a multiplier sits in the circuit, with its operands (input 1, input 2):
+``forward`` (Vw, x) Eq. 1, 5; ``delta`` (VE, Vd) Vdelta = VE * Vd; ``charge``
+(Vdelta, x) Eq. 9, 11; ``type2`` (Vdelta, Vw) Eq. 15-16."""
+
+
+def _shifted(V, offset):
+    """``V + offset``, written only when the offset is not a literal 0 (so a circuit
+    without offsets computes, and writes into a netlist, exactly what it did before
+    offsets existed)."""
+    if isinstance(offset, (int, float)) and offset == 0:
+        return V
+    return V + offset
+
+
 class Multiplier(eqx.Module):
-    """A four-quadrant multiplier: two voltages in, a current out (Fig. 2)."""
+    """A four-quadrant multiplier: two voltages in, a current out (Fig. 2).
+
+    A law defines :meth:`current`, the current of the ideal operands;
+    :meth:`output` is what the block delivers: the law of the operands shifted by
+    the input offsets ``Voff1``, ``Voff``, plus the output offset ``Ioff``.
+    """
 
     Km: float = param(1e-4, shown_unit="A/V^2", sign="nonzero",
                       doc="gain (Eq. 5); a product is read through 1/Km")
+    Voff1: float = param(0.0, "V", doc="offset of input 1")
+    Voff: float = param(0.0, "V", doc="offset of input 2 (Eq. 17)")
+    Ioff: float = param(0.0, "A", doc="offset of the output current")
 
     @abc.abstractmethod
     def current(self, V1, V2, m=jnp):
-        """Output current in A for input voltages ``V1``, ``V2`` in V."""
+        """The law: output current in A for input voltages ``V1``, ``V2`` in V."""
+
+    def output(self, V1, V2, m=jnp):
+        """The block's output current (A): the law with the offsets."""
+        return _shifted(self.current(_shifted(V1, self.Voff1), _shifted(V2, self.Voff), m),
+                        self.Ioff)
 
     def product(self, V1, V2, m=jnp):
         """The output current read through a transresistance ``1/Km``, in V.
@@ -154,7 +185,7 @@ class Multiplier(eqx.Module):
         This is how a multiplier's current becomes the voltage of the next block
         (e.g. ``VE * Vd``); with the ideal law it is exactly ``V1 * V2``.
         """
-        return self.current(V1, V2, m) / self.Km
+        return self.output(V1, V2, m) / self.Km
 
     # Multipliers whose output currents meet at one node add up there (Kirchhoff's
     # current law). A law may compute such a sum faster than multiplier by multiplier
@@ -162,11 +193,15 @@ class Multiplier(eqx.Module):
 
     def row_currents(self, M, v):
         """``sum_k I(M[j, k], v[k])`` for every row j (A): matrix on input 1."""
-        return jnp.sum(self.current(M, v[None, :]), axis=-1)
+        return jnp.sum(self.output(M, v[None, :]), axis=-1)
 
     def column_currents(self, v, M):
         """``sum_k I(v[k], M[k, j])`` for every column j (A): vector on input 1."""
-        return jnp.sum(self.current(v[:, None], M), axis=0)
+        return jnp.sum(self.output(v[:, None], M), axis=0)
+
+    def _shared(self) -> bool:
+        """Every constant one scalar (no per-instance values): sums may be factored."""
+        return all(jnp.ndim(x) == 0 for x in jax.tree.leaves(self))
 
 
 @register_law("multiplier", "ideal")
@@ -176,27 +211,36 @@ class IdealMultiplier(Multiplier):
     def current(self, V1, V2, m=jnp):
         return self.Km * V1 * V2
 
+    # sum_k Km (M_jk + Voff1)(v_k + Voff) + Ioff, as a matrix product when the
+    # constants are shared by every multiplier of the sum
+
     def row_currents(self, M, v):
-        return self.Km * (M @ v)
+        if not self._shared():
+            return super().row_currents(M, v)
+        total = self.Km * (_shifted(M, self.Voff1) @ _shifted(v, self.Voff))
+        return _shifted(total, self.Ioff * M.shape[-1])
 
     def column_currents(self, v, M):
-        return self.Km * (v @ M)
+        if not self._shared():
+            return super().column_currents(v, M)
+        total = self.Km * (_shifted(v, self.Voff1) @ _shifted(M, self.Voff))
+        return _shifted(total, self.Ioff * M.shape[0])
 
 
 @register_law("multiplier", "parasitic")
 class ParasiticMultiplier(Multiplier):
-    """``I = KI * tanh(Km * V1 * (V2 + Voff) / KI)`` (Eq. 17, Fig. 12).
+    """``I = KI * tanh(Km * V1 * V2 / KI)`` of the offset operands: with ``Voff`` on
+    input 2 this is Eq. 17 (Fig. 12).
 
     Eq. 17 as printed omits the ``/KI`` inside tanh; without it the small-signal
     gain would be ``KI*Km`` instead of ``Km``. We keep the gain at ``Km`` so that
-    the block tends to the ideal one for small products and ``Voff = 0``.
+    the block tends to the ideal one for small products and no offsets.
     """
 
     KI: float = param(200e-6, "A", sign="positive", doc="parasitic only: saturation current")
-    Voff: float = param(0.0, "V", doc="parasitic only: offset of the second input")
 
     def current(self, V1, V2, m=jnp):
-        return self.KI * m.tanh(self.Km * V1 * (V2 + self.Voff) / self.KI)
+        return self.KI * m.tanh(self.Km * V1 * V2 / self.KI)
 
 
 @register_law("activation", "sigmoid")
@@ -246,10 +290,12 @@ class Type2(eqx.Module):
 
 @register_law("error", "difference")
 class OutputError(eqx.Module):
-    """Type1 error block (Eq. 14): ``VE = Vout - Vtarget``."""
+    """Type1 error block (Eq. 14): ``VE = Vout - Vtarget + Voff``."""
+
+    Voff: float = param(0.0, "V", doc="offset of the error output")
 
     def VE(self, Vout, Vtarget, m=jnp):
-        return Vout - Vtarget
+        return _shifted(Vout - Vtarget, self.Voff)
 
 
 class ChargingSource(eqx.Module):

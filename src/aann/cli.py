@@ -113,6 +113,9 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             multiplier: str | None = MultOpt, t_edge: str | None = EdgeOpt,
             seed: int | None = typer.Option(
                 None, "--seed", help="Initial weight set to export (default: the first)."),
+            sample: int | None = typer.Option(
+                None, "--sample", help="Monte Carlo sample of [mismatch] to export (default: "
+                                       "the network's own, its seed)."),
             output: str = typer.Option("net.cir", "-o", "--output",
                                        help="Netlist file to write.")):
     """Write the behavioural SPICE netlist (ngspice) of one network and its training run."""
@@ -121,11 +124,12 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
-    text, info = export_netlist(cfg, seed=seed)
+    text, info = export_netlist(cfg, seed=seed, sample=sample)
     output = check_output_file(output)
     atomic_write(output, text)
+    mc = f", Monte Carlo sample {info['sample']}" if info["sample"] is not None else ""
     typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed "
-               f"{info['seed']}, row edges t_edge = {info['t_edge']:g} s; run it with: "
+               f"{info['seed']}{mc}, row edges t_edge = {info['t_edge']:g} s; run it with: "
                f"ngspice -b -r out.raw {output}")
 
 

@@ -19,6 +19,7 @@ from .circuit import Circuit, build_circuit
 from .datasets import Dataset, load_dataset
 from .errors import ValidationError
 from .io import check_seed, random_weights, read_weights
+from .mismatch import sample_circuit
 from .spec import Config, Solver, row_learning_rate
 from .stimulus import RowSchedule, Waveform
 
@@ -31,6 +32,7 @@ class Prepared:
     of ``schedule`` (data rows) and ``stimulus`` (PWL sources) is set.
     ``circuit_batched``: the circuit's constants carry a leading axis B (one
     circuit per network); otherwise one circuit serves the batch.
+    ``samples``: the Monte Carlo sample of each network (``[mismatch]``), or None.
     """
 
     config: Config
@@ -40,6 +42,7 @@ class Prepared:
     schedule: RowSchedule | None = None
     stimulus: Waveform | None = None
     circuit_batched: bool = False
+    samples: tuple | None = None
 
     @property
     def n_networks(self) -> int:
@@ -197,14 +200,17 @@ def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:
 
 def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset | None = None,
             stimulus: Waveform | str | None = None, circuit: Circuit | None = None,
-            circuit_batched: bool = False, waveforms: bool = False) -> Prepared:
+            circuit_batched: bool = False, waveforms: bool = False,
+            samples=None) -> Prepared:
     """The :class:`Prepared` run a description gives.
 
     ``stimulus``: a :class:`Waveform` (or a CSV path) applied instead of the
     data rows. ``circuit`` replaces the circuit built from ``config`` (e.g. one
     batched over parameter sets, with ``circuit_batched``). A run whose arrays
     (with ``waveforms`` if recorded) would exceed :func:`memory_budget` is
-    refused before anything is allocated.
+    refused before anything is allocated. With ``[mismatch]`` sigmas (and no
+    ``circuit``), network k is Monte Carlo sample ``samples[k]`` (default k): the
+    circuit is then batched, each network its own drawn constants.
     """
     config = config or Config()
     sizes = config.network.sizes
@@ -229,10 +235,17 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
     seeds = [n["seed"] for n in networks]
     if stimulus is None:
         schedule = schedule_for(config, dataset, seeds)
+    sample_ids = None
     if circuit is not None:
         check_circuit(circuit, config, len(networks), circuit_batched)
     elif circuit_batched:
         raise ValidationError("circuit_batched=True needs a circuit= batched over the networks")
+    elif config.mismatch.active:
+        sample_ids = tuple(range(len(networks)) if samples is None else samples)
+        if len(sample_ids) != len(networks):
+            raise ValidationError(f"{len(sample_ids)} Monte Carlo sample(s) given for "
+                                  f"{len(networks)} network(s); give one per network")
+        circuit, circuit_batched = sample_circuit(config, sample_ids)
     return Prepared(config=config, circuit=circuit or build_circuit(config), seeds=seeds,
                     W0=stack_weights(config, networks), schedule=schedule, stimulus=stimulus,
-                    circuit_batched=circuit_batched)
+                    circuit_batched=circuit_batched, samples=sample_ids)

@@ -58,6 +58,7 @@ class Results:
     breakpoints: int | None = None  # PWL breakpoints of a waveform stimulus
     W_min: np.ndarray | None = None  # (B, epochs), V; from W_epoch when not given
     W_max: np.ndarray | None = None
+    samples: list | None = None  # Monte Carlo sample of each network ([mismatch]), or None
 
     def __post_init__(self):
         if self.W_min is None or self.W_max is None:
@@ -74,7 +75,8 @@ class Results:
                    waveforms=run.waveforms, engine=run.info.name, wall_seconds=wall_seconds,
                    step_error=run.step_error, engine_info=run.info, rows=prepared.rows,
                    circuit_seconds=prepared.circuit_seconds,
-                   breakpoints=None if stimulus is None else int(np.size(stimulus.time)))
+                   breakpoints=None if stimulus is None else int(np.size(stimulus.time)),
+                   samples=None if prepared.samples is None else list(prepared.samples))
 
     @property
     def n_networks(self) -> int:
@@ -167,6 +169,7 @@ class Results:
             "time_points": info.time_points,
             "networks": [
                 {"seed": self.seeds[b],
+                 "sample": None if self.samples is None else self.samples[b],
                  "final_mse": _num(self.mse[b, -1]) if self.epochs_done else None,
                  f"first_epoch_below_{MSE_GOAL:g}": int(first[b]) or None,
                  "peak_current": _num(peak[b]),

@@ -20,7 +20,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from . import blocks as _blocks
+from . import mismatch as _mismatch
 from .errors import ValidationError
+from .mismatch import Mismatch
 from .params import Param, choice, param, params_of, parse_values
 from .units import format_quantity
 
@@ -112,29 +114,67 @@ class Constants(Table):
 class BlockSpec(Table):
     """One block kind's section ``[blocks.<kind>]``: its ``law`` (a registered name)
     and the constants of every law of that kind (those of other laws are kept
-    but unused, so one file can switch laws)."""
+    but unused, so one file can switch laws).
 
-    __slots__ = ()
+    ``[blocks.multiplier]`` may hold one sub-table per multiplier role
+    (``forward``, ``delta``, ``charge``, ``type2``, :data:`aann.blocks.ROLES`)
+    whose keys override the section's for that role only, ``law`` included.
+    """
 
-    def __init__(self, kind: str, **values):
+    __slots__ = ("_roles", "_overrides")
+
+    def __init__(self, kind: str, _where: str | None = None, **values):
         if kind not in _blocks.KINDS:
             raise ValidationError(f"unknown block [blocks.{kind}]; known: "
                                   + ", ".join(_blocks.KINDS))
+        where = _where or f"blocks.{kind}"
+        roles = {}
+        if kind == "multiplier" and _where is None:
+            for role in _blocks.ROLES:
+                if role in values:
+                    values = dict(values)
+                    roles[role] = values.pop(role)
+                    if not isinstance(roles[role], dict):
+                        raise ValidationError(f"[{where}.{role}] must be a table of key = value")
         law = values.get("law", _blocks.DEFAULT_LAWS[kind])
         if not isinstance(law, str):
-            raise ValidationError(f"blocks.{kind}.law = {law!r} must be a law's name")
-        _blocks.law_class(kind, law)  # unknown law: a message listing the known ones
+            raise ValidationError(f"{where}.law = {law!r} must be a law's name")
+        _blocks.law_class(kind, law, where)  # unknown law: a message listing the known ones
         declared = {"law": Param(law, choices=(law,)), **_blocks.section_params(kind)}
-        super().__init__(f"blocks.{kind}", declared, values)
+        super().__init__(where, declared, values)
+        object.__setattr__(self, "_overrides", tuple(values))  # the keys given
+        object.__setattr__(self, "_roles", {
+            role: BlockSpec(kind, f"{where}.{role}", **{**self._values, **over})
+            for role, over in roles.items()})
+        for role, over in roles.items():  # a role keeps only the keys it overrides
+            object.__setattr__(self._roles[role], "_overrides", tuple(over))
 
     @property
     def kind(self) -> str:
-        return self._where.removeprefix("blocks.")
+        return self._where.split(".")[1]
 
-    def build(self):
-        """The block object of this law, with its constants."""
-        cls = _blocks.law_class(self.kind, self.law)
-        return cls(**{k: self._values[k] for k in params_of(cls)})
+    def role(self, name: str) -> BlockSpec:
+        """The section of multiplier role ``name``: this one with the role's overrides."""
+        return self._roles.get(name, self)
+
+    def build(self, role: str | None = None):
+        """The block object of this law (of multiplier ``role``), with its constants."""
+        spec = self if role is None else self.role(role)
+        cls = _blocks.law_class(self.kind, spec.law)
+        return cls(**{k: spec._values[k] for k in params_of(cls)})
+
+    def to_dict(self) -> dict:
+        out = dict(self._values)
+        for role, spec in self._roles.items():
+            out[role] = {k: spec._values[k] for k in spec._overrides}
+        return out
+
+    def __eq__(self, other):
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
+
+    def __hash__(self):
+        return hash((self._where, tuple(self._values.items()),
+                     tuple((r, s.law, tuple(s._values.items())) for r, s in self._roles.items())))
 
 
 @dataclass(frozen=True)
@@ -308,7 +348,7 @@ class Solver(_Fields):
 
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
-             "training": Training, "solver": Solver}
+             "mismatch": Mismatch, "training": Training, "solver": Solver}
 
 
 @dataclass(frozen=True)
@@ -319,6 +359,7 @@ class Config:
     network: Network = None
     constants: Constants = None
     blocks: Blocks = None
+    mismatch: Mismatch = None
     training: Training = None
     solver: Solver = None
 
@@ -336,6 +377,7 @@ class Config:
                 f"{self.constants.Keta:g} S, constants.C = {self.constants.C:g} F, "
                 f"training.t_row = {self.training.t_row:g} s); choose values whose lambda "
                 "is a finite number (1 is the paper's optimum)")
+        _mismatch.check(self)
 
     @property
     def lam(self) -> float:
@@ -368,6 +410,8 @@ def build_section(cls, values, where: str):
         return Blocks(**values)
     if cls is Constants:
         return Constants(**values)
+    if cls is Mismatch:
+        return Mismatch(**values)
     known = {f.name for f in fields(cls) if not f.name.startswith("_")}
     for key in values:
         if key not in known:
@@ -466,6 +510,18 @@ def default_toml() -> str:
         law_doc = " | ".join(f"{n} ({c.__name__})" for n, c in laws.items())
         declared = {"law": Param(spec.law, doc=law_doc), **_blocks.section_params(kind)}
         table(f"blocks.{kind}", declared, spec.to_dict())
+        if kind == "multiplier":
+            lines.extend([
+                "# [blocks.multiplier.forward]  (Vw, x)       any key above, for one role only",
+                "# [blocks.multiplier.delta]    (VE, Vd)      Vdelta = VE * Vd",
+                "# [blocks.multiplier.charge]   (Vdelta, x)   sets Icharged",
+                "# [blocks.multiplier.type2]    (Vdelta, Vw)  error of the layer below"])
+    lines.extend([
+        "", "[mismatch]",
+        f"{'seed = 0':<27}# draws of Monte Carlo sample k: from (seed, k, constant)",
+        '# "multiplier.Km" = "3%"   # sigma, relative or absolute ("2mV"); per instance',
+        '# "multiplier.charge.Voff1" = "2mV"', '# "activation.Iref" = "2%"',
+        '# "C" = "1%"'])
     for name, cls in (("training", Training), ("solver", Solver)):
         table(name, params_of(cls), cls().to_dict())
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ def train(config: Config | None = None, *, init_weights=None, waveforms: bool = 
           engine: str | Engine = "native", progress: bool = False,
           circuit: Circuit | None = None, circuit_batched: bool = False,
           dataset: Dataset | None = None, stimulus: Waveform | None = None, checkpoint=None,
-          resume: bool = False, **engine_options) -> Results:
+          resume: bool = False, samples=None, **engine_options) -> Results:
     """Simulate the training transient of every initial weight set at once.
 
     ``init_weights``: a weights JSON path, or a list of per-layer weight lists;
@@ -36,11 +36,13 @@ def train(config: Config | None = None, *, init_weights=None, waveforms: bool = 
     :class:`aann.Waveform` applied instead of the data rows (see
     :func:`simulate`). ``checkpoint``: a file written after every chunk of
     epochs (engines that can resume; no waveforms); ``resume`` continues from it.
+    ``samples``: with ``[mismatch]``, the Monte Carlo sample of each network
+    (default: network k is sample k).
     """
     engine = get_engine(engine, **engine_options)
     prepared = prepare(config, init_weights=init_weights, dataset=dataset, stimulus=stimulus,
                        circuit=circuit, circuit_batched=circuit_batched,
-                       waveforms=waveforms or stimulus is not None)
+                       waveforms=waveforms or stimulus is not None, samples=samples)
     return train_prepared(prepared, engine, waveforms=waveforms, progress=progress,
                           checkpoint=checkpoint, resume=resume)
 

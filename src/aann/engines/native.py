@@ -209,9 +209,14 @@ def _peak(circuit, W, signals, peak, batch=False, dW=None):
     ``signals`` (A); from ``dW = dVw/dt`` there (``Icharged = C dVw/dt``) when the
     solver has it, else computed."""
     if dW is not None:
-        C = circuit.charging.C
-        C = C if batch is False else jnp.reshape(C, (-1,) + (1,) * (W[0].ndim - 1))
-        currents = jax.tree.map(lambda d: d * C, dW)
+        batched = batch is not False and batch is not None
+
+        def current(d, C):  # a batched C, (B,) or (B, n_out, n_in + 1), leads with B
+            if batched and jnp.ndim(C):
+                C = jnp.reshape(C, jnp.shape(C) + (1,) * (d.ndim - jnp.ndim(C)))
+            return d * C
+
+        currents = tuple(current(d, C) for d, C in zip(dW, circuit.capacitances()))
     elif batch is False:
         currents, _ = circuit.charging_currents(W, *signals)
     else:

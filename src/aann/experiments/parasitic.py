@@ -60,8 +60,8 @@ def characteristic_figure(ideal, parasitic):
         fig, ax = plt.subplots(constrained_layout=True)
         for k, V2 in enumerate((-1.0, -0.5, 0.0, 0.5, 1.0)):
             color = f"C{k}"
-            ax.plot(V1, np.asarray(ideal.current(V1, V2)) * 1e6, ls="--", color=color, lw=0.8)
-            ax.plot(V1, np.asarray(parasitic.current(V1, V2)) * 1e6, color=color,
+            ax.plot(V1, np.asarray(ideal.output(V1, V2)) * 1e6, ls="--", color=color, lw=0.8)
+            ax.plot(V1, np.asarray(parasitic.output(V1, V2)) * 1e6, color=color,
                     label=f"V2 = {V2:g} V")
         KI_uA = float(parasitic.KI) * 1e6
         ax.axhline(KI_uA, color="k", lw=0.5, ls=":")

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,7 +55,8 @@ def _interp(t_query, t, y):
 def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: bool = False,
                           options: SpiceOptions | None = None, workers: int = 2,
                           timeout: float | None = 3600, workdir=None, keep_files: bool = False,
-                          executable: str | None = None, record_weights: bool = True) -> Run:
+                          executable: str | None = None, record_weights: bool = True,
+                          circuit_batched: bool = False) -> Run:
     """Run a batch of networks through a row schedule in ngspice, one process per network.
 
     ``W0``: per layer, arrays (B, n_out, n_in + 1) in V. A zero ``t_edge`` in the
@@ -64,6 +66,8 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     raw files (``net<b>.cir``, ``net<b>.raw``) there. ``n_samples > 0`` records
     waveforms at that many samples per segment (the native engine's grid).
     ``record_weights``: return the weights after each epoch (else only their extremes).
+    ``circuit_batched``: the circuit's non-scalar constants lead with the network
+    axis (e.g. Monte Carlo samples); network b's netlist is written with its own.
     """
     options = options or SpiceOptions()
     exe = find_ngspice(executable)  # fail early, with the install hint
@@ -75,13 +79,19 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     E, R = schedule.epochs, schedule.order.shape[-1]
     t_epoch = (np.arange(E) + 1) * R * schedule.t_row
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
-    mse_fn = jax.jit(jax.vmap(lambda W: circuit.mse(W, X, Y)))
-    current_fn = jax.jit(jax.vmap(lambda W, x, y, vt: circuit.charging_currents(W, x, y, vt)[0]))
+    mse_fn = eqx.filter_jit(lambda c, W: jax.vmap(lambda W: c.mse(W, X, Y))(W))
+    current_fn = eqx.filter_jit(lambda c, *a: jax.vmap(
+        lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])(*a))
+
+    def circuit_of(b: int):
+        if not circuit_batched:
+            return circuit
+        return jax.tree.map(lambda x: np.asarray(x)[b] if np.ndim(x) else x, circuit)
     waveforms = n_samples > 0
     grid = schedule.sample_times(n_samples) if waveforms else None
 
     def one(b: int):
-        text = network_netlist(circuit, [w[b] for w in W0], schedule, network=b,
+        text = network_netlist(circuit_of(b), [w[b] for w in W0], schedule, network=b,
                                options=options)
         started = time.perf_counter()
         plots = run_ngspice(text, workdir=None if workdir is None else Path(workdir),
@@ -98,13 +108,13 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         Wt = [np.stack([np.stack([plot[f"v({n})"] for n in row], -1) for row in layer], -2)
               for layer in nodes]  # per layer (points, n_out, n_in + 1)
         W_epoch = [_interp(t_epoch, t, w) for w in Wt]
-        mse = np.asarray(mse_fn(tuple(jnp.asarray(w) for w in W_epoch)))
+        mse = np.asarray(mse_fn(circuit_of(b), tuple(jnp.asarray(w) for w in W_epoch)))
         x = np.stack([plot[f"v(vin{i + 1})"] for i in range(sizes[0])], -1)
         y = np.stack([plot[f"v(vtarget{k + 1})"] for k in range(sizes[-1])], -1)
         vt = plot["v(vteach)"]
         peak = [np.zeros(w.shape[1:]) for w in Wt]
         for s in range(0, t.size, 20000):  # chunks bound the memory
-            cur = current_fn(tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
+            cur = current_fn(circuit_of(b), tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
                              jnp.asarray(x[s:s + 20000]), jnp.asarray(y[s:s + 20000]),
                              jnp.asarray(vt[s:s + 20000]))
             peak = [np.maximum(p, np.abs(np.asarray(c)).max(axis=0)) for p, c in zip(peak, cur)]
@@ -158,6 +168,7 @@ class Ngspice(Engine):
     """
 
     name: ClassVar[str] = "ngspice"
+    batches_circuits: ClassVar[bool] = True  # one netlist per network, each its own constants
     OPTIONS = ("workers", "timeout", "workdir", "keep_files", "executable", "options")
 
     def __init__(self, *, workers: int = 2, timeout: float | None = 3600, workdir=None,
@@ -191,4 +202,5 @@ class Ngspice(Engine):
             prepared.circuit, prepared.W0, prepared.schedule, n_samples, progress,
             options=self.options, workers=self.workers, timeout=self.timeout,
             workdir=self.workdir, keep_files=self.keep_files, executable=self.executable,
-            record_weights=prepared.config.training.record == "weights")
+            record_weights=prepared.config.training.record == "weights",
+            circuit_batched=prepared.circuit_batched)

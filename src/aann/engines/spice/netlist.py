@@ -119,30 +119,51 @@ def v(node: str) -> Expr:
     return Expr(f"v({node})")
 
 
-def neuron_expressions(circuit: Circuit, n_in: int) -> dict:
-    """The B-source expressions of one neuron with ``n_in`` inputs, in subcircuit port names.
+def block_at(circuit: Circuit, name: str, l: int, index=()):
+    """Block ``name`` of layer ``l`` with every per-instance constant taken at
+    ``index`` (a scalar each): the one instance a netlist line describes."""
+    block = circuit.block(name, l)
+    own = {f.name: float(np.asarray(getattr(block, f.name))[index])
+           for f in dataclasses.fields(block)
+           if not f.metadata.get("static") and np.ndim(getattr(block, f.name))}
+    return dataclasses.replace(block, **own) if own else block
+
+
+def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
+    """The B-source expressions of neuron ``j`` of layer index ``l`` (0-based), in
+    subcircuit port names.
 
     Keys: ``Imult`` (list over inputs 0..N, the forward multiplier currents into
     node ``inet``, which has a resistor ``Ru`` to ground, so ``v(inet) = Ru * Inet``,
     the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages),
     ``Icharged`` (list over inputs 0..N, current into ``w_i``), ``IE`` (list over inputs
-    1..N, current into ``ie_i``). Written by the same block methods the native engine runs.
+    1..N, current into ``ie_i``), ``Ru``. Written by the same block methods the native
+    engine runs, each multiplier role its own block, each instance its own constants.
     """
-    M, act, der = circuit.multiplier, circuit.activation, circuit.derivative
+    n_in = circuit.sizes[l]
     x = [v(f"x{i}") for i in range(n_in + 1)]
     w = [v(f"w{i}") for i in range(n_in + 1)]
+    act, der = block_at(circuit, "activation", l, j), block_at(circuit, "derivative", l, j)
+    delta = block_at(circuit, "multiplier.delta", l, j)
     Inet = v("inet") / der.Ru  # the multiplier currents summed into the sense resistor Ru
-    Vdelta = M.product(v("ve"), v("vd"), m=SPICE)
-    return {
-        "Imult": [M.current(w[i], x[i], m=SPICE) for i in range(n_in + 1)],
+    out = {
+        "Imult": [block_at(circuit, "multiplier.forward", l, (j, i)).output(w[i], x[i], m=SPICE)
+                  for i in range(n_in + 1)],
         "Vout": act.Vout(Inet, m=SPICE),
         "Vd": der.Vd(Inet, m=SPICE),
-        "Vdelta": Vdelta,
-        "Icharged": [circuit.charging.current(v("vteach"), M.product(v("vdelta"), x[i], m=SPICE),
-                                              m=SPICE) for i in range(n_in + 1)],
-        "IE": [circuit.type2.K_E * M.product(v("vdelta"), w[i], m=SPICE)
-               for i in range(1, n_in + 1)],
+        "Vdelta": delta.product(v("ve"), v("vd"), m=SPICE),
+        "Icharged": [block_at(circuit, "charging", l, (j, i)).current(
+            v("vteach"), block_at(circuit, "multiplier.charge", l, (j, i)).product(
+                v("vdelta"), x[i], m=SPICE), m=SPICE) for i in range(n_in + 1)],
+        "IE": [],
+        "Ru": der.Ru,
     }
+    if l > 0:
+        for i in range(1, n_in + 1):
+            T = block_at(circuit, "type2", l, i - 1)
+            M = block_at(circuit, "multiplier.type2", l, (j, i - 1))
+            out["IE"].append(T.K_E * M.product(v("vdelta"), w[i], m=SPICE))
+    return out
 
 
 # --- the netlist --------------------------------------------------------------
@@ -193,6 +214,53 @@ def source_breakpoints(schedule: RowSchedule, network: int = 0):
     return times, X[idx], Y[idx], vt
 
 
+def _subckt_name(L: int, j: int, per_neuron: bool) -> str:
+    return f"neuron_l{L}_n{j + 1}" if per_neuron else f"neuron_l{L}"
+
+
+def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
+    """The subcircuit of layer index ``l`` (``j``: of its neuron j alone)."""
+    out = []
+    add = out.append
+    n_in, L = circuit.sizes[l], l + 2
+    ex = neuron_expressions(circuit, l, j or 0)
+    ports = [f"x{i}" for i in range(n_in + 1)] + [f"w{i}" for i in range(n_in + 1)] + \
+        ["vteach", "ve", "vout", "vd", "vdelta"]
+    if l > 0:
+        ports += [f"ie{i}" for i in range(1, n_in + 1)]
+    who = f"Neuron {j + 1} of layer {L}" if j is not None else f"Neuron of layer {L}"
+    add(f"* {who} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
+        " weight capacitor nodes,")
+    add("*   vteach learning gate, ve error in, vout output, vd/vdelta probes"
+        + (f", ie1..ie{n_in} Type2 error currents out." if l > 0 else "."))
+    add(f".subckt {_subckt_name(L, j or 0, j is not None)} " + " ".join(ports))
+    add("* Eq. 5: forward multipliers (role forward: input 1 = Vw, input 2 = x); their")
+    add("* currents sum at node inet into Ru, so v(inet) = Ru * Inet, the voltage image u")
+    add("* of Inet that Eq. 7 uses")
+    for i, expr in enumerate(ex["Imult"]):
+        add(f"Bm{i} 0 inet I={expr}")
+    add(f"Ru inet 0 {_num(ex['Ru'])}")
+    add("* Eq. 6: activation, Vout = sigmoid(Inet)")
+    add(f"Bvout vout 0 V={ex['Vout']}")
+    add("* Eq. 7: sigmoid derivative of the same Inet")
+    add(f"Bvd vd 0 V={ex['Vd']}")
+    add("* multiplier role delta (input 1 = VE, input 2 = Vd) read through 1/Km: "
+        "Vdelta = VE * Vd")
+    add(f"Bvdelta vdelta 0 V={ex['Vdelta']}")
+    add("* Eq. 9: charging currents into the weight capacitors, multiplier role charge")
+    add("*   (input 1 = Vdelta, input 2 = x_i): Icharged = -Keta*Vteach*Vdelta*x_i")
+    for i, expr in enumerate(ex["Icharged"]):
+        add(f"Bch{i} 0 w{i} I={expr}")
+    if l > 0:
+        add("* Eq. 15-16: Type2 error currents IE_i = K_E * Vdelta * Vw_i into the layer below,")
+        add("*   multiplier role type2 (input 1 = Vdelta, input 2 = Vw_i)")
+        for i, expr in enumerate(ex["IE"], start=1):
+            add(f"Bie{i} 0 ie{i} I={expr}")
+    add(f".ends {_subckt_name(L, j or 0, j is not None)}")
+    add("")
+    return out
+
+
 def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 0,
                     options: SpiceOptions = SpiceOptions(), title: str | None = None,
                     save: str = "weights") -> str:
@@ -226,40 +294,16 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     add("*   ve_l<L>_n<j> (error VE). Layer 1 is the inputs, as in the paper.")
     add("")
 
-    # Subcircuits, one per layer (the Fig. 6 symbol).
-    for l, n_in in enumerate(sizes[:-1]):
-        L = l + 2
-        ex = neuron_expressions(circuit, n_in)
-        ports = [f"x{i}" for i in range(n_in + 1)] + [f"w{i}" for i in range(n_in + 1)] + \
-            ["vteach", "ve", "vout", "vd", "vdelta"]
-        if l > 0:
-            ports += [f"ie{i}" for i in range(1, n_in + 1)]
-        add(f"* Neuron of layer {L} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
-            " weight capacitor nodes,")
-        add("*   vteach learning gate, ve error in, vout output, vd/vdelta probes"
-            + (f", ie1..ie{n_in} Type2 error currents out." if l > 0 else "."))
-        add(f".subckt neuron_l{L} " + " ".join(ports))
-        add("* Eq. 5: forward multipliers; their currents sum at node inet into Ru, so")
-        add("* v(inet) = Ru * Inet, the voltage image u of Inet that Eq. 7 uses")
-        for i, expr in enumerate(ex["Imult"]):
-            add(f"Bm{i} 0 inet I={expr}")
-        add(f"Ru inet 0 {_num(circuit.derivative.Ru)}")
-        add("* Eq. 6: activation, Vout = sigmoid(Inet)")
-        add(f"Bvout vout 0 V={ex['Vout']}")
-        add("* Eq. 7: sigmoid derivative of the same Inet")
-        add(f"Bvd vd 0 V={ex['Vd']}")
-        add("* multiplier read through 1/Km: Vdelta = VE * Vd")
-        add(f"Bvdelta vdelta 0 V={ex['Vdelta']}")
-        add("* Eq. 9: charging currents into the weight capacitors,")
-        add("*   Icharged = -Keta*Vteach*Vdelta*x_i")
-        for i, expr in enumerate(ex["Icharged"]):
-            add(f"Bch{i} 0 w{i} I={expr}")
-        if l > 0:
-            add("* Eq. 15-16: Type2 error currents IE_i = K_E * Vdelta * Vw_i into the layer below")
-            for i, expr in enumerate(ex["IE"], start=1):
-                add(f"Bie{i} 0 ie{i} I={expr}")
-        add(f".ends neuron_l{L}")
+    # Subcircuits (the Fig. 6 symbol): one per layer, or one per neuron when the
+    # instances have their own constants (a Monte Carlo sample).
+    per_neuron = circuit.instances is not None
+    if per_neuron:
+        add("* Monte Carlo sample: every instance has its own constants, so every neuron has")
+        add("* its own subcircuit (neuron_l<L>_n<j>), its capacitors their own C.")
         add("")
+    for l in range(len(sizes) - 1):
+        for j in range(sizes[l + 1] if per_neuron else 1):
+            out.extend(_subckt(circuit, l, j if per_neuron else None))
 
     # Sources.
     times, Xs, Ys, Vts = source_breakpoints(schedule, network)
@@ -284,21 +328,24 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         for j in range(n_out):
             ws = [vw(L, j + 1, i) for i in range(n_in + 1)]
             for i, node in enumerate(ws):
-                add(f"Cw_l{L}_n{j + 1}_i{i} {node} 0 {_num(c.C)} IC={_num(W0[l][j, i])}")
+                C = block_at(circuit, "charging", l, (j, i)).C
+                add(f"Cw_l{L}_n{j + 1}_i{i} {node} 0 {_num(C)} IC={_num(W0[l][j, i])}")
             nodes = [*x, *ws, "vteach", ve(L, j + 1), vout(L, j + 1), f"vd_l{L}_n{j + 1}",
                      f"vdelta_l{L}_n{j + 1}"]
             if l > 0:
                 nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
-            add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" neuron_l{L}")
+            add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" {_subckt_name(L, j, per_neuron)}")
         if l < n_layers - 1:
             add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from "
                 f"layer {L + 1})")
             for j in range(n_out):
-                add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(circuit.type2.R_E)}")
+                R_E = block_at(circuit, "type2", l + 1, j).R_E
+                add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(R_E)}")
         else:
             add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
             for j in range(n_out):
-                expr = circuit.error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
+                error = block_at(circuit, "error", l, j)
+                expr = error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
                 add(f"BE_l{L}_n{j + 1} {ve(L, j + 1)} 0 V={expr}")
         add("")
 
