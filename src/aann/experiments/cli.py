@@ -14,7 +14,7 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), or all; each writes figures (PNG, SVG), CSV and its section of "
+         "speed (E4), offsets (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
          "DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
@@ -103,6 +103,28 @@ def speed_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "speed", started)
 
 
+@reproduce_app.command("offsets")
+def offsets_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+                epochs: int | None = typer.Option(None, "--epochs", min=1,
+                                                     help="Epochs (default 1000)."),
+                seeds: int | None = SeedsOpt,
+                samples: int | None = typer.Option(None, "--samples", min=1,
+                                                      help="Monte Carlo samples per yield "
+                                                           "point (default 100).")):
+    """Beyond the paper: offsets in each multiplier role and the error block, and yield
+    against the mismatch of Km, Iref and C (XOR 2-8-1, 0.1 ps)."""
+    from . import offsets
+
+    started = time.perf_counter()
+    f = offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
+                    seeds=_or(seeds, offsets.SEEDS), samples=_or(samples, offsets.SAMPLES),
+                    progress=True)
+    kinds = [v[0] for v in f["verdicts"].values()]
+    typer.echo(f"offsets: {kinds.count('absorbed')} of {len(kinds)} placements absorbed up to "
+               f"{offsets.SIZES[-1] * 1e3:g} mV")
+    _done(out, "offsets", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -112,25 +134,29 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic and speed, then write DIR/report.md with everything."""
-    from . import fig8, parasitic, speed, xor
+    """Run fig8, xor, parasitic, speed and offsets, then write DIR/report.md with
+    everything."""
+    from . import fig8, offsets, parasitic, speed, xor
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/4] fig8")
+    typer.echo("[1/5] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/4] xor")
+    typer.echo("[2/5] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/4] parasitic")
+    typer.echo("[3/5] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/4] speed")
+    typer.echo("[4/5] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
+    typer.echo("[5/5] offsets")
+    offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
+                seeds=_or(seeds, offsets.SEEDS), progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
