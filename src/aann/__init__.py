@@ -28,6 +28,7 @@ from .engines.spice import Ngspice, SpiceOptions  # noqa: E402
 from .errors import AannError, SimulationError, ValidationError  # noqa: E402
 from .export import netlist  # noqa: E402
 from .io import random_weights, read_weights  # noqa: E402
+from .montecarlo import MonteCarlo, montecarlo  # noqa: E402
 from .params import Param, param  # noqa: E402
 from .prepare import Prepared, prepare  # noqa: E402
 from .results import Divergence, Results  # noqa: E402
@@ -54,3 +55,4 @@ __all__ = [
     "get_engine", "load_dataset", "load_toml", "netlist", "param", "parse_quantity", "prepare",
     "random_weights", "read_weights", "register_law", "simulate", "train",
 ]
+__all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)

@@ -106,6 +106,49 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
 
 
 @app.command()
+def montecarlo(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
+               dataset: str | None = DatasetOpt, t_row: str | None = TRowOpt,
+               epochs: int | None = EpochsOpt, init_weights: Path | None = typer.Option(
+                   None, "--init-weights", help="weights.json with one network: the initial "
+                   "weights of every sample (default: sample k starts from seed k)."),
+               teach: str | None = TeachOpt, multiplier: str | None = MultOpt,
+               t_edge: str | None = EdgeOpt,
+               samples: int = typer.Option(
+                   ..., "--samples", show_default=False,
+                   help="Monte Carlo samples; sample k: mismatch draw k, initial weights "
+                        "of seed k."),
+               goal: float = typer.Option(
+                   0.01, "--goal", help="A sample has learned when its final MSE (V^2) is "
+                                        "below this and it did not diverge."),
+               batch: int | None = typer.Option(
+                   None, "--batch", help="Samples per batch (default: all that fit in "
+                                         "memory)."),
+               resume: bool = typer.Option(
+                   False, "--resume", help="Continue the unfinished run in OUT (its "
+                                           "finished batches are in OUT/parts)."),
+               engine: str = typer.Option("native", "--engine", help="native | ngspice"),
+               out: str = typer.Option("aann-montecarlo", "--out", help="Output directory.")):
+    """Monte Carlo yield over mismatch samples; write montecarlo.csv, summary.json, a
+    histogram of the final MSE."""
+    from .montecarlo import montecarlo as run_montecarlo
+    from .montecarlo import parts_done
+
+    cfg = build_config(config, topology, dataset, t_row, epochs, None, init_weights, teach,
+                       multiplier, t_edge)
+    try:
+        result = run_montecarlo(cfg, samples, goal=goal, batch=batch, engine=engine,
+                                progress=True, out=out, resume=resume)
+    except KeyboardInterrupt:
+        done = parts_done(out)
+        hint = (f"; {done[0]} of {done[1]} samples are kept in {Path(out) / 'parts'}: "
+                "continue with the same command and --resume") if done and done[0] else ""
+        typer.echo(f"interrupted{hint}", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(result.summary_line())
+    typer.echo(f"wrote {out}/")
+
+
+@app.command()
 def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             dataset: str | None = DatasetOpt, t_row: str | None = TRowOpt,
             epochs: int | None = EpochsOpt, seeds: int | None = SeedsOpt,
