@@ -86,9 +86,9 @@ def test_activation_and_derivative(constants, rng):
     _close(out["vd"], der.Vd(Inet))
 
 
-@pytest.mark.parametrize("saturate", [False, True])
-def test_charging_source(saturate, rng):
-    charging = aann.ChargingSource(saturate=saturate)
+@pytest.mark.parametrize("limit", ["none", "tanh", "clip"])
+def test_charging_source(limit, rng):
+    charging = aann.ChargingSource(current_limit=limit, Imax=50e-6)
     circuit = aann.Circuit(sizes=(1, 1), charging=charging)
     ex = neuron_expressions(circuit, 0)
     d, x = _sweeps(rng)

@@ -28,6 +28,7 @@ the native engine and in the netlist.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -83,6 +84,10 @@ class _SpiceMath:
 
     @staticmethod
     def abs(x): return Expr(f"abs({Expr.of(x).text})")
+
+    @staticmethod
+    def clip(x, lo, hi):
+        return Expr(f"min(max({Expr.of(x).text},{Expr.of(lo).text}),{Expr.of(hi).text})")
 
 
 SPICE = _SpiceMath()
@@ -147,13 +152,16 @@ ROLES = ("forward", "delta", "charge", "type2")
 (Vdelta, x) Eq. 9, 11; ``type2`` (Vdelta, Vw) Eq. 15-16."""
 
 
+def _is_zero(x) -> bool:
+    """A literal 0 (a Python number), known when the code is traced."""
+    return isinstance(x, (int, float)) and x == 0
+
+
 def _shifted(V, offset):
     """``V + offset``, written only when the offset is not a literal 0 (so a circuit
     without offsets computes, and writes into a netlist, exactly what it did before
     offsets existed)."""
-    if isinstance(offset, (int, float)) and offset == 0:
-        return V
-    return V + offset
+    return V if _is_zero(offset) else V + offset
 
 
 class Multiplier(eqx.Module):
@@ -299,12 +307,17 @@ class OutputError(eqx.Module):
 
 
 class ChargingSource(eqx.Module):
-    """Eq. 8-9: ``Icharged = -Keta * (Vteach / 1V) * VE * Vd * Vin`` into a capacitor ``C``.
+    """Eq. 8-9: ``Icharged = -Keta * (Vteach / 1V) * VE * Vd * Vin`` into a capacitor ``C``,
+    and that capacitor's node.
 
     ``Imax`` is the largest current the real source can deliver (the paper's
-    100 uA). With ``saturate`` the source is simulated as limited,
-    ``Imax * tanh(I / Imax)``; otherwise ``Imax`` is only reported against.
-    Its constants are the ``[constants]`` section's.
+    100 uA). ``current_limit`` simulates the source as limited to it
+    (``clip``: ``clip(I, -Imax, Imax)``; ``tanh``: ``Imax * tanh(I / Imax)``);
+    with ``none`` ``Imax`` is only reported against. ``C``, ``Keta``, ``Imax`` are
+    ``[constants]`` keys; the node's imperfections (:data:`NONIDEAL`) are
+    ``[nonideal]`` keys: a leakage resistor ``R_leak`` to ground, supply rails the
+    charging source cannot drive the node beyond, and the charge ``Qinj`` the
+    ``Vteach`` switch injects at each of its edges.
     """
 
     C: float = param(0.1e-12, "F", sign="positive", doc="weight capacitor")
@@ -312,12 +325,51 @@ class ChargingSource(eqx.Module):
                         doc="charging conductance; Keta/C = 1e13 1/s")
     Imax: float = param(100e-6, "A", sign="positive",
                         doc="largest current the charging source can deliver")
-    saturate: bool = param(False, choices=(False, True), static=True,
-                           doc="true: simulate the limited source, Imax * tanh(I / Imax)")
+    current_limit: str = param("none", choices=("none", "clip", "tanh"), static=True,
+                               doc="the source limited to Imax: clip(I) or Imax*tanh(I/Imax)")
+    R_leak: float = param(0.0, "Ohm", sign="nonnegative",
+                          doc="leakage of every weight capacitor to ground; 0: none")
+    rails: bool = param(False, choices=(False, True), static=True,
+                        doc="true: the source cannot drive a weight beyond [Vmin, Vmax]")
+    Vmin: float = param(0.0, "V", doc="lower supply rail (with rails = true)")
+    Vmax: float = param(1.8, "V", doc="upper supply rail (with rails = true)")
+    Qinj: float = param(0.0, "C", doc="charge the Vteach switch injects into every weight "
+                                      "capacitor per volt of each Vteach edge")
+
+    NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj")
 
     def current(self, Vteach, Vgrad, m=jnp):
         """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V."""
         ideal = -self.Keta * Vteach * Vgrad
-        if self.saturate:
+        if self.current_limit == "tanh":
             return self.Imax * m.tanh(ideal / self.Imax)
+        if self.current_limit == "clip":
+            return m.clip(ideal, -self.Imax, self.Imax)
         return ideal
+
+    def node_current(self, Icharged, Vw, dVteach_dt=None):
+        """The current into the capacitor (A): the source's, less the leakage, plus the
+        charge the ``Vteach`` switch injects while ``Vteach`` moves (``Qinj`` per volt);
+        at a rail zero while it would push the weight outward."""
+        R = self.R_leak
+        if not _is_zero(R):  # an array (batched, mismatched) may hold 0 = none, too
+            I = Icharged - (Vw / R if isinstance(R, (int, float)) else
+                            jnp.where(R > 0, Vw / jnp.where(R > 0, R, 1.0), 0.0))
+        else:
+            I = Icharged
+        if dVteach_dt is not None and not _is_zero(self.Qinj):
+            I = I + self.Qinj * jnp.abs(dVteach_dt)
+        if self.rails:
+            outward = ((Vw >= self.Vmax) & (I > 0)) | ((Vw <= self.Vmin) & (I < 0))
+            I = jnp.where(outward, 0.0, I)
+        return I
+
+    def inject(self, Vw, dVteach):
+        """``Vw`` after an ideal (zero-time) ``Vteach`` edge of ``dVteach`` volts."""
+        if _is_zero(self.Qinj):
+            return Vw
+        return self.clamp(Vw + self.Qinj * jnp.abs(dVteach) / self.C)
+
+    def clamp(self, Vw):
+        """``Vw`` held within the rails (with ``rails``)."""
+        return jnp.clip(Vw, self.Vmin, self.Vmax) if self.rails else Vw

@@ -151,10 +151,33 @@ class Circuit(eqx.Module):
         weights' shape."""
         return tuple(self.block("charging", l).C for l in range(len(self.sizes) - 1))
 
-    def dVw_dt(self, W, Vin, Vtarget, Vteach):
-        """The vector field of the weight capacitors, V/s (Eq. 8)."""
+    def dVw_dt(self, W, Vin, Vtarget, Vteach, dVteach_dt=None):
+        """The vector field of the weight capacitors, V/s (Eq. 8): the charging currents,
+        less the leakage, plus the charge the switch injects while ``Vteach`` moves at
+        ``dVteach_dt`` (V/s; None: held), held at the rails, over ``C``."""
         currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach)
-        return tuple(I / C for I, C in zip(currents, self.capacitances()))
+        out = []
+        for l, (I, Wl) in enumerate(zip(currents, W)):
+            node = self.block("charging", l)
+            out.append(node.node_current(I, Wl, dVteach_dt) / node.C)
+        return tuple(out)
+
+    def inject(self, W, dVteach):
+        """The weights after an ideal ``Vteach`` edge of ``dVteach`` volts (``Qinj``)."""
+        return tuple(self.block("charging", l).inject(Wl, dVteach) for l, Wl in enumerate(W))
+
+    def clamp(self, W):
+        """The weights held within the supply rails (``[nonideal] rails``)."""
+        return tuple(self.block("charging", l).clamp(Wl) for l, Wl in enumerate(W))
+
+    @property
+    def derivative_is_current(self) -> bool:
+        """``C dVw/dt`` is the charging current (no leakage, no rails), so a solver's
+        ``dVw/dt`` gives the peak current without another evaluation."""
+        return self.charging.rails is False and not (
+            self.instances is not None and any("R_leak" in layer.get("charging", {})
+                                               for layer in self.instances)) and \
+            isinstance(self.charging.R_leak, (int, float)) and self.charging.R_leak == 0
 
     def output(self, W, Vin):
         """``Vout`` of the output layer for inputs ``Vin``."""
@@ -177,7 +200,9 @@ def build_circuit(config, sample: int | None = None) -> Circuit:
     c = config.constants
     laws = {kind: getattr(config.blocks, kind).build() for kind in KINDS if kind != "multiplier"}
     multipliers = {role: config.blocks.multiplier.build(role) for role in ROLES}
-    charging = ChargingSource(**{k: getattr(c, k) for k in params_of(ChargingSource)})
+    nonideal = config.nonideal.to_dict()
+    charging = ChargingSource(**{k: nonideal[k] if k in ChargingSource.NONIDEAL else
+                                 getattr(c, k) for k in params_of(ChargingSource)})
     circuit = Circuit(sizes=tuple(config.network.sizes), multipliers=multipliers,
                       charging=charging, Vbias=c.Vbias, **laws)
     if sample is None:

@@ -52,5 +52,8 @@ def print_summary(results: Results, console: Console | None = None) -> None:
             f"[yellow]warning:[/] the peak charging current is {over:.3g} x Imax "
             f"({format_quantity(c.constants.Imax, 'A')}): a real source could not deliver it. "
             f"Keeping lambda, t_row >= {format_quantity(c.training.t_row * over, 's')} "
-            "(with Keta scaled down) stays within Imax; or set constants.saturate = true "
-            "to simulate the limited source.")
+            "(with Keta scaled down) stays within Imax; or set [nonideal] current_limit = "
+            "\"clip\" (or \"tanh\") to simulate the limited source.")
+    retention = results.limits().get("retention")
+    if retention:
+        console.print(f"[yellow]warning:[/] {retention}")

@@ -140,6 +140,26 @@ class Results:
         """Per network, the :class:`Divergence` it is flagged for (None when it is not)."""
         return self._divergence()[1]
 
+    def limits(self) -> dict[str, str]:
+        """One plain sentence per physical limit the run breaks: ``current``, the
+        charging current against ``Imax`` (the slew rate against ``Imax / C``), and
+        ``retention``, the weights' ``R_leak * C`` against the run's length."""
+        c, n = self.config.constants, self.config.nonideal
+        out = {}
+        peak = float(np.max(self.peak_current_max, initial=0.0))
+        if peak > c.Imax * (1 + 1e-9):
+            out["current"] = (
+                f"The charging current reaches {peak / c.Imax:.3g} x Imax ({c.Imax:g} A): the "
+                f"weights move at up to {peak / c.C:.3g} V/s, beyond the slew limit Imax/C = "
+                f"{c.Imax / c.C:.3g} V/s a real source allows; run slower (longer t_row, "
+                "smaller Keta) or set [nonideal] current_limit.")
+        if n.R_leak > 0 and self.circuit_seconds > n.R_leak * c.C:
+            out["retention"] = (
+                f"The weights' retention R_leak*C = {n.R_leak * c.C:.3g} s is shorter than the "
+                f"run ({self.circuit_seconds:.3g} s): a weight that learning does not "
+                "refresh decays within it.")
+        return out
+
     def summary(self) -> dict:
         """The figures of the summary table, per network, plus the settings.
 
@@ -165,6 +185,10 @@ class Results:
             "wall_seconds": self.wall_seconds,
             "circuit_seconds": self.circuit_seconds,
             "Imax": Imax,
+            "slew_limit": Imax / self.config.constants.C,
+            "retention_seconds": (self.config.nonideal.R_leak * self.config.constants.C
+                                  if self.config.nonideal.R_leak > 0 else None),
+            "limits_broken": list(self.limits().values()),
             "process_seconds": info.process_seconds,
             "time_points": info.time_points,
             "networks": [
@@ -174,6 +198,7 @@ class Results:
                  f"first_epoch_below_{MSE_GOAL:g}": int(first[b]) or None,
                  "peak_current": _num(peak[b]),
                  "peak_over_Imax": _num(peak[b] / Imax),
+                 "max_dVw_dt": _num(peak[b] / self.config.constants.C),
                  "weight_min": _num(self.weight_range[b, 0]),
                  "weight_max": _num(self.weight_range[b, 1]),
                  "diverged_at_epoch": int(diverged[b]) or None,

@@ -97,9 +97,17 @@ def constants_params() -> dict[str, Param]:
     the divergence bound."""
     from .circuit import Circuit
 
-    return {**params_of(_blocks.ChargingSource), **params_of(Circuit),
+    source = {k: p for k, p in params_of(_blocks.ChargingSource).items()
+              if k not in _blocks.ChargingSource.NONIDEAL}
+    return {**source, **params_of(Circuit),
             "Vw_bound": Param(100.0, "V", "positive",
                               "|Vw| beyond this flags the run as diverged")}
+
+
+def nonideal_params() -> dict[str, Param]:
+    """The keys of ``[nonideal]``: the weight node's imperfections (all off by default)."""
+    declared = params_of(_blocks.ChargingSource)
+    return {k: declared[k] for k in _blocks.ChargingSource.NONIDEAL}
 
 
 class Constants(Table):
@@ -109,6 +117,17 @@ class Constants(Table):
 
     def __init__(self, **values):
         super().__init__("constants", constants_params(), values)
+
+
+class Nonideal(Table):
+    """The real parts' imperfections at the weight nodes: ``Nonideal(R_leak="1e12ohm")``.
+    Each key at its default is the ideal part (no leakage, no rails, no current
+    limit, no injected charge)."""
+
+    __slots__ = ()
+
+    def __init__(self, **values):
+        super().__init__("nonideal", nonideal_params(), values)
 
 
 class BlockSpec(Table):
@@ -348,7 +367,8 @@ class Solver(_Fields):
 
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
-             "mismatch": Mismatch, "training": Training, "solver": Solver}
+             "mismatch": Mismatch, "nonideal": Nonideal, "training": Training,
+             "solver": Solver}
 
 
 @dataclass(frozen=True)
@@ -360,6 +380,7 @@ class Config:
     constants: Constants = None
     blocks: Blocks = None
     mismatch: Mismatch = None
+    nonideal: Nonideal = None
     training: Training = None
     solver: Solver = None
 
@@ -412,6 +433,8 @@ def build_section(cls, values, where: str):
         return Constants(**values)
     if cls is Mismatch:
         return Mismatch(**values)
+    if cls is Nonideal:
+        return Nonideal(**values)
     known = {f.name for f in fields(cls) if not f.name.startswith("_")}
     for key in values:
         if key not in known:
@@ -516,6 +539,7 @@ def default_toml() -> str:
                 "# [blocks.multiplier.delta]    (VE, Vd)      Vdelta = VE * Vd",
                 "# [blocks.multiplier.charge]   (Vdelta, x)   sets Icharged",
                 "# [blocks.multiplier.type2]    (Vdelta, Vw)  error of the layer below"])
+    table("nonideal", nonideal_params(), Nonideal().to_dict())
     lines.extend([
         "", "[mismatch]",
         f"{'seed = 0':<27}# draws of Monte Carlo sample k: from (seed, k, constant)",

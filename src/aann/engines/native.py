@@ -73,9 +73,16 @@ def _sources(t, t0, t1, s0, s1):
     return tuple(a + (b - a) * frac for a, b in zip(s0, s1))
 
 
+def _slope(t0, t1, s0, s1):
+    """``dVteach/dt`` (V/s) over a segment whose sources move linearly, None when held."""
+    if s1 is None:
+        return None
+    return jnp.where(t1 > t0, (s1[2] - s0[2]) / jnp.where(t1 > t0, t1 - t0, 1.0), 0.0)
+
+
 def _field(t, W, args):
     circuit, t0, t1, s0, s1 = args
-    return circuit.dVw_dt(W, *_sources(t, t0, t1, s0, s1))
+    return circuit.dVw_dt(W, *_sources(t, t0, t1, s0, s1), _slope(t0, t1, s0, s1))
 
 
 def _batched_field(circuit_axis):
@@ -87,8 +94,12 @@ def _batched_field(circuit_axis):
     def field(t, W, args):
         circuit, t0, t1, s0, s1 = args
         x, y, vt = _sources(t, t0, t1, s0, s1)
-        return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
-                        in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
+        dvt = _slope(t0, t1, s0, s1)
+        if dvt is None:
+            return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
+                            in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
+        return jax.vmap(lambda c, W, x, y, vt, dvt: c.dVw_dt(W, x, y, vt, dvt),
+                        in_axes=(circuit_axis, 0, 0, 0, 0, 0))(circuit, W, x, y, vt, dvt)
 
     return field
 
@@ -133,7 +144,9 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
                 # Richardson: the full step's error is 2^p / (2^p - 1) times the difference
                 gain = 1 / (1 - 0.5 ** method.order(term))
                 W_err = jax.tree.map(lambda a, b: gain * (a - b), W_half, W_next)
-            # The run goes on with the full step, as diffeqsolve's (waveform) path does.
+            # The run goes on with the full step, as diffeqsolve's (waveform) path does,
+            # held within the supply rails (a step may overshoot one)
+            W_next = _clamp(circuit, W_next, batch)
             err = jax.tree.map(lambda e, d: jnp.maximum(e, jnp.abs(d)), err, W_err)
             return W_next, state_next, err, ok & (result == diffrax.RESULTS.successful)
 
@@ -158,11 +171,27 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     sol = diffrax.diffeqsolve(term, method, t0, t1, dt0, W, args=args,
                               stepsize_controller=controller, saveat=saveat,
                               max_steps=max_steps, throw=False)
-    W_end = jax.tree.map(lambda y: y[-1], sol.ys)
+    W_end = _clamp(circuit, jax.tree.map(lambda y: y[-1], sol.ys), batch)
     W_samples = jax.tree.map(lambda y: y[:-1], sol.ys)
     zero = jax.tree.map(jnp.zeros_like, W)
     zero = err_of(zero) if reduce_error else zero
     return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero, None
+
+
+def _clamp(circuit, W, batch):
+    """``W`` held within the supply rails (identity without ``[nonideal] rails``)."""
+    if not circuit.charging.rails:
+        return W
+    if batch is False or batch is None:
+        return circuit.clamp(W) if batch is False else jax.vmap(circuit.clamp)(W)
+    return jax.vmap(lambda c, W: c.clamp(W), in_axes=(batch, 0))(circuit, W)
+
+
+def _inject(circuit, W, dVteach, batch):
+    """``W`` after an ideal ``Vteach`` edge of ``dVteach`` (B,) volts (``Qinj``)."""
+    if batch is None:
+        return jax.vmap(circuit.inject)(W, dVteach)
+    return jax.vmap(lambda c, W, d: c.inject(W, d), in_axes=(batch, 0, 0))(circuit, W, dVteach)
 
 
 def _max_norm(tree):
@@ -208,7 +237,7 @@ def _peak(circuit, W, signals, peak, batch=False, dW=None):
     """``peak`` raised to the charging currents at weights ``W`` and sources
     ``signals`` (A); from ``dW = dVw/dt`` there (``Icharged = C dVw/dt``) when the
     solver has it, else computed."""
-    if dW is not None:
+    if dW is not None and circuit.derivative_is_current:
         batched = batch is not False and batch is not None
 
         def current(d, C):  # a batched C, (B,) or (B, n_out, n_in + 1), leads with B
@@ -276,6 +305,8 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
             if n_samples:
                 wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
             t0 = t0 + t_edge
+        else:  # an ideal Vteach edge (nothing without Qinj)
+            W = _inject(circuit, W, sig[2] - prev[2], batch)
         W_start = W
         W, samples, ok_f, err_f, dW0 = _segment(circuit, W, t0, t_end, sig, None, solver,
                                                 n_samples, batch, reduce_error=False)
@@ -422,6 +453,9 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples)
         s0 = (vin[k], vtarget[k], vteach[k])
         s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
         peak = _peak(circuit, W, s0, peak)
+        # a jump of Vteach (a piece of zero length) injects Qinj at once; a ramp, over it
+        jumped = circuit.inject(W, s1[2] - s0[2])
+        W = jax.tree.map(lambda w, j: jnp.where(t1 > t0, w, j), W, jumped)
         W, samples, ok_k, _, _ = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
         peak = _peak(circuit, W, s1, peak)
         return (W, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)

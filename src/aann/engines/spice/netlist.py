@@ -66,6 +66,7 @@ class SpiceOptions:
     chgtol: float = 1e-24  # C
     steps_per_row: int = 10  # maxstep = t_row / steps_per_row
     edge_fraction: float = EDGE_FRACTION
+    rail_conductance: float = 1e3  # S: the clamp of a supply rail ([nonideal] rails)
 
     def options_line(self) -> str:
         return (f".options method={self.method} maxord={self.maxord} reltol={self.reltol:g} "
@@ -214,6 +215,40 @@ def source_breakpoints(schedule: RowSchedule, network: int = 0):
     return times, X[idx], Y[idx], vt
 
 
+# Qinj: |dVteach/dt| is read as the current of a small capacitor on vteach, in series
+# with a 0 V source. The solver integrates that current as it integrates the weight
+# capacitors', so an edge injects exactly Qinj per volt (ngspice's ddt() differentiates
+# the PWL corners numerically and was measured 5-10 % off per edge).
+QINJ_SENSE_C = 1e-15  # F
+
+
+def _qinj_sense(Vteach0: float) -> list[str]:
+    """The sensing capacitor, charged to the first ``Vteach`` (``uic`` would else start
+    it at 0 V and inject at t = 0)."""
+    return ["* Vteach edges: the current of Cdvteach is QINJ_SENSE_C * dVteach/dt",
+            f"Cdvteach vteach vdvteach {QINJ_SENSE_C!r} IC={_num(Vteach0)}",
+            "Vdvteach vdvteach 0 DC 0"]
+
+
+def _node_parts(node, name: str, vw_node: str, options) -> list[str]:
+    """The weight node's imperfections ([nonideal]) as elements: the leakage resistor,
+    the charge the Vteach switch injects while Vteach moves (Qinj per volt, a current
+    Qinj*|dVteach/dt|), and the supply rails as a clamp: a current of
+    ``options.rail_conductance`` times the overshoot draws the node back, so the
+    node passes a rail by at most (current / conductance)."""
+    out = []
+    if node.R_leak != 0:
+        out.append(f"Rleak_{name} {vw_node} 0 {_num(node.R_leak)}")
+    if node.Qinj != 0:  # |dVteach/dt| from the sensing capacitor (see QINJ_SENSE)
+        out.append(f"Bqinj_{name} 0 {vw_node} I={_num(node.Qinj / QINJ_SENSE_C)}"
+                   "*abs(i(Vdvteach))")
+    if node.rails:
+        G, v = _num(options.rail_conductance), f"v({vw_node})"
+        out.append(f"Brail_{name} {vw_node} 0 I={G}*(max({v}-{_num(node.Vmax)},0)"
+                   f"+min({v}-{_num(node.Vmin)},0))")
+    return out
+
+
 def _subckt_name(L: int, j: int, per_neuron: bool) -> str:
     return f"neuron_l{L}_n{j + 1}" if per_neuron else f"neuron_l{L}"
 
@@ -318,6 +353,10 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         add(f"Vteach vteach 0 DC {_num(Vts[0])}")
     else:
         out.extend(_pwl("Vteach", "vteach", times, Vts))
+    if np.any(np.asarray(circuit.block("charging", 0).Qinj) != 0) or any(
+            np.any(np.asarray(circuit.block("charging", l).Qinj) != 0)
+            for l in range(n_layers)):
+        out.extend(_qinj_sense(Vts[0]))
     add("")
 
     # Weight capacitors and neurons.
@@ -328,8 +367,10 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         for j in range(n_out):
             ws = [vw(L, j + 1, i) for i in range(n_in + 1)]
             for i, node in enumerate(ws):
-                C = block_at(circuit, "charging", l, (j, i)).C
-                add(f"Cw_l{L}_n{j + 1}_i{i} {node} 0 {_num(C)} IC={_num(W0[l][j, i])}")
+                node_block = block_at(circuit, "charging", l, (j, i))
+                name = f"l{L}_n{j + 1}_i{i}"
+                add(f"Cw_{name} {node} 0 {_num(node_block.C)} IC={_num(W0[l][j, i])}")
+                out.extend(_node_parts(node_block, name, node, options))
             nodes = [*x, *ws, "vteach", ve(L, j + 1), vout(L, j + 1), f"vd_l{L}_n{j + 1}",
                      f"vdelta_l{L}_n{j + 1}"]
             if l > 0:
