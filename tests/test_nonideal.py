@@ -108,3 +108,47 @@ def test_the_summary_says_which_physical_limit_a_run_breaks():
     assert len(s["limits_broken"]) == 1 and "retention" in s["limits_broken"][0]
     n = s["networks"][0]
     assert n["max_dVw_dt"] == pytest.approx(n["peak_current"] / 1e-13)
+
+
+@pytest.mark.slow
+def test_thermal_noise_of_R_leak_gives_kT_over_C_and_is_reproducible():
+    """Learning off, 300 K, R_leak C = 0.25 ps, 5 ps (20 R C): the variance of each weight
+    over 1000 networks is k T / C within 10 %."""
+    C, R, T = 1e-13, 2.5, 300.0
+    cfg = aann.Config(network={"sizes": [1, 2, 1]},
+                      training={"dataset": "two-row", "epochs": 25, "seeds": 1000,
+                                "teach": "off", "record": "mse"},
+                      nonideal={"R_leak": R, "temperature": T}, solver={"steps": 4})
+    r = aann.train(cfg)
+    W = np.concatenate([w.reshape(1000, -1) for w in r.W_final], axis=1)
+    ratio = W.var(axis=0) / (1.380649e-23 * T / C)
+    assert np.all(np.abs(ratio - 1) < 0.1), ratio
+    again = aann.train(cfg.replace(training={"seeds": 3}))  # network s: its own noise
+    for a, b in zip(again.W_final, r.W_final):
+        np.testing.assert_array_equal(a, b[:3])
+    other = aann.train(cfg.replace(training={"seeds": 3}, nonideal={"noise_seed": 1}))
+    assert not np.array_equal(other.W_final[0], again.W_final[0])
+
+
+def test_noise_is_refused_where_it_cannot_be_simulated():
+    with pytest.raises(aann.ValidationError, match="needs R_leak|R_leak = 0"):
+        aann.Config(nonideal={"temperature": "300K"})
+    cfg = xor(epochs=2, nonideal={"R_leak": "1e9ohm", "temperature": "300K"})
+    with pytest.raises(aann.ValidationError, match="native engine only"):
+        aann.train(cfg, engine="ngspice")
+    with pytest.raises(aann.ValidationError, match="fixed steps"):
+        aann.train(cfg.replace(solver={"stepping": "adaptive"}))
+
+
+def test_shot_noise_moves_the_weights_by_the_expected_amount():
+    """Shot noise alone on a learning run: the spread of a weight across networks that
+    start alike grows as sqrt(q |I| t) / C (here far below the weights' own motion)."""
+    cfg = xor(epochs=5, seeds=200, training={"record": "mse"}, nonideal={"shot_noise": True})
+    W = [aann.random_weights((2, 8, 1), 0)]
+    noisy = aann.train(cfg, init_weights=[{"seed": s, "layers": W[0]} for s in range(200)])
+    quiet = aann.train(cfg.replace(nonideal={"shot_noise": False}), init_weights=W)
+    spread = noisy.W_final[1].std(axis=0)
+    assert np.all(spread > 0)
+    # |I| <= the peak current over the run of 20 rows of 0.1 ps: an upper bound
+    bound = np.sqrt(1.602176634e-19 * quiet.peak_current[1][0] * 2e-12) / 1e-13
+    assert np.all(spread < 3 * bound)

@@ -33,6 +33,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .errors import ValidationError
 from .params import Param, param, params_of
@@ -306,6 +307,10 @@ class OutputError(eqx.Module):
         return _shifted(Vout - Vtarget, self.Voff)
 
 
+K_BOLTZMANN = 1.380649e-23  # J/K (exact, SI 2019)
+Q_ELECTRON = 1.602176634e-19  # C (exact, SI 2019)
+
+
 class ChargingSource(eqx.Module):
     """Eq. 8-9: ``Icharged = -Keta * (Vteach / 1V) * VE * Vd * Vin`` into a capacitor ``C``,
     and that capacitor's node.
@@ -336,7 +341,14 @@ class ChargingSource(eqx.Module):
     Qinj: float = param(0.0, "C", doc="charge the Vteach switch injects into every weight "
                                       "capacitor per volt of each Vteach edge")
 
-    NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj")
+    temperature: float = param(0.0, "K", sign="nonnegative",
+                               doc="thermal noise of R_leak on every weight (needs R_leak); 0: "
+                                   "none")
+    shot_noise: bool = param(False, choices=(False, True), static=True,
+                             doc="true: the charging current's shot noise, 2 q |I|")
+
+    NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj",
+                                 "temperature", "shot_noise")
 
     def current(self, Vteach, Vgrad, m=jnp):
         """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V."""
@@ -363,6 +375,30 @@ class ChargingSource(eqx.Module):
             outward = ((Vw >= self.Vmax) & (I > 0)) | ((Vw <= self.Vmin) & (I < 0))
             I = jnp.where(outward, 0.0, I)
         return I
+
+    @property
+    def noisy(self) -> bool:
+        """Any noise source on: the flag, or a temperature above 0 (asked of a concrete
+        circuit; an array of temperatures, e.g. stacked circuits, counts if any is)."""
+        if self.shot_noise:
+            return True
+        T = self.temperature
+        if isinstance(T, (int, float)):
+            return T != 0
+        return bool(np.any(np.asarray(T) != 0))
+
+    def noise_density(self, Icharged):
+        """The two-sided spectral density of the node's noise current (A^2/Hz = A^2 s):
+        thermal ``2 k T / R_leak`` (one-sided ``4 k T / R``) and shot ``q |I|``
+        (one-sided ``2 q |I|``). Over ``R_leak C`` the thermal part gives ``k T / C``."""
+        S = jnp.zeros_like(Icharged)
+        if not _is_zero(self.temperature):
+            R = self.R_leak
+            S = S + jnp.where(R > 0, 2 * K_BOLTZMANN * self.temperature /
+                              jnp.where(R > 0, R, 1.0), 0.0)
+        if self.shot_noise:
+            S = S + Q_ELECTRON * jnp.abs(Icharged)
+        return S
 
     def inject(self, Vw, dVteach):
         """``Vw`` after an ideal (zero-time) ``Vteach`` edge of ``dVteach`` volts."""

@@ -162,6 +162,16 @@ class Circuit(eqx.Module):
             out.append(node.node_current(I, Wl, dVteach_dt) / node.C)
         return tuple(out)
 
+    def diffusion(self, W, Vin, Vtarget, Vteach):
+        """Per weight, the noise intensity ``g`` (V/sqrt(s)) of ``dVw = f dt + g dB``:
+        ``sqrt(S) / C`` with ``S`` the node's two-sided noise current density."""
+        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach)
+        out = []
+        for l, I in enumerate(currents):
+            node = self.block("charging", l)
+            out.append(jnp.sqrt(node.noise_density(I)) / node.C)
+        return tuple(out)
+
     def inject(self, W, dVteach):
         """The weights after an ideal ``Vteach`` edge of ``dVteach`` volts (``Qinj``)."""
         return tuple(self.block("charging", l).inject(Wl, dVteach) for l, Wl in enumerate(W))
@@ -200,7 +210,7 @@ def build_circuit(config, sample: int | None = None) -> Circuit:
     c = config.constants
     laws = {kind: getattr(config.blocks, kind).build() for kind in KINDS if kind != "multiplier"}
     multipliers = {role: config.blocks.multiplier.build(role) for role in ROLES}
-    nonideal = config.nonideal.to_dict()
+    nonideal = config.nonideal.to_dict()  # its noise_seed is the engine's, not a constant
     charging = ChargingSource(**{k: nonideal[k] if k in ChargingSource.NONIDEAL else
                                  getattr(c, k) for k in params_of(ChargingSource)})
     circuit = Circuit(sizes=tuple(config.network.sizes), multipliers=multipliers,

@@ -107,7 +107,10 @@ def constants_params() -> dict[str, Param]:
 def nonideal_params() -> dict[str, Param]:
     """The keys of ``[nonideal]``: the weight node's imperfections (all off by default)."""
     declared = params_of(_blocks.ChargingSource)
-    return {k: declared[k] for k in _blocks.ChargingSource.NONIDEAL}
+    return {**{k: declared[k] for k in _blocks.ChargingSource.NONIDEAL},
+            "noise_seed": Param(0, sign="nonnegative", maximum=2**63 - 1,
+                                doc="the noise of the network of seed s is drawn from "
+                                    "(noise_seed, s)")}
 
 
 class Constants(Table):
@@ -399,6 +402,11 @@ class Config:
                 f"training.t_row = {self.training.t_row:g} s); choose values whose lambda "
                 "is a finite number (1 is the paper's optimum)")
         _mismatch.check(self)
+        n = self.nonideal
+        if n.temperature > 0 and n.R_leak == 0:
+            raise ValidationError(
+                f"nonideal.temperature = {n.temperature:g} K is the thermal noise of R_leak, "
+                "but R_leak = 0 (none); give R_leak (e.g. \"1e12ohm\") or temperature = 0")
 
     @property
     def lam(self) -> float:

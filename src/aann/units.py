@@ -12,7 +12,7 @@ PREFIXES = {
     "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3,
     "": 1.0, "k": 1e3, "meg": 1e6, "M": 1e6, "G": 1e9, "T": 1e12,
 }
-UNITS = ("s", "V", "A", "F", "S", "Ohm", "ohm", "Ω", "Hz", "C")
+UNITS = ("s", "V", "A", "F", "S", "Ohm", "ohm", "Ω", "Hz", "C", "K")
 
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµΩ]*)\s*$")

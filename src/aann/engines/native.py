@@ -30,6 +30,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 import optimistix as optx
 
@@ -194,6 +195,59 @@ def _inject(circuit, W, dVteach, batch):
     return jax.vmap(lambda c, W, d: c.inject(W, d), in_axes=(batch, 0, 0))(circuit, W, dVteach)
 
 
+class _NetworkBrownian(diffrax.AbstractBrownianPath):
+    """Independent Brownian motions over ``[t0, t1]``, one per network of a batch, each a
+    :class:`diffrax.VirtualBrownianTree` of its own key: a network's noise is the same
+    whatever batch it runs in."""
+
+    t0: float
+    t1: float
+    keys: jax.Array  # (B, ...) one PRNG key per network
+    tol: float
+    shape: tuple = eqx.field(static=True)  # per network: ShapeDtypeStructs like W[b]
+    levy_area: type = eqx.field(static=True, default=diffrax.SpaceTimeLevyArea)
+
+    def evaluate(self, t0, t1=None, left=True, use_levy=False):
+        def one(key):
+            tree = diffrax.VirtualBrownianTree(self.t0, self.t1, self.tol, self.shape, key,
+                                               levy_area=self.levy_area)
+            return tree.evaluate(t0, t1, left, use_levy)
+
+        return jax.vmap(one)(self.keys)
+
+
+def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys):
+    """A segment with noise ([nonideal] temperature, shot_noise): the SDE
+    ``dVw = f dt + g dB`` (diagonal noise, ``g`` from :meth:`Circuit.diffusion`) by
+    diffrax's stochastic Runge-Kutta solvers at ``solver.steps`` fixed steps, network b
+    driven by its own Brownian motion (``keys[b]``). Returns what :func:`_segment`
+    returns."""
+    def diffusion(t, W, args):
+        circuit, t0, t1, s0, s1 = args
+        x, y, vt = _sources(t, t0, t1, s0, s1)
+        g = jax.vmap(lambda c, W, x, y, vt: c.diffusion(W, x, y, vt),
+                     in_axes=(batch, 0, 0, 0, 0))(circuit, W, x, y, vt)
+        return lx.DiagonalLinearOperator(g)
+
+    h = (t1 - t0) / solver.steps
+    shape = tuple(jax.ShapeDtypeStruct(w.shape[1:], w.dtype) for w in W)
+    brownian = _NetworkBrownian(t0, t1, keys, h / 8, shape)
+    terms = diffrax.MultiTerm(diffrax.ODETerm(_batched_field(batch)),
+                              diffrax.ControlTerm(diffusion, brownian))
+    # ShARK for additive noise (thermal alone); shot noise depends on the current, so
+    # GeneralShARK (Stratonovich; the Ito correction g dg/dVw / 2 is ~q/C^2 per second,
+    # far below anything measured)
+    method = diffrax.GeneralShARK() if circuit.charging.shot_noise else diffrax.ShARK()
+    sol = diffrax.diffeqsolve(terms, method, t0, t1, h, W,
+                              args=(circuit, t0, t1, s0, s1),
+                              stepsize_controller=diffrax.ConstantStepSize(),
+                              saveat=diffrax.SaveAt(t1=True), max_steps=solver.steps + 1,
+                              throw=False)
+    W_end = _clamp(circuit, jax.tree.map(lambda y: y[-1], sol.ys), batch)
+    zero = jax.tree.map(jnp.zeros_like, W)
+    return W_end, None, sol.result == diffrax.RESULTS.successful, zero, None
+
+
 def _max_norm(tree):
     return _max_abs(tree)
 
@@ -274,13 +328,16 @@ class RowState(NamedTuple):
     ok: jax.Array  # no solver failure so far
 
 
-def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solver, n_samples,
-              ramp, circuit_axis, record_weights):
+def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_keys=None, *,
+              solver, n_samples, ramp, circuit_axis, record_weights):
     """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
 
     ``order``: (epochs, rows) shared, or (B, epochs, rows). Returns the state and
     ``(EpochRecords, waveform pieces)``, the network as their leading axis, then the
     epoch; the weights after each epoch only with ``record_weights``.
+    ``noise_keys`` (B PRNG keys, or None: no noise): the segment of row k, edge e
+    (0: the edge ramp, 1: the rest), of network b is driven by
+    ``fold_in(fold_in(noise_keys[b], k), e)``.
     """
     B = state.W[0].shape[0]
     if order.ndim == 3:
@@ -296,10 +353,19 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
                jnp.full(B, vt))
         t0, t_end = k * t_row, (k + 1) * t_row
         wave = []
+        if noise_keys is not None:
+            row_keys = jax.vmap(lambda key: jax.random.fold_in(key, k))(noise_keys)
+
+            def segment(W, ta, tb, s0, s1, part):
+                keys = jax.vmap(lambda key: jax.random.fold_in(key, part))(row_keys)
+                return _noisy_segment(circuit, W, ta, tb, s0, s1, solver, batch, keys)
+        else:
+            def segment(W, ta, tb, s0, s1, part):
+                return _segment(circuit, W, ta, tb, s0, s1, solver, n_samples, batch,
+                                reduce_error=False)
         if ramp:
             W_start = W
-            W, samples, ok_r, err_r, dW0 = _segment(circuit, W, t0, t0 + t_edge, prev, sig,
-                                                    solver, n_samples, batch, reduce_error=False)
+            W, samples, ok_r, err_r, dW0 = segment(W, t0, t0 + t_edge, prev, sig, 0)
             peak = _peak(circuit, W_start, prev, peak, batch, dW0)
             ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
             if n_samples:
@@ -308,8 +374,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, *, solve
         else:  # an ideal Vteach edge (nothing without Qinj)
             W = _inject(circuit, W, sig[2] - prev[2], batch)
         W_start = W
-        W, samples, ok_f, err_f, dW0 = _segment(circuit, W, t0, t_end, sig, None, solver,
-                                                n_samples, batch, reduce_error=False)
+        W, samples, ok_f, err_f, dW0 = segment(W, t0, t_end, sig, None, 1)
         peak = _peak(circuit, W_start, sig, peak, batch, dW0)
         if n_samples:
             wave.append(_batch_samples(circuit, batch, samples, t0, t_end, sig, sig))
@@ -344,7 +409,8 @@ def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
 
 @lru_cache(maxsize=32)
 def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: bool,
-                   order_batched: bool, record_weights: bool = True):
+                   order_batched: bool, record_weights: bool = True, noisy: bool = False):
+    del noisy  # seen from the noise keys; a key of the cache only
     del order_batched  # seen from the order's shape
     return eqx.filter_jit(eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp,
                                       circuit_axis=0 if circuit_batched else None,
@@ -376,7 +442,8 @@ DEFAULT_SOLVER = Solver()
 def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = DEFAULT_SOLVER,
                   waveforms: bool = False, circuit_batched: bool = False,
                   on_chunk=None, state: RowState | None = None,
-                  first_epoch: int = 0, record_weights: bool = True) -> Run:
+                  first_epoch: int = 0, record_weights: bool = True,
+                  noise_keys=None) -> Run:
     """Run a batch of networks through a data-row schedule.
 
     ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
@@ -386,11 +453,17 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     is called with the :class:`EpochRecords` so far (progress bars, checkpoints).
     ``state``/``first_epoch`` resume a run; the returned records then start there.
     ``record_weights``: keep the weights after every epoch (else only their extremes).
+    ``noise_keys``: one PRNG key per network when the circuit is noisy (else None).
     """
+    if circuit.charging.noisy and noise_keys is None:
+        raise ValidationError("a noisy circuit needs noise_keys, one PRNG key per network")
+    if noise_keys is not None and (waveforms or solver.stepping != "fixed"):
+        raise ValidationError("noise ([nonideal] temperature, shot_noise) runs with fixed "
+                              "steps (solver.stepping = \"fixed\") and without waveforms")
     order_batched = schedule.order.shape[0] > 1
     n_samples = solver.samples_per_row if waveforms else 0
     run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, circuit_batched, order_batched,
-                         record_weights)
+                         record_weights, noise_keys is not None)
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
     state = initial_state(W0, schedule) if state is None else state
@@ -401,7 +474,7 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
             schedule.order[0, e0:e0 + step]
         state, (records, wave) = run(
             circuit, state, jnp.asarray(order), jnp.asarray(schedule.Vteach[e0:e0 + step], float),
-            X, Y, t_row, t_edge)
+            X, Y, t_row, t_edge, noise_keys)
         parts.append(_network_major(records))
         waves.append(jax.tree.map(np.asarray, wave))
         if on_chunk is not None:
@@ -547,18 +620,34 @@ class Native(Engine):
                                     circuit_batched=prepared.circuit_batched,
                                     on_chunk=on_chunk, state=done.state if done else None,
                                     first_epoch=done.epochs_done if done else 0,
-                                    record_weights=prepared.config.training.record == "weights")
+                                    record_weights=prepared.config.training.record == "weights",
+                                    noise_keys=noise_keys(prepared))
         if done is not None:
             run = _joined(done, run)
         return dataclasses.replace(run, info=self._info(solver, schedule.t_edge))
 
     def run_waveform(self, prepared, *, progress) -> Run:
+        if prepared.circuit.charging.noisy:
+            raise ValidationError("noise ([nonideal] temperature, shot_noise) is simulated on "
+                                  "data rows only, not under a PWL stimulus")
         solver = prepared.solver(self.solver)
         with progress_bar(progress, 1, "simulating", "runs") as update:
             run = simulate_waveform(prepared.circuit, prepared.W0, prepared.stimulus, solver,
                                     circuit_batched=prepared.circuit_batched)
             update(1)
         return dataclasses.replace(run, info=self._info(solver, 0.0))
+
+
+def noise_keys(prepared):
+    """One PRNG key per network of a noisy circuit, from ``([nonideal] noise_seed, the
+    network's seed)``; None without noise."""
+    if not prepared.circuit.charging.noisy:
+        return None
+    base = jax.random.key(prepared.config.nonideal.noise_seed)
+    seeds = np.asarray(prepared.seeds, np.uint64)  # 0..2**63-1: two 32-bit halves
+    high = jnp.asarray((seeds >> np.uint64(32)).astype(np.uint32))
+    low = jnp.asarray((seeds & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    return jax.vmap(lambda h, l: jax.random.fold_in(jax.random.fold_in(base, h), l))(high, low)
 
 
 def _checkpointing(path, resume, waveforms, prepared, solver):

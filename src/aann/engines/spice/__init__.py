@@ -194,6 +194,11 @@ class Ngspice(Engine):
 
     def check(self, prepared, **kw) -> None:
         super().check(prepared, **kw)
+        if prepared.circuit.charging.noisy:
+            raise ValidationError(
+                "noise ([nonideal] temperature, shot_noise) is simulated by the native engine "
+                "only (ngspice's transient noise sources cannot be made to match it); use "
+                "engine='native', or set temperature = 0 and shot_noise = false")
         find_ngspice(self.executable)  # missing: the install hint, before anything runs
 
     def run_rows(self, prepared, *, waveforms, progress, checkpoint, resume) -> Run:

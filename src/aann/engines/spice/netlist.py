@@ -323,6 +323,9 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         f" weight capacitors; data set {schedule.dataset.name!r}, {R} rows x {E} epochs")
     add(f"* t_row = {t_row:g} s, row edges t_edge = {t_edge:g} s (linear PWL ramps), "
         f"run {t_stop:g} s, lambda = Keta/C*Vteach*t_row = {lam:g}")
+    if circuit.charging.noisy:
+        add("* NOTE: the description has noise ([nonideal] temperature / shot_noise); it is")
+        add("* simulated by aann's native engine only: this netlist is the noiseless circuit.")
     add("* Units: V, A, s, F, Ohm. Nodes: vin<i>, vtarget<k>, vteach, vbias,")
     add("*   vw_l<L>_n<j>_i<i> weight of neuron j of layer L from input i (i=0: bias),")
     add("*   vout_l<L>_n<j>, vd_l<L>_n<j> (sigmoid derivative), vdelta_l<L>_n<j> (VE*Vd),")
