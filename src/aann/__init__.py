@@ -56,3 +56,6 @@ __all__ = [
     "random_weights", "read_weights", "register_law", "simulate", "train",
 ]
 __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
+from .sweep import Sweep, load_sweep, run_sweep  # noqa: E402
+
+__all__ += ["Sweep", "load_sweep", "run_sweep"]  # sweeps (aann.sweep, docs/sweeps.md)

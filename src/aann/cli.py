@@ -176,6 +176,32 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
                f"ngspice -b -r out.raw {output}")
 
 
+@app.command(no_args_is_help=True)
+def sweep(target: str = typer.Argument(..., metavar="SWEEP.toml | export DIR | report DIR",
+                                       show_default=False),
+          rest: list[str] | None = typer.Argument(None, hidden=True),
+          out: str | None = typer.Option(None, "--out", help="Output folder of the sweep "
+                                         "(its store, sweep.sqlite); default aann-sweep."),
+          resume: bool = typer.Option(False, "--resume", help="Continue an unfinished sweep "
+                                      "in OUT: skip the runs it has."),
+          workers: int | None = typer.Option(None, "--workers", help="Start a local Dask "
+                                             "cluster of N worker processes."),
+          scheduler: str | None = typer.Option(None, "--scheduler", help="Use the Dask "
+                                               "scheduler at this address (tcp://HOST:PORT)."),
+          batch: int | None = typer.Option(None, "--batch", help="Most networks per compiled "
+                                           "call (default 256; less if memory needs it)."),
+          csv: str | None = typer.Option(None, "--csv", help="export: the CSV file to write."),
+          by: list[str] | None = typer.Option(None, "--by", help="report: a swept key, or two "
+                                              "joined by a comma (repeatable).")):
+    """Sweep a grid / random sample of configuration keys x seeds in batches, into a
+    crash-safe store; `export DIR --csv FILE` writes one row per run; `report DIR` writes
+    report.md with figures."""
+    from .sweep.cli import sweep_command
+
+    sweep_command(target, rest, out=out, resume=resume, workers=workers, scheduler=scheduler,
+                  batch=batch, csv=csv, by=by)
+
+
 from .experiments.cli import reproduce_app  # noqa: E402
 
 app.add_typer(reproduce_app, name="reproduce")
