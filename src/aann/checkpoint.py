@@ -46,10 +46,11 @@ def fingerprint(config, W0, circuit, solver) -> dict:
     initial weights and of the circuit's constants."""
     settings = {**config.to_dict(), "solver": dataclasses.asdict(solver)}
     return {"format": FORMAT, "settings": json.loads(json.dumps(settings, default=str)),
-            "W0": _hash(W0), "circuit": _hash(jax.tree.leaves(circuit))}
+            "W0": hash_arrays(W0), "circuit": hash_arrays(jax.tree.leaves(circuit))}
 
 
-def _hash(arrays) -> str:
+def hash_arrays(arrays) -> str:
+    """A SHA-256 digest of arrays' shapes and float64 values (fingerprints of runs)."""
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(np.asarray(a, float))

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import hash_arrays
 from .datasets import load_dataset
 from .engines import Engine, get_engine
 from .errors import ValidationError, short_repr
@@ -428,7 +429,7 @@ def fingerprint(cfg: Config, n: int, batch: int, goal: float, shared, engine: En
     of samples and the batch layout, the engine and its options."""
     settings = cfg.to_dict()
     settings["training"] = {**settings["training"], "init_weights": None}  # its hash below
-    weights = "seed k" if shared is None else _hash_arrays(
+    weights = "seed k" if shared is None else hash_arrays(
         [np.asarray([shared["seed"]], float), *shared["layers"]])
     options = {k: v for k, v in getattr(engine, "__dict__", {}).items()
                if k not in ("workers", "timeout", "workdir", "keep_files", "executable")}
@@ -446,15 +447,6 @@ def _jsonable(x):
 
 def _hash_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _hash_arrays(arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(np.asarray(a, float))
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def _part_name(k0: int, k1: int) -> str:

@@ -462,22 +462,29 @@ def from_dict(data: dict) -> Config:
                      for name, cls in _SECTIONS.items()})
 
 
-def load_toml(path) -> Config:
+def read_toml(path, what: str = "config") -> dict:
+    """The tables of TOML file ``path``; unreadable, non-UTF-8 or malformed files are a
+    :class:`ValidationError` naming ``what`` the file is and the fix."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as e:
-        raise ValidationError(f"cannot read config {path}: {e.strerror}") from None
+        raise ValidationError(f"cannot read {what} {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
-        raise ValidationError(f"config {path} is not UTF-8 text (byte {e.start}); save it as "
+        raise ValidationError(f"{what} {path} is not UTF-8 text (byte {e.start}); save it as "
                               "UTF-8") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ValidationError(f"malformed TOML in {path}: {e}") from None
+        raise ValidationError(f"malformed TOML in {what} {path}: {e}") from None
     except RecursionError:
-        raise ValidationError(f"malformed TOML in {path}: values nested too deeply") from None
-    config = from_dict(data)
+        raise ValidationError(f"malformed TOML in {what} {path}: values nested too "
+                              "deeply") from None
+
+
+def load_toml(path) -> Config:
+    path = Path(path)
+    config = from_dict(read_toml(path))
     init = config.training.init_weights
     if init is not None and not Path(init).is_absolute():  # relative to the TOML file
         config = config.replace(training={"init_weights": str(path.parent / init)})

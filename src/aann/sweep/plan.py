@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,22 +89,10 @@ class Sweep:
 def load_sweep(path) -> Sweep:
     """The :class:`Sweep` of TOML file ``path``; a :class:`ValidationError` naming the
     key and value otherwise."""
+    from ..spec import read_toml
+
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise ValidationError(f"cannot read sweep file {path}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise ValidationError(f"sweep file {path} is not UTF-8 text (byte {e.start}); save "
-                              "it as UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ValidationError(f"malformed TOML in sweep file {path}: {e}") from None
-    except RecursionError:
-        raise ValidationError(f"malformed TOML in sweep file {path}: values nested too "
-                              "deeply") from None
-    return parse_sweep(data, f"sweep file {path}")
+    return parse_sweep(read_toml(path, "sweep file"), f"sweep file {path}")
 
 
 def parse_sweep(data: dict, where: str = "sweep") -> Sweep:
