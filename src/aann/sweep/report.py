@@ -182,7 +182,11 @@ def _two_keys(runs, kx, ky, figures: Path) -> list[str]:
             if len(xs) * len(ys) <= 400:
                 for i in range(len(ys)):
                     for j in range(len(xs)):
-                        ax.text(j, i, _fmt(text[i, j]), ha="center", va="center", fontsize=6)
+                        # dark cells get white text
+                        r, g, b, _ = im.cmap(im.norm(data[i, j]))
+                        dark = np.isfinite(data[i, j]) and 0.3 * r + 0.59 * g + 0.11 * b < 0.5
+                        ax.text(j, i, _fmt(text[i, j]), ha="center", va="center", fontsize=6,
+                                color="white" if dark else "black")
         name = f"sweep-{_slug(kx)}-{_slug(ky)}.png"
         plots.save(fig, figures / name)
     head = f"| {ky} \\ {kx} | " + " | ".join(t for t, _ in xs) + " |"
