@@ -55,6 +55,32 @@ def waveforms(results, network: int = 0, ax=None):
         return fig
 
 
+def weights(results, network: int = 0, layer: int | None = None, ax=None):
+    """Weight trajectories: every weight of one network after each epoch (epoch 0:
+    the initial weights), one line per capacitor; ``layer`` (from 1) keeps one layer.
+    Needs the weights per epoch (``training.record = "weights"``)."""
+    layers = range(len(results.W_final)) if layer is None else [layer - 1]
+    with plt.rc_context(STYLE):
+        fig, ax = _axes(ax)
+        count = sum(results.W_final[l][network].size for l in layers)
+        for l in layers:
+            W = np.concatenate([results.W_init[l][network][None],
+                                results.W_epoch[l][network]], axis=0)
+            epochs = np.arange(W.shape[0])
+            n_out, n_in = W.shape[1:]
+            for j in range(n_out):
+                for i in range(n_in):
+                    ax.plot(epochs, W[:, j, i], label=f"W{l + 1}[{j},{i}]")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("Vw [V]")
+        ax.set_xlim(0, max(results.epochs_done, 1))
+        ax.set_title(f"{results.config.network.topology}, weights of seed "
+                     f"{results.seeds[network]} ({results.engine})")
+        if count <= 12:
+            ax.legend(fontsize=6, ncol=2)
+        return fig
+
+
 def save(fig, path) -> None:
     """Write ``fig`` atomically (PNG, SVG or PDF by the suffix) and close it."""
     atomic_savefig(fig, path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import results_views as views
 from .engines.base import EngineInfo, EpochRecords, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
 from .spec import Config
@@ -29,7 +30,7 @@ class Divergence(enum.StrEnum):
     SOLVER_FAILED = "the solver failed"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Results:
     """What a training run produced; arrays have the network (seed) as first axis.
 
@@ -63,6 +64,63 @@ class Results:
     def __post_init__(self):
         if self.W_min is None or self.W_max is None:
             self.W_min, self.W_max = EpochRecords.extremes(self.W_epoch)
+
+    # --- for people and notebooks (aann.results_views) ---------------------------
+
+    def __repr__(self) -> str:
+        """At most 7 lines whatever the run: topology, engine, networks, epochs, how
+        many learned, the final MSE range, what was recorded, wall time."""
+        return "\n".join(views.repr_lines(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the repr's lines and the summary table (the first 20 networks)."""
+        return views.repr_html(self)
+
+    def __eq__(self, other) -> bool:
+        """Equal settings, engine info, seeds and figures, and arrays equal exactly
+        (NaN equal to NaN; shapes and dtypes too)."""
+        if not isinstance(other, Results):
+            return NotImplemented
+        return not views.differences(self, other)
+
+    __hash__ = None  # mutable, compared by value
+
+    @classmethod
+    def load(cls, path) -> Results:
+        """The results :meth:`save` wrote to the folder ``path`` (from its lossless
+        archive ``results.npz``), equal to the saved ones. A folder without the
+        archive is a :class:`aann.ValidationError` naming it."""
+        return cls(**views.read_archive(path))
+
+    def to_dataframe(self, what: str = "mse"):
+        """A pandas DataFrame in long form (needs ``pip install "aann[notebook]"``).
+
+        ``"mse"``: one row per network and epoch, columns ``network, seed, sample,
+        epoch, mse`` (V^2; ``sample``: the Monte Carlo sample, ``<NA>`` without
+        ``[mismatch]`` samples). ``"weights"``: the final weights, one row per
+        capacitor, columns ``network, seed, sample, layer, neuron, input, epoch, Vw``
+        (``layer`` from 1; ``neuron`` j and ``input`` i index ``Wl[j][i]`` as in
+        weights.json, input 0 the bias; ``epoch``: the epochs done). ``"trajectories"``:
+        the same for the weights after every epoch, epoch 0 the initial weights
+        (needs ``training.record = "weights"``).
+        """
+        return views.to_dataframe(self, what)
+
+    def to_xarray(self):
+        """An xarray Dataset (needs ``pip install "aann[notebook]"``): ``mse``,
+        ``W_min``, ``W_max``, ``step_error`` (network, epoch); per layer L from 1
+        ``W_init_lL``, ``W_final_lL``, ``peak_current_lL`` (network, neuron_lL,
+        input_lL) and ``W_epoch_lL`` (network, epoch, neuron_lL, input_lL) when
+        recorded; ``solver_ok`` (network); the waveforms (network, time, ...) when
+        recorded. Coordinates: ``network`` 0..B-1 with ``seed`` (and ``sample``)
+        on it, ``epoch`` 1..E. ``attrs``: topology, engine, the settings as JSON."""
+        return views.to_xarray(self)
+
+    @property
+    def plot(self) -> views.ResultsPlot:
+        """Figures as matplotlib Axes: ``res.plot.learning_curves()``,
+        ``res.plot.waveforms()``, ``res.plot.weights()`` (weight trajectories)."""
+        return views.ResultsPlot(self)
 
     @classmethod
     def from_run(cls, prepared, run: Run, wall_seconds: float) -> Results:
@@ -239,17 +297,18 @@ class Results:
         return out.getvalue()
 
     def save(self, out_dir, plots: bool = True) -> Path:
-        """Write mse.csv, weights.json, summary.json, learning_curves.png and, with
-        waveforms, waveforms.csv and waveforms.png. Every file is written atomically."""
+        """Write mse.csv, weights.json, summary.json, results.npz (the lossless archive
+        :meth:`load` reads), learning_curves.png and, with waveforms, waveforms.csv and
+        waveforms.png. Every file is written atomically."""
         out = ensure_writable_dir(out_dir)
+        views.write_archive(self, out)
         atomic_write(out / "mse.csv", self.mse_csv())
         atomic_write(out / "weights.json", weights_to_json(self.weights_networks()))
         atomic_write(out / "summary.json", json.dumps(self.summary(), indent=1, default=str))
         if self.waveforms is not None:
             atomic_write(out / "waveforms.csv", self.waveforms_csv())
         if plots:
-            from . import plots as P
-
+            P = views._plots()  # aann.plots, keeping a notebook's backend
             if self.epochs_done:
                 P.save(P.learning_curves(self), out / "learning_curves.png")
             if self.waveforms is not None:
