@@ -14,7 +14,7 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), offsets (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
+         "speed (E4), offsets and limits (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
          "DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
@@ -125,6 +125,21 @@ def offsets_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "offsets", started)
 
 
+@reproduce_app.command("limits")
+def limits_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+               epochs: int | None = typer.Option(None, "--epochs", min=1,
+                                                    help="Epochs (default 1000)."),
+               seeds: int | None = SeedsOpt):
+    """Beyond the paper: learning against leakage, the current limit, noise (smallest C)
+    and charge injection (XOR 2-8-1)."""
+    from . import limits
+
+    started = time.perf_counter()
+    limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
+               seeds=_or(seeds, limits.SEEDS), progress=True)
+    _done(out, "limits", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -134,29 +149,32 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic, speed and offsets, then write DIR/report.md with
-    everything."""
-    from . import fig8, offsets, parasitic, speed, xor
+    """Run fig8, xor, parasitic, speed, offsets and limits, then write DIR/report.md
+    with everything."""
+    from . import fig8, limits, offsets, parasitic, speed, xor
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/5] fig8")
+    typer.echo("[1/6] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/5] xor")
+    typer.echo("[2/6] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/5] parasitic")
+    typer.echo("[3/6] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/5] speed")
+    typer.echo("[4/6] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
-    typer.echo("[5/5] offsets")
+    typer.echo("[5/6] offsets")
     offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
                 seeds=_or(seeds, offsets.SEEDS), progress=True)
+    typer.echo("[6/6] limits")
+    limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
+               seeds=_or(seeds, limits.SEEDS), progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
