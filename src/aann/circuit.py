@@ -86,7 +86,7 @@ class Circuit(eqx.Module):
 
     sizes: tuple = eqx.field(static=True)
     # role -> block; one Multiplier given serves every role
-    multipliers: dict = eqx.field(converter=lambda m: _every_role(m),
+    multipliers: dict = eqx.field(converter=_every_role,
                                   default_factory=IdealMultiplier)
     activation: Activation = Activation()
     derivative: Derivative = Derivative()

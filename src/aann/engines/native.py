@@ -235,8 +235,8 @@ def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys):
     terms = diffrax.MultiTerm(diffrax.ODETerm(_batched_field(batch)),
                               diffrax.ControlTerm(diffusion, brownian))
     # ShARK for additive noise (thermal alone); shot noise depends on the current, so
-    # GeneralShARK (Stratonovich; the Ito correction g dg/dVw / 2 is ~q/C^2 per second,
-    # far below anything measured)
+    # GeneralShARK, which solves the Stratonovich SDE: it differs from the Ito one by
+    # the drift g dg/dVw / 2, of order q/C^2 times the current's slope (not measured)
     method = diffrax.GeneralShARK() if circuit.charging.shot_noise else diffrax.ShARK()
     sol = diffrax.diffeqsolve(terms, method, t0, t1, h, W,
                               args=(circuit, t0, t1, s0, s1),
