@@ -97,7 +97,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         plots = run_ngspice(text, workdir=None if workdir is None else Path(workdir),
                             name=f"net{b}", timeout=timeout, executable=exe, keep=keep_files)
         seconds = time.perf_counter() - started
-        return _collect(plots[-1], b), seconds
+        return plots[-1], seconds
 
     def _collect(plot: RawPlot, b: int):
         t = plot.sweep
@@ -135,7 +135,10 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         futures = {pool.submit(one, b): b for b in range(B)}
         for fut in futures:
             b = futures[fut]
-            results[b], seconds[b] = fut.result()
+            plot, seconds[b] = fut.result()
+            # read back here, in the calling thread: the worker threads only wait for
+            # ngspice (two threads compiling the same JAX function at once crashed XLA)
+            results[b] = _collect(plot, b)
             advance()
 
     settings = {"options": dataclasses.asdict(options), "workers": workers, "timeout": timeout}
