@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := ngspice
 
-.PHONY: demo test lint fuzz system-packages bench clean
+.PHONY: demo test lint fuzz system-packages bench clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/aann train --topology 2-8-1 --dataset xor --seeds 10 --t-row 0.1ps --epochs 1000 --out demo-out
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs/hooks.py docs/griffe_roles.py
 
 # AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping them.
 test: $(STAMP) system-packages lint
@@ -43,6 +43,11 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/native_vs_scipy.py
+
+# The documentation site (MkDocs, mkdocs.yml) into site/, offline; --strict: a warning
+# fails the build (tests/test_docs.py checks the same in make test).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
