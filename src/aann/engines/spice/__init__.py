@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -79,14 +78,19 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     E, R = schedule.epochs, schedule.order.shape[-1]
     t_epoch = (np.arange(E) + 1) * R * schedule.t_row
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
-    mse_fn = eqx.filter_jit(lambda c, W: jax.vmap(lambda W: c.mse(W, X, Y))(W))
-    current_fn = eqx.filter_jit(lambda c, *a: jax.vmap(
-        lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])(*a))
-
     def circuit_of(b: int):
         if not circuit_batched:
             return circuit
         return jax.tree.map(lambda x: np.asarray(x)[b] if np.ndim(x) else x, circuit)
+
+    def read_back_functions(b: int):
+        """The compiled MSE and charging currents of network b's circuit (closed over:
+        one pair for a shared circuit, one per network of a batched one)."""
+        c = circuit_of(b)
+        return (jax.jit(jax.vmap(lambda W: c.mse(W, X, Y))),
+                jax.jit(jax.vmap(lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])))
+
+    shared_functions = None if circuit_batched else read_back_functions(0)
     waveforms = n_samples > 0
     grid = schedule.sample_times(n_samples) if waveforms else None
 
@@ -108,13 +112,14 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         Wt = [np.stack([np.stack([plot[f"v({n})"] for n in row], -1) for row in layer], -2)
               for layer in nodes]  # per layer (points, n_out, n_in + 1)
         W_epoch = [_interp(t_epoch, t, w) for w in Wt]
-        mse = np.asarray(mse_fn(circuit_of(b), tuple(jnp.asarray(w) for w in W_epoch)))
+        mse_fn, current_fn = shared_functions or read_back_functions(b)
+        mse = np.asarray(mse_fn(tuple(jnp.asarray(w) for w in W_epoch)))
         x = np.stack([plot[f"v(vin{i + 1})"] for i in range(sizes[0])], -1)
         y = np.stack([plot[f"v(vtarget{k + 1})"] for k in range(sizes[-1])], -1)
         vt = plot["v(vteach)"]
         peak = [np.zeros(w.shape[1:]) for w in Wt]
         for s in range(0, t.size, 20000):  # chunks bound the memory
-            cur = current_fn(circuit_of(b), tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
+            cur = current_fn(tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
                              jnp.asarray(x[s:s + 20000]), jnp.asarray(y[s:s + 20000]),
                              jnp.asarray(vt[s:s + 20000]))
             peak = [np.maximum(p, np.abs(np.asarray(c)).max(axis=0)) for p, c in zip(peak, cur)]
