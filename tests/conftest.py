@@ -8,6 +8,19 @@ import pytest
 import aann
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """Drop every compiled function after each test module. XLA maps memory for each
+    executable it keeps; one pytest process compiling for every module reached Linux's
+    65,530 mappings (vm.max_map_count) and XLA crashed (segfault) in a late compile."""
+    yield
+    from aann import digital
+    from aann.engines import native
+
+    digital._compiled_sgd.cache_clear()
+    native.release_compiled()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -35,3 +35,24 @@ def test_xor_learns():
     r = aann.train(aann.Config(training=aann.Training(epochs=1000, seeds=3)))
     assert np.all(r.mse[:, -1] < 0.01)
     assert np.all(r.mse[:, -1] < r.mse[:, 0])
+
+
+def test_released_compiled_code_gives_back_its_memory_mappings():
+    """A process that compiles many circuits must be able to give the executables back
+    (XLA maps memory per executable; Linux allows 65,530 mappings)."""
+    import aann
+    from aann.engines import native
+
+    def maps():
+        with open("/proc/self/maps", "rb") as f:
+            return sum(1 for _ in f)
+
+    native.release_compiled()
+    before = maps()
+    for keta in (0.5, 0.7, 0.9, 1.1):  # each constant compiles anew (constants are static)
+        aann.train(aann.Config(constants={"Keta": keta}, training={"epochs": 2, "seeds": 1}))
+    grown = maps()
+    native.release_compiled()
+    assert grown > before + 100
+    assert maps() < grown - 100
+    assert native.release_compiled_if_crowded(limit=10**9) is False

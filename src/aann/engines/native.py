@@ -417,6 +417,29 @@ def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: 
                                       record_weights=record_weights))
 
 
+def release_compiled() -> None:
+    """Drop every compiled simulation (this engine's caches and JAX's). XLA maps memory
+    for each executable it keeps; a process that compiles thousands of distinct
+    circuits (a long sweep, a test session) reaches Linux's ``vm.max_map_count``
+    (65,530 mappings), and XLA then crashes in its next compile."""
+    _compiled_rows.cache_clear()
+    _compiled_waveform.cache_clear()
+    jax.clear_caches()
+
+
+def release_compiled_if_crowded(limit: int = 30_000) -> bool:
+    """:func:`release_compiled` when this process holds more than ``limit`` memory
+    mappings (read from ``/proc/self/maps``; elsewhere nothing is done)."""
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            crowded = sum(1 for _ in f) > limit
+    except OSError:
+        return False
+    if crowded:
+        release_compiled()
+    return crowded
+
+
 def initial_state(W0, schedule: RowSchedule) -> RowState:
     """The batch's state before the first row: weights ``W0`` (B, ...) and row 0's sources."""
     W0 = tuple(jnp.asarray(w, float) for w in W0)

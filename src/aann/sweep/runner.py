@@ -98,6 +98,11 @@ def run_batch(task: BatchTask, progress: bool = False) -> BatchResult:
         learned = bool(np.isfinite(final[b]) and final[b] < MSE_GOAL and reason[b] is None)
         rows.append((run, p, seed, float(final[b]), learned, int(diverged_at[b]) or None,
                      reason[b].value if reason[b] else None, int(first[b]) or None))
+    # a long sweep compiles a circuit per group: keep the process below the kernel's
+    # limit on memory mappings (see aann.engines.native.release_compiled)
+    from ..engines.native import release_compiled_if_crowded
+
+    release_compiled_if_crowded()
     return BatchResult(task.index, tuple(rows), time.perf_counter() - started)
 
 
