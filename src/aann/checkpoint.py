@@ -127,19 +127,28 @@ def load(path, fp: dict, state_like, record_weights: bool = True) -> Checkpoint:
     return Checkpoint(done, state, records)
 
 
-def _difference(saved: dict, now: dict) -> str:
-    """The first few settings that differ, as ``key: saved -> now``."""
+def describe_difference(saved: dict, now: dict, what: str = "the checkpoint",
+                        names: dict | None = None) -> str:
+    """The first few settings of two run fingerprints that differ, as ``<what> was made
+    with other settings (key was A, now B; ...)``; ``names``: keys shown as ``<name>
+    differ`` (hashes) instead of their values."""
     a, b = _flat(saved), _flat(now)
     keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     if not keys:
-        return "the checkpoint was made by another version"
-    names = {"W0": "initial weights", "circuit": "circuit constants"}
-    shown = [f"{names.get(k, k.removeprefix('settings.'))} was {a.get(k)!r}, now {b.get(k)!r}"
-             if k not in names else f"{names[k]} differ" for k in keys[:3]]
-    return "the checkpoint was made with other settings (" + "; ".join(shown) + ")"
+        return f"{what} was made by another version"
+    names = names or {}
+    shown = [f"{names[k]} differ" if k in names else
+             f"{k.removeprefix('settings.')} was {a.get(k)!r}, now {b.get(k)!r}"
+             for k in keys[:3]]
+    return f"{what} was made with other settings (" + "; ".join(shown) + ")"
 
 
-def _flat(d, prefix=""):
+def _difference(saved: dict, now: dict) -> str:
+    return describe_difference(saved, now, names={"W0": "initial weights",
+                                                  "circuit": "circuit constants"})
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):

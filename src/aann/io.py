@@ -7,6 +7,7 @@ weight from input i, in volts. A file ``{"layers": [...]}`` holds one network.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -33,15 +34,22 @@ def _new_file_mode() -> int:
 
 def atomic_write(path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
+    with atomic_file(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode: str = "w"):
+    """A file to write whose content replaces ``path`` at once when the block ends (a
+    temporary file beside it, then a rename); on an error ``path`` is left as it was."""
     path = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
         raise ValidationError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, mode) as f:
-            f.write(data)
+            yield f
         os.chmod(tmp, _new_file_mode())  # mkstemp creates it 0o600
         os.replace(tmp, path)
     except BaseException as e:

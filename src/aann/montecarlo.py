@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import hash_arrays
+from .checkpoint import describe_difference, hash_arrays
 from .datasets import load_dataset
 from .engines import Engine, get_engine
 from .errors import ValidationError, short_repr
@@ -528,25 +528,7 @@ def _remove_parts(parts: Path) -> None:
 
 def _difference(saved: dict, now: dict) -> str:
     """The first few settings that differ, as ``key was A, now B``."""
-    a, b = _flat(saved), _flat(now)
-    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-    if not keys:
-        return "it was made by another version"
-    names = {"initial_weights": "the initial weights"}
-    shown = [f"{names[k]} differ" if k in names else
-             f"{k.removeprefix('settings.')} was {a.get(k)!r}, now {b.get(k)!r}"
-             for k in keys[:3]]
-    return "it was made with other settings (" + "; ".join(shown) + ")"
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+    return describe_difference(saved, now, "it", {"initial_weights": "the initial weights"})
 
 
 def _num(x) -> float | None:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .engines.base import EngineInfo
 from .errors import ValidationError
-from .io import _new_file_mode, check_path_text
+from .io import atomic_file, check_path_text
 
 ARCHIVE = "results.npz"
 FORMAT = "aann.results"
@@ -86,20 +84,8 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
 def write_archive(res, out: Path) -> Path:
     """Write ``out/results.npz`` atomically: a temporary file in ``out``, then a rename."""
     path = out / ARCHIVE
-    try:
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{ARCHIVE}.", suffix=".tmp")
-    except OSError as e:
-        raise ValidationError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **archive_arrays(res))
-        os.chmod(tmp, _new_file_mode())  # mkstemp creates it 0o600
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ValidationError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **archive_arrays(res))
     return path
 
 
