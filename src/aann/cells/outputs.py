@@ -1,0 +1,128 @@
+"""What ``aann characterize`` writes: ``fit.toml``, ``sweep.csv``, ``fit.png``,
+``summary.json`` (every file atomically)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_file, atomic_savefig, atomic_write
+from ..spec import _toml_value
+from .characterization import Characterization, evaluate, full_scale
+from .tabulated import COLUMNS
+
+UNITS = {"multiplier": ("V", "A"), "activation": ("A", "V"), "derivative": ("A", "V")}
+
+
+def fit_toml(ch: Characterization, table: Path) -> str:
+    """The ``[blocks.<kind>]`` section of the best analytic law, with the table law's
+    ``table`` key (``law = "table"`` switches to it); loadable into a description."""
+    s = ch.summary()
+    t_max = s["table_max_error_pct"]
+    lines = [f"# aann characterize {ch.cell.name}: SkyWater 130 nm, corner {ch.corner}, "
+             f"{ch.temp:g} C",
+             "# fitted over " + ", ".join(f"{n} in [{lo:.4g}, {hi:.4g}]" for n, (lo, hi) in
+                                         zip(s["inputs"], s["range"]))
+             + " (signals: node voltage - Vcm, currents in A)",
+             f"# largest error in % of full scale ({s['full_scale']:.4g}): "
+             + ", ".join(f"{law} {f['max_error_pct']:.3f}" for law, f in s["fits"].items())
+             + f", table {t_max:.3f} (at the midpoints)",
+             f'# law = "table" reads {table.name}; the constants below still apply',
+             f"[blocks.{ch.kind}]", f'law = "{ch.best.law}"']
+    for key, value in ch.best.constants.items():
+        lines.append(f"{key} = {float(value)!r}")
+    lines.append(f"table = {_toml_value(str(table.resolve()))}")
+    return "\n".join(lines) + "\n"
+
+
+def sweep_csv(ch: Characterization) -> str:
+    """The inputs, the measured output, the analytic law's and the table's, per point."""
+    inputs, out = COLUMNS[ch.kind]
+    X = [x.ravel() for x in ch.sweep.inputs]
+    fit = np.ravel(evaluate(ch.kind, ch.best.block(ch.kind), ch.sweep.inputs))
+    table = np.ravel(np.asarray(ch.table(*ch.sweep.inputs, m=np)))
+    header = [*inputs, f"{out}_measured", f"{out}_fit", f"{out}_table"]
+    rows = np.column_stack([*X, ch.sweep.y.ravel(), fit, table])
+    return ",".join(header) + "\n" + "\n".join(",".join(f"{v:.10g}" for v in r)
+                                               for r in rows) + "\n"
+
+
+def figure(ch: Characterization):
+    """Measured (markers) against the fitted law (lines) and the table (dashed), like the
+    paper's Fig. 12, above the errors in % of full scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plots import STYLE
+
+    inputs, out = COLUMNS[ch.kind]
+    uin, uout = UNITS[ch.kind]
+    fs = full_scale(ch.sweep)
+    block = ch.best.block(ch.kind)
+    with plt.rc_context(STYLE):
+        fig, (ax, ax_err) = plt.subplots(2, 1, figsize=(5.0, 5.0), sharex=True,
+                                         gridspec_kw={"height_ratios": [3, 1.2]})
+        x = ch.sweep.axes[0]
+        fine = np.linspace(x[0], x[-1], 200)
+        scale_in, scale_out = (1.0, 1e6) if ch.kind == "multiplier" else (1e6, 1.0)
+        if ch.kind == "multiplier":
+            columns = range(0, len(ch.sweep.axes[1]), max(1, len(ch.sweep.axes[1]) // 5))
+            for j in columns:
+                v2 = ch.sweep.axes[1][j]
+                line, = ax.plot(fine, evaluate(ch.kind, block, (fine, v2)) * scale_out,
+                                label=f"V2 = {v2:+.2f} V")
+                ax.plot(x, ch.sweep.y[:, j] * scale_out, "o", ms=3, color=line.get_color())
+                ax.plot(fine, np.asarray(ch.table(fine, v2, m=np)) * scale_out, "--",
+                        color=line.get_color(), lw=0.7)
+                err = (evaluate(ch.kind, block, (x, v2)) - ch.sweep.y[:, j]) / fs * 100
+                ax_err.plot(x, err, "o-", ms=2, color=line.get_color())
+            ax.legend(fontsize=6)
+            ax.set_ylabel("I [uA]")
+            ax_err.set_xlabel("V1 [V] (node voltage - Vcm)")
+        else:
+            ax.plot(fine * scale_in, evaluate(ch.kind, block, (fine,)), label=f"{ch.best.law} fit")
+            ax.plot(fine * scale_in, np.asarray(ch.table(fine, m=np)), "--", lw=0.7,
+                    label="table")
+            ax.plot(x * scale_in, ch.sweep.y, "o", ms=3, label="ngspice")
+            ax.legend(fontsize=7)
+            ax.set_ylabel(f"{out} - Vcm [V]")
+            err = (evaluate(ch.kind, block, (x,)) - ch.sweep.y) / fs * 100
+            ax_err.plot(x * scale_in, err, "o-", ms=2)
+            ax_err.set_xlabel("Inet [uA]")
+        ax_err.set_ylabel("fit error [% FS]")
+        ax.set_title(f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): measured vs "
+                     f"{ch.best.law} law", fontsize=8)
+        fig.tight_layout()
+    return fig
+
+
+def summary_line(ch: Characterization) -> str:
+    """One line: the law kept, its largest error and the table's, in % of full scale."""
+    s = ch.summary()
+    constants = ", ".join(f"{k} = {v:.4g}" for k, v in ch.best.constants.items())
+    return (f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): law {ch.best.law} ({constants}); "
+            f"largest error {s['fit_max_error_pct']:.2f} % of full scale, table "
+            f"{s['table_max_error_pct']:.3f} % at the midpoints; {ch.seconds:.1f} s")
+
+
+def write_outputs(ch: Characterization, out) -> list[Path]:
+    """Every output file of ``ch`` into folder ``out`` (which exists)."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    paths = [out / name for name in ("sweep.csv", "fit.toml", "summary.json", "fit.png")]
+    csv_path, toml_path, json_path, png_path = paths
+    atomic_write(csv_path, sweep_csv(ch))
+    atomic_write(toml_path, fit_toml(ch, csv_path))
+    with atomic_file(json_path) as f:
+        json.dump(ch.summary(), f, indent=1)
+    fig = figure(ch)
+    try:
+        atomic_savefig(fig, png_path)
+    finally:
+        plt.close(fig)
+    return paths

