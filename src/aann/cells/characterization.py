@@ -37,8 +37,8 @@ from .library import CELLS, PORTS, VCM, VDD, Cell
 from .models import check_corner, model_lines, run_with_models
 from .tabulated import COLUMNS, Spline
 
-RANGES = {"multiplier": 0.2, "activation": 100e-6, "derivative": 100e-6}
-"""The default half-range of the inputs: +-0.2 V of each multiplier input, +-100 uA of
+RANGES = {"multiplier": 0.2, "activation": 15e-6, "derivative": 15e-6}
+"""The default half-range of the inputs: +-0.2 V of each multiplier input, +-15 uA of
 ``Inet``."""
 POINTS = {"multiplier": 11, "activation": 41, "derivative": 41}
 """The default points per input of a sweep."""

@@ -101,8 +101,8 @@ SIGMOID = f"""\
 * Sigmoid neuron: Vout - Vcm = Vamp / (1 + exp(-Inet/Iref))
 .subckt aann_sigmoid in out vcm vdd vss
 * Inet -> V(in) - Vcm = Rin*Inet
-XRin in vcm vss {R} l=0.5
-* bias: Rb into an NMOS diode, mirrored as the tail It = 10 uA
+XRin in vcm vss {R} l=3
+* bias: Rb into an NMOS diode, mirrored as the tail It (about 8 uA)
 XRb vdd nb vss {R} l=17
 XMnb nb nb vss vss {N} W=2 L=1
 XMt tail nb vss vss {N} W=2 L=1
@@ -113,17 +113,18 @@ XMp1 d1 d1 vdd vdd {P} W=4 L=1
 XMp2 d2 d2 vdd vdd {P} W=4 L=1
 * I1 mirrored into Rl to Vcm: Vout - Vcm = Rl*I1, so Vamp = Rl*It
 XMo out d1 vdd vdd {P} W=4 L=1
-XRl out vcm vss {R} l=4
+XRl out vcm vss {R} l=3.4
 .ends aann_sigmoid
 """
 
 DERIVATIVE = f"""\
 * Sigmoid derivative (Delbrueck's bump): Vd - Vcm = Kd*s*(1-s), s the sigmoid of Inet
 .subckt aann_derivative in out vcm vdd vss
-XRin in vcm vss {R} l=0.5
+XRin in vcm vss {R} l=3
 XRb vdd nb vss {R} l=17
 XMnb nb nb vss vss {N} W=2 L=1
-XMt tail nb vss vss {N} W=2 L=1
+* a tail of about 2.5 uA (a quarter of the bias): every device in weak inversion
+XMt tail nb vss vss {N} W=1 L=2
 XM1 d1 in tail vss {N} W=20 L=0.5
 XM2 d2 vcm tail vss {N} W=20 L=0.5
 XMp1 d1 d1 vdd vdd {P} W=4 L=1
@@ -138,7 +139,7 @@ XMs1 y x1 z vss {N} W=20 L=1
 XMs2 z x2 vss vss {N} W=20 L=1
 XMy y y vdd vdd {P} W=4 L=1
 XMo out y vdd vdd {P} W=4 L=1
-XRl out vcm vss {R} l=16
+XRl out vcm vss {R} l=48
 .ends aann_derivative
 """
 
