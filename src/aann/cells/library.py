@@ -87,13 +87,16 @@ XM3 p x ta ta {NL} W=20 L=0.5
 XM4 n y ta ta {NL} W=20 L=0.5
 XM5 n x tb tb {NL} W=20 L=0.5
 XM6 p y tb tb {NL} W=20 L=0.5
-* output: Ip sourced, In sunk (two PMOS mirrors, one NMOS mirror)
-XMpp p p vdd vdd {PL} W=4 L=1
-XMpn n n vdd vdd {PL} W=4 L=1
-XMpo out p vdd vdd {PL} W=4 L=1
-XMpm m n vdd vdd {PL} W=4 L=1
-XMm m m vss vss {N} W=2 L=1
-XMno out m vss vss {N} W=2 L=1
+* output: Ip sourced, In sunk (two PMOS mirrors, one NMOS mirror). Each carries about
+* I0 besides the signal, so a 1 % mirror error is an output offset of 8 % of full
+* scale: long devices, and the NMOS diode sized to sit at Vcm like the output
+* (Ioff 5 nA, 0.2 % of full scale, at tt)
+XMpp p p vdd vdd {PL} W=16 L=4
+XMpn n n vdd vdd {PL} W=16 L=4
+XMpo out p vdd vdd {PL} W=16 L=4
+XMpm m n vdd vdd {PL} W=16 L=4
+XMm m m vss vss {N} W=8 L=8
+XMno out m vss vss {N} W=8 L=8
 .ends aann_multiplier
 """
 
