@@ -14,7 +14,7 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), offsets and limits (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
+         "speed (E4), offsets, limits and transistor (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
          "DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
@@ -140,6 +140,29 @@ def limits_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "limits", started)
 
 
+@reproduce_app.command("transistor")
+def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+                   epochs: int | None = typer.Option(None, "--epochs", min=1,
+                                                        help="Epochs (default 1000)."),
+                   seeds: int | None = typer.Option(None, "--seeds", min=1,
+                                                       help="Initial weight sets (default 4)."),
+                   corners: str = typer.Option("tt,ss,ff,sf,fs", "--corners",
+                                               help="Process corners, comma-separated.")):
+    """Beyond the paper: the blocks as SkyWater 130 nm transistor cells, characterized and
+    fitted at every corner; which corners still learn 1-2-1 (needs ngspice and sky130)."""
+    from . import transistor
+
+    started = time.perf_counter()
+    f = transistor.run(out, engine=engine, epochs=_or(epochs, transistor.EPOCHS),
+                       seeds=_or(seeds, transistor.SEEDS), corners=_corners(corners),
+                       progress=True)
+    for variant in transistor.VARIANTS:
+        ok = [c for (c, v), row in f["table"].items() if v == variant
+              and row["learned"] == row["n"]]
+        typer.echo(f"laws {variant}: every seed learns at {', '.join(ok) or 'no corner'}")
+    _done(out, "transistor", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -149,32 +172,39 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic, speed, offsets and limits, then write DIR/report.md
-    with everything."""
-    from . import fig8, limits, offsets, parasitic, speed, xor
+    """Run fig8, xor, parasitic, speed, offsets, limits and transistor, then write
+    DIR/report.md with everything."""
+    from . import fig8, limits, offsets, parasitic, speed, transistor, xor
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/6] fig8")
+    typer.echo("[1/7] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/6] xor")
+    typer.echo("[2/7] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/6] parasitic")
+    typer.echo("[3/7] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/6] speed")
+    typer.echo("[4/7] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
-    typer.echo("[5/6] offsets")
+    typer.echo("[5/7] offsets")
     offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
                 seeds=_or(seeds, offsets.SEEDS), progress=True)
-    typer.echo("[6/6] limits")
+    typer.echo("[6/7] limits")
     limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
                seeds=_or(seeds, limits.SEEDS), progress=True)
+    typer.echo("[7/7] transistor")
+    missing = _transistor_missing()
+    if missing:
+        typer.echo(f"transistor: skipped, {missing}")
+    else:
+        transistor.run(out, engine=engine, epochs=_or(epochs, transistor.EPOCHS),
+                       seeds=_or(seeds, transistor.SEEDS), progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
@@ -183,6 +213,32 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
 def _or(given: int | None, default: int) -> int:
     """A flag's value, or the experiment's default when the flag is absent (not when 0)."""
     return default if given is None else given
+
+
+def _transistor_missing() -> str | None:
+    """Why ``transistor`` cannot run here (no ngspice, no SkyWater models), or None."""
+    from ..cells.models import models_dir
+    from ..engines.spice import find_ngspice
+    from ..errors import SimulationError
+
+    try:
+        find_ngspice()
+        models_dir()
+    except SimulationError as e:
+        return str(e)
+    return None
+
+
+def _corners(text: str) -> tuple:
+    from ..cells.models import check_corner
+    from ..errors import ValidationError
+
+    chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not chosen:
+        raise ValidationError("--corners: give corners separated by commas, e.g. tt,ss")
+    for corner in chosen:
+        check_corner(corner)
+    return chosen
 
 
 def _tests(text: str) -> tuple:

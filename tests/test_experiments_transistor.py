@@ -1,0 +1,38 @@
+"""`aann reproduce transistor`: the cells characterized at a corner, the network run with
+the fitted laws of every corner in one batch, and the report section."""
+
+import re
+
+import numpy as np
+import pytest
+
+from aann.cli import main
+from aann.experiments import transistor
+from aann.experiments.cli import _transistor_missing
+
+
+@pytest.mark.ngspice
+def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
+    missing = _transistor_missing()
+    if missing:
+        pytest.skip(missing)
+    assert main(["reproduce", "transistor", "--out", str(tmp_path), "--corners", "tt",
+                 "--epochs", "600", "--seeds", "2"]) == 0
+    assert "laws all trimmed: every seed learns at tt" in capsys.readouterr().out
+    text = (tmp_path / "report_transistor.md").read_text()
+    assert "SkyWater 130 nm" in text and "| multiplier.Km | A/V^2 | 0.0001 |" in text
+    for fig in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (tmp_path / fig).is_file()
+    for cell in ("multiplier", "sigmoid", "derivative"):
+        assert (tmp_path / "transistor" / "tt" / cell / "fit.toml").is_file()
+    rows = np.genfromtxt(tmp_path / "transistor_learning.csv", delimiter=",", names=True,
+                         dtype=None, encoding="utf-8")
+    assert len(rows) == len(transistor.VARIANTS) * 2
+    # with every multiplier's offsets trimmed the fitted laws learn the two rows
+    trimmed = rows[rows["laws"] == "all trimmed"]
+    assert np.all(trimmed["final_mse"] < transistor.GOAL)
+
+
+def test_unknown_corner_is_a_user_error(tmp_path, capsys):
+    assert main(["reproduce", "transistor", "--out", str(tmp_path), "--corners", "tt,xx"]) == 2
+    assert "corner 'xx'" in capsys.readouterr().err
