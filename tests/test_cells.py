@@ -117,6 +117,23 @@ def test_characterize_writes_a_loadable_fit(tmp_path):
     assert (out / "fit.png").stat().st_size > 0 and (out / "summary.json").is_file()
 
 
+@pytest.mark.ngspice
+def test_mismatch_samples_give_loadable_sigmas(tmp_path):
+    """The PDK's mismatch models spread the fitted constants; their sigmas are a
+    [mismatch] section the description accepts."""
+    out = tmp_path / "mc"
+    assert main(["characterize", "sigmoid", "--points", "11", "--mismatch", "3",
+                 "--out", str(out)]) == 0
+    cfg = aann.spec.from_dict(tomllib.loads((out / "mismatch.toml").read_text()))
+    sigmas = cfg.mismatch.sigmas
+    assert set(sigmas) == {"activation.Vamp", "activation.Iref", "activation.Ioff",
+                           "activation.Voff"}
+    assert sigmas["activation.Vamp"][1] and not sigmas["activation.Ioff"][1]  # relative/abs
+    assert all(value > 0 for value, _ in sigmas.values())
+    samples = np.loadtxt(out / "mismatch.csv", delimiter=",", skiprows=1)
+    assert samples.shape[0] == 3 and len(np.unique(samples[:, 2])) == 3  # Vamp differs
+
+
 # --- the tabulated law, without ngspice ----------------------------------------------
 
 def test_spline_interpolates_is_smooth_and_differentiable():

@@ -212,12 +212,16 @@ def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=Fa
                  temp: float = typer.Option(27.0, "--temp", help="Temperature in deg C."),
                  points: int | None = typer.Option(None, "--points", help="Sweep points per "
                                                    "input (default 11 / 41)."),
+                 mismatch: int = typer.Option(0, "--mismatch", help="Also N Monte Carlo "
+                                              "samples of the PDK's mismatch models -> "
+                                              "mismatch.toml ([mismatch] sigmas)."),
                  out: str = typer.Option("aann-cell", "--out", help="Output directory.")):
     """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law;
     write fit.toml, sweep.csv, fit.png, summary.json."""
     from .cells.cli import characterize_command
 
-    characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out)
+    characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out,
+                         mismatch=mismatch)
 
 
 from .experiments.cli import reproduce_app  # noqa: E402

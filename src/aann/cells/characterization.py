@@ -132,12 +132,14 @@ def _dc(source: str, lo: float, hi: float, n: int) -> str:
     return f"{source} {lo:.9g} {hi + 1e-3 * step:.9g} {step:.9g}"
 
 
-def testbench(cell: Cell, points: int, half: float, corner: str, temp: float) -> str:
+def testbench(cell: Cell, points: int, half: float, corner: str, temp: float,
+              seed: int | None = None) -> str:
     """The netlist of a cell's sweeps: on the grid of ``points`` per input over
-    ``+-half``, then at the midpoints of that grid."""
+    ``+-half``, then at the midpoints of that grid (``seed``: a Monte Carlo sample of
+    the mismatch models, :func:`aann.cells.models.model_lines`)."""
     x = f"X1 {{}} {cell.name}"
     lines = [f"* aann characterize: {cell.name} ({cell.kind}), corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), cell.text.strip(),
+             model_lines(corner, temp, seed).rstrip(), cell.text.strip(),
              f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
     h = 2 * half / (points - 1)
     if cell.kind == "multiplier":
@@ -166,14 +168,15 @@ def _sweep_of(plot, kind: str) -> Sweep:
 
 
 def measure(cell: Cell, points: int | None = None, corner: str = "tt", temp: float = 27.0,
-            half: float | None = None) -> tuple[Sweep, Sweep]:
-    """The cell's sweep on its grid and at the midpoints (ngspice, SkyWater models)."""
+            half: float | None = None, seed: int | None = None) -> tuple[Sweep, Sweep]:
+    """The cell's sweep on its grid and at the midpoints (ngspice, SkyWater models;
+    ``seed``: a Monte Carlo sample of the mismatch models)."""
     check_corner(corner)
     points = POINTS[cell.kind] if points is None else points
     if not isinstance(points, int) or not 3 <= points <= 201:
         raise ValidationError(f"--points {points!r} must be an integer from 3 to 201")
     half = RANGES[cell.kind] if half is None else half
-    plots = run_with_models(testbench(cell, points, half, corner, temp), name="cell")
+    plots = run_with_models(testbench(cell, points, half, corner, temp, seed), name="cell")
     if len(plots) < 2:
         raise ValidationError("ngspice ran one sweep of two; see its log")
     # ngspice's raw file need not keep the order of the analyses: the grid has more points

@@ -7,8 +7,10 @@ import typer
 
 
 def characterize_command(cell: str, *, kind: str | None, corner: str, temp: float,
-                         points: int | None, out: str, progress: bool = True) -> None:
-    """Characterize ``cell`` into folder ``out``; every input is checked first."""
+                         points: int | None, out: str, mismatch: int = 0,
+                         progress: bool = True) -> None:
+    """Characterize ``cell`` into folder ``out`` (and ``mismatch`` Monte Carlo samples of
+    the mismatch models); every input is checked first."""
     from ..io import check_path_text, ensure_writable_dir
     from ..progress import progress_bar
     from .characterization import characterize, resolve_cell
@@ -21,6 +23,10 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
         from ..errors import ValidationError
 
         raise ValidationError(f"--points {points} must be from 3 to 201")
+    if not 0 <= mismatch <= 1000 or mismatch == 1:
+        from ..errors import ValidationError
+
+        raise ValidationError(f"--mismatch {mismatch}: give 0 (none) or 2 to 1000 samples")
     models_dir()
     out = check_path_text(out, "output directory")
     ensure_writable_dir(out)
@@ -30,4 +36,19 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
                           update=lambda k, d: bar(k, f"{resolved.name}: {d}"))
     write_outputs(ch, out)
     typer.echo(summary_line(ch))
-    typer.echo(f"wrote {out}/ (fit.toml, sweep.csv, fit.png, summary.json)")
+    written = "fit.toml, sweep.csv, fit.png, summary.json"
+    if mismatch:
+        from ..io import atomic_write
+        from .mismatch import UNITS, mismatch_csv, mismatch_toml, monte_carlo, quantity
+
+        with progress_bar(progress, total=mismatch, label="mismatch",
+                          description=resolved.name) as bar:
+            mc = monte_carlo(resolved, mismatch, corner, temp, points,
+                             update=lambda k, d: bar(k, d))
+        atomic_write(out / "mismatch.toml", mismatch_toml(mc, resolved.name, temp))
+        atomic_write(out / "mismatch.csv", mismatch_csv(mc))
+        typer.echo(f"mismatch over {mismatch} samples ({corner}_mm), sigma: " + ", ".join(
+            f"{k} {v * 100:.3g} %" if rel else f"{k} {quantity(v, UNITS.get(k, 'V'))}"
+            for k, (v, rel) in mc.sigmas().items()))
+        written += ", mismatch.toml, mismatch.csv"
+    typer.echo(f"wrote {out}/ ({written})")

