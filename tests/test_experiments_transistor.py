@@ -2,6 +2,7 @@
 the fitted laws of every corner in one batch, and the report section."""
 
 import re
+import tomllib
 
 import numpy as np
 import pytest
@@ -11,18 +12,24 @@ from aann.experiments import transistor
 from aann.experiments.cli import _transistor_missing
 
 
+@pytest.mark.slow
 @pytest.mark.ngspice
 def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
     missing = _transistor_missing()
     if missing:
         pytest.skip(missing)
     assert main(["reproduce", "transistor", "--out", str(tmp_path), "--corners", "tt",
-                 "--epochs", "600", "--seeds", "2"]) == 0
-    assert "laws all trimmed: every seed learns at tt" in capsys.readouterr().out
+                 "--epochs", "600", "--seeds", "2", "--mismatch", "2", "--samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "laws all trimmed: every seed learns at tt" in out
     text = (tmp_path / "report_transistor.md").read_text()
     assert "SkyWater 130 nm" in text and "| multiplier.Km | A/V^2 | 0.0001 |" in text
     for fig in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (tmp_path / fig).is_file()
+    assert "Mismatch from the PDK" in text and "mismatch yield" in out
+    mismatch = tomllib.loads((tmp_path / "transistor_mismatch.toml").read_text())["mismatch"]
+    assert {"multiplier.Km", "multiplier.Voff1", "activation.Iref", "derivative.Kd"} \
+        <= set(mismatch)
     for cell in ("multiplier", "sigmoid", "derivative"):
         assert (tmp_path / "transistor" / "tt" / cell / "fit.toml").is_file()
     rows = np.genfromtxt(tmp_path / "transistor_learning.csv", delimiter=",", names=True,

@@ -147,7 +147,13 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                    seeds: int | None = typer.Option(None, "--seeds", min=1,
                                                        help="Initial weight sets (default 4)."),
                    corners: str = typer.Option("tt,ss,ff,sf,fs", "--corners",
-                                               help="Process corners, comma-separated.")):
+                                               help="Process corners, comma-separated."),
+                   mismatch: int | None = typer.Option(
+                       None, "--mismatch", min=0, help="Monte Carlo samples of each cell's "
+                       "mismatch models (default 8; 0: none)."),
+                   samples: int | None = typer.Option(
+                       None, "--samples", min=1, help="Networks per yield run with those "
+                       "sigmas (default 20).")):
     """Beyond the paper: the blocks as SkyWater 130 nm transistor cells, characterized and
     fitted at every corner; which corners still learn 1-2-1 (needs ngspice and sky130)."""
     from . import transistor
@@ -155,7 +161,12 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     started = time.perf_counter()
     f = transistor.run(out, engine=engine, epochs=_or(epochs, transistor.EPOCHS),
                        seeds=_or(seeds, transistor.SEEDS), corners=_corners(corners),
-                       progress=True)
+                       mc_samples=_or(mismatch, transistor.MC_SAMPLES),
+                       yield_samples=_or(samples, transistor.YIELD_SAMPLES), progress=True)
+    if mismatch == 1:
+        typer.echo("note: --mismatch 1 gives no spread; the mismatch part was left out")
+    for name, row in f.get("yield", {}).items():
+        typer.echo(f"mismatch yield, {name}: {row['learned']} of {row['n']} learn")
     for variant in transistor.VARIANTS:
         ok = [c for (c, v), row in f["table"].items() if v == variant
               and row["learned"] == row["n"]]

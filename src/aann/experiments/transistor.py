@@ -6,7 +6,11 @@ each block law is fitted at each corner, and the tabulated law built. Then the
 native engine runs a 1-2-1 network on the two-row data set with the laws of every
 corner at once (one batched circuit), in three variants: the laws as fitted
 (offsets included), the charge multipliers' offsets trimmed to 0, every
-multiplier's offsets trimmed to 0; and at tt with the tabulated laws.
+multiplier's offsets trimmed to 0; and at tt with the tabulated laws. Last, each
+cell's mismatch at tt from the PDK's mismatch models (Monte Carlo samples, the
+spread of the fitted constants) becomes ``[mismatch]`` sigmas, and the network's
+yield is measured with them: as fitted, and with the offsets trimmed and the gains
+mismatched.
 
 The cells' signals are smaller than the paper's normalised ones (inputs of
 +-0.2 V, outputs of 0..0.2 V, about 2 uA), so the data set is the paper's two rows
@@ -35,6 +39,8 @@ SCALE = 0.2  # V: the multiplier's fitted input range, the inputs' and the bias'
 X = (0.0, 0.2)  # V: the two rows' input
 Y = (0.16, 0.04)  # V: their targets (0.8 and 0.2 of the neuron's 0.2 V swing)
 GOAL = 1e-4  # V^2: learned when the final MSE is below (10 mV rms)
+MC_SAMPLES = 8  # Monte Carlo samples of each cell's mismatch models (tt_mm)
+YIELD_SAMPLES = 20  # networks of each yield run (sample k: mismatch draw k, weights seed k)
 VARIANTS = ("as fitted", "charge trimmed", "all trimmed")
 PAPER = {"multiplier": {"Km": 1e-4, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0},
          "activation": {"Vamp": 1.0, "Iref": 1e-4, "Ioff": 0.0, "Voff": 0.0},
@@ -122,7 +128,7 @@ def network_config(by_corner: dict, out: Path, epochs: int, seeds: int):
     return aann.Config().replace(
         network={"sizes": (1, 2, 1)}, constants={"Vbias": SCALE},
         training={"dataset": str(data), "t_row": T_ROW, "epochs": epochs, "seeds": seeds,
-                  "record": "mse"},
+                  "record": "mse", "init_range": SCALE},
         blocks=corner_sections(ref))
 
 
@@ -164,6 +170,57 @@ def run_learning(cfg, by_corner: dict, seeds: int, engine: str, progress: bool) 
     return out
 
 
+def run_mismatch(samples: int, points: dict | None, progress: bool) -> dict:
+    """``{kind: MonteCarloFits}`` of each cell at tt (:mod:`aann.cells.mismatch`)."""
+    from ..cells import CELLS
+    from ..cells.corners import CELL_OF
+    from ..cells.mismatch import monte_carlo
+    from ..progress import progress_bar
+
+    out = {}
+    with progress_bar(progress, total=3 * samples, label="mismatch") as bar:
+        for n, (kind, name) in enumerate(CELL_OF.items()):
+            out[kind] = monte_carlo(CELLS[name], samples, "tt", TEMP,
+                                    (points or {}).get(kind),
+                                    update=lambda k, d, n=n: bar(n * samples + k, d))
+    return out
+
+
+def mismatch_section(mc: dict, gains_only: bool = False) -> dict:
+    """The ``[mismatch]`` section of every cell's sigmas (``gains_only``: the relative
+    ones, the offsets left out)."""
+    section = {"seed": 0}
+    for kind, fits in mc.items():
+        for key, (sigma, relative) in fits.sigmas().items():
+            if relative:
+                section[f"{kind}.{key}"] = f"{sigma * 100:.4g}%"
+            elif not gains_only:
+                section[f"{kind}.{key}"] = sigma
+    return section
+
+
+def run_yield(cfg, mc: dict, samples: int, engine: str, progress: bool) -> dict:
+    """The share of ``samples`` mismatched networks that learn: the laws as fitted with
+    every sigma, and every multiplier offset trimmed with the gains' sigmas only."""
+    import aann
+
+    base = cfg.replace(training={"seeds": samples})
+    trimmed = base.replace(blocks={"multiplier": {"Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0}})
+    from ..blocks import law_class
+    from ..params import params_of
+
+    declared = {kind: params_of(law_class(kind, getattr(cfg.blocks, kind).law)) for kind in mc}
+    out = {}
+    for name, c, gains_only in (("as fitted", base, False),
+                                ("all trimmed, gains mismatched", trimmed, True)):
+        section = {k: v for k, v in mismatch_section(mc, gains_only).items()
+                   if k == "seed" or k.split(".")[1] in declared[k.split(".")[0]]}
+        r = aann.train(c.replace(mismatch=section), engine=engine, progress=progress)
+        out[name] = {"learned": int(_learned(r).sum()), "n": samples,
+                     "median": float(np.median(r.mse[:, -1]))}
+    return out
+
+
 def _learned(r) -> np.ndarray:
     final = r.mse[:, -1]
     return (final < GOAL) & (r.diverged_epoch <= 0) & np.isfinite(final)
@@ -200,7 +257,8 @@ def learning_figure(learn: dict, corners):
 # --- the run and its report ---------------------------------------------------------------
 
 def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS,
-        corners=CORNERS, points: dict | None = None, progress: bool = False) -> dict:
+        corners=CORNERS, points: dict | None = None, mc_samples: int = MC_SAMPLES,
+        yield_samples: int = YIELD_SAMPLES, progress: bool = False) -> dict:
     """Characterize, fit, run the network at every corner; write figures, CSVs and the
     ``transistor`` section of the report."""
     import time
@@ -220,6 +278,18 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
     cfg = network_config(by_corner, out, epochs, seeds)
     learn = run_learning(cfg, by_corner, seeds, engine, progress)
     facts = _facts(by_corner, learn, seeds, characterized)
+    if mc_samples >= 2:
+        mc = run_mismatch(mc_samples, points, progress)
+        facts["mismatch"] = {kind: fits.sigmas() for kind, fits in mc.items()}
+        facts["mismatch_samples"] = mc_samples
+        facts["yield"] = run_yield(cfg, mc, yield_samples, engine, progress)
+        from ..io import atomic_write
+
+        atomic_write(out / "transistor_mismatch.toml",
+                     "# [mismatch] of the three cells at tt_mm (aann reproduce transistor)\n"
+                     + "[mismatch]\n" + "\n".join(
+                         f'"{k}" = {v!r}' if not isinstance(v, str) else f'"{k}" = "{v}"'
+                         for k, v in mismatch_section(mc).items() if k != "seed") + "\n")
     _write_csvs(out, by_corner, learn, facts)
     fig_cells = save_figure(cells_figure(by_corner), out, "transistor_cells")
     fig_learn = save_figure(learning_figure(learn, list(by_corner)), out, "transistor_learning")
@@ -320,6 +390,39 @@ def _section(facts, by_corner, fig_cells, fig_learn, epochs, seeds, engine) -> s
            "the offsets as fitted " + ("do not stop learning at "
                                        + ", ".join(learns["as fitted"]) if learns["as fitted"]
                                        else "stop learning at every corner") + ".")
+    mismatch_text = ""
+    if "mismatch" in facts:
+        from ..cells.mismatch import UNITS as MC_UNITS
+        from ..cells.mismatch import quantity
+
+        mm_rows = [[f"{kind}.{key}", f"{v * 100:.3g} %" if rel else
+                    quantity(v, MC_UNITS.get(key, "V"))]
+                   for kind, sig_ in facts["mismatch"].items() for key, (v, rel) in sig_.items()]
+        y = facts["yield"]
+        fitted, trimmed = y["as fitted"], y["all trimmed, gains mismatched"]
+        absorbed = ("the gains' mismatch alone is absorbed at every sample"
+                    if trimmed["learned"] == trimmed["n"] else
+                    f"with the gains' mismatch alone {trimmed['n'] - trimmed['learned']} of "
+                    f"{trimmed['n']} samples do not learn")
+        mismatch_text = f"""
+### Mismatch from the PDK's Monte Carlo models
+
+{facts['mismatch_samples']} Monte Carlo samples of each cell with the tt mismatch models
+(`tt_mm`; every device draws its own deviations), the law with offsets fitted to each;
+the standard deviation of each constant over the samples, as `[mismatch]` takes it
+(`transistor_mismatch.toml`; relative for gains, absolute for offsets):
+
+{md_table(["constant", "sigma"], mm_rows)}
+
+Yield of the 1-2-1 network with these sigmas ({fitted['n']} Monte Carlo samples each,
+tt laws, so the derivative's offsets, which its `sigmoid` law has not, are left out;
+learned = final MSE < {GOAL:g} V^2): with every sigma, offsets included,
+{fitted['learned']}/{fitted['n']} learn (median final MSE {sig(fitted['median'], 2)} V^2);
+with every multiplier offset trimmed to 0 and only the gains and scales mismatched,
+{trimmed['learned']}/{trimmed['n']} (median {sig(trimmed['median'], 2)} V^2). A network
+of these cells learns only with its offsets trimmed per instance (auto-zeroing, or a
+trim per multiplier); {absorbed}.
+"""
     ratio_v = PAPER["activation"]["Vamp"] / fit_named(ref["activation"],
                                                       "sigmoid_offset").constants["Vamp"]
     ratio_i = PAPER["activation"]["Iref"] / fit_named(ref["activation"],
@@ -377,4 +480,4 @@ laws extrapolate a linear cell and the tabulated ones hold the edge value, while
 cell saturates. The trimmed networks learn with weights out there, so their learning is the
 laws' and not yet the transistors'; a co-simulation of the whole network in ngspice
 would settle it.
-"""
+{mismatch_text}"""
