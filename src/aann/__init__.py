@@ -56,9 +56,10 @@ __all__ = [
     "random_weights", "read_weights", "register_law", "simulate", "train",
 ]
 __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
-from .sweep import Sweep, load_sweep, run_sweep  # noqa: E402
+from .sweep import Sweep, SweepResults, load_sweep, load_sweep_results, run_sweep  # noqa: E402
 
-__all__ += ["Sweep", "load_sweep", "run_sweep"]  # sweeps (aann.sweep, docs/sweeps.md)
+# sweeps (aann.sweep, docs/sweeps.md)
+__all__ += ["Sweep", "SweepResults", "load_sweep", "load_sweep_results", "run_sweep"]
 from .cells import (  # noqa: E402
     Cell,
     Characterization,

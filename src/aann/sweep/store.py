@@ -136,9 +136,11 @@ class Store:
             return c.total_changes - before
 
     def runs(self) -> list[dict]:
-        """Every stored run with its point's values, by run id."""
+        """Every stored run with its point's values (``given``, ``si``), its batch and the
+        batch's wall time (``seconds``), by run id."""
         query = ("SELECT r.run, r.point, r.seed, r.final_mse, r.learned, r.diverged_epoch, "
-                 "r.diverged_because, r.first_epoch_below, p.given, p.si FROM runs r "
+                 "r.diverged_because, r.first_epoch_below, p.given, p.si, r.batch, r.seconds "
+                 "FROM runs r "
                  "JOIN points p ON p.point = r.point ORDER BY r.run")
         out = []
         for row in self.conn.execute(query):
@@ -146,8 +148,16 @@ class Store:
                         "final_mse": math.nan if row[3] is None else row[3],
                         "learned": bool(row[4]), "diverged_epoch": row[5],
                         "diverged_because": row[6], "first_epoch_below": row[7],
-                        "given": json.loads(row[8]), "si": json.loads(row[9])})
+                        "given": json.loads(row[8]), "si": json.loads(row[9]),
+                        "batch": row[10], "seconds": row[11]})
         return out
+
+    def points(self) -> list[dict]:
+        """Every point of the sweep (stored or not): ``point``, ``given`` and ``si`` (its
+        values as written and in SI units, by key), ``seeds``, ``first_run``."""
+        query = "SELECT point, given, si, seeds, first_run FROM points ORDER BY point"
+        return [{"point": p, "given": json.loads(given), "si": json.loads(si), "seeds": seeds,
+                 "first_run": first} for p, given, si, seeds, first in self.conn.execute(query)]
 
 
 def _real(x):
