@@ -47,9 +47,9 @@ def characterized():
     """Each built-in cell characterized once, coarsely (module scope: ngspice runs once)."""
     if _models_missing():
         pytest.skip("needs the SkyWater models")
-    return {"multiplier": characterize("multiplier", points=7),
+    return {"multiplier": characterize("multiplier", points=7, bandwidth=False),
             "sigmoid": characterize("sigmoid", points=21),
-            "derivative": characterize("derivative", points=21)}
+            "derivative": characterize("derivative", points=21, bandwidth=False)}
 
 
 @pytest.mark.ngspice
@@ -80,6 +80,22 @@ def test_the_fitted_constants_are_those_of_the_engines_law(characterized):
 
 
 @pytest.mark.ngspice
+def test_bandwidth_is_a_finite_pole_above_the_dc_range(characterized):
+    """The neuron's gain falls by 3 dB at a finite frequency: its pole (MHz, not the
+    paper's THz: the ps rows of the paper are far beyond any transistor cell)."""
+    f3dB = characterized["sigmoid"].extra["f3dB_Hz"]
+    assert 1e5 < f3dB < 1e10
+
+
+def test_f3db_of_a_first_order_pole():
+    from aann.cells.bandwidth import f3db
+
+    f = np.logspace(3, 11, 161)
+    assert f3db(f, 1 / (1 + 1j * f / 2.5e7)) == pytest.approx(2.5e7, rel=2e-3)
+    assert np.isnan(f3db(f, np.ones_like(f)))
+
+
+@pytest.mark.ngspice
 def test_an_added_input_offset_is_fitted_within_1mV(tmp_path, characterized):
     """A 5 mV source in series with input 1 moves the fitted Voff1 by -5 mV (the law reads
     V1 + Voff1), within 1 mV."""
@@ -91,7 +107,7 @@ Vadd v1 v1i {added}
 Xm v1i v2 out vcm vdd vss aann_multiplier
 .ends offset_multiplier
 """)
-    shifted = characterize(resolve_cell(str(cell)), points=7)
+    shifted = characterize(resolve_cell(str(cell)), points=7, bandwidth=False)
     assert shifted.cell.name == "offset_multiplier"
     plain = characterized["multiplier"]
     moved = shifted.best.constants["Voff1"] - plain.best.constants["Voff1"]

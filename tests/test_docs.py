@@ -96,6 +96,16 @@ def test_examples_and_api_are_rendered(site):
         assert f'id="{name}"' in api, name
 
 
+def test_every_public_name_is_in_the_api_reference(site):
+    """Each name of ``aann.__all__`` has its own entry, or is a member of a module
+    documented whole (the block laws under ``aann.blocks``)."""
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="(aann\.[^"]+)"', api))
+    missing = [name for name in aann.__all__
+               if not any(i == f"aann.{name}" or i.endswith(f".{name}") for i in ids)]
+    assert missing == [], missing
+
+
 def test_percent_script_conversion():
     hooks = _hooks()
     src = ("# ---\n# jupyter:\n#   x: 1\n# ---\n\n# %% [markdown]\n# # Title\n#\n# Text.\n"

@@ -347,9 +347,10 @@ class Characterization:
 
 def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
                  points: int | None = None, half: float | None = None,
-                 update=None) -> Characterization:
+                 update=None, bandwidth: bool = True) -> Characterization:
     """Sweep ``cell`` in ngspice at ``corner`` and ``temp`` (degrees C), fit its analytic
-    laws and build its tabulated law. ``update(k, description)``: progress, 0 to 2."""
+    laws and build its tabulated law; with ``bandwidth`` also its AC analysis
+    (:mod:`aann.cells.bandwidth`). ``update(k, description)``: progress, 0 to 2."""
     cell = resolve_cell(cell) if isinstance(cell, str) else cell
     update = update or (lambda k, description: None)
     t0 = time.perf_counter()
@@ -361,6 +362,12 @@ def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
     fits = fit_laws(sweep)
     names = COLUMNS[cell.kind][0]
     table = Spline.fit(list(sweep.axes), sweep.y, names)
+    extra = {}
+    if bandwidth:
+        from .bandwidth import measure_f3db
+
+        update(1, "AC analysis (bandwidth)")
+        extra["f3dB_Hz"] = measure_f3db(cell, corner, temp)
     update(2, "done")
     return Characterization(cell, corner, float(temp), sweep, check, fits, table,
-                            time.perf_counter() - t0)
+                            time.perf_counter() - t0, extra)

@@ -24,7 +24,8 @@ CELL_OF = {"multiplier": "multiplier", "activation": "sigmoid", "derivative": "d
 
 
 def characterize_corners(corners=CORNERS, temp: float = 27.0, points: dict | None = None,
-                         update=None) -> dict[str, dict[str, Characterization]]:
+                         update=None, bandwidth: bool = True
+                         ) -> dict[str, dict[str, Characterization]]:
     """``{corner: {kind: Characterization}}`` of the three built-in cells;
     ``update(done, description)`` after each of the ``3 * len(corners)`` sweeps."""
     out: dict[str, dict[str, Characterization]] = {}
@@ -35,7 +36,7 @@ def characterize_corners(corners=CORNERS, temp: float = 27.0, points: dict | Non
             if update:
                 update(done, f"{name} at {corner}")
             out[corner][kind] = characterize(CELLS[name], corner, temp,
-                                             (points or {}).get(kind))
+                                             (points or {}).get(kind), bandwidth=bandwidth)
             done += 1
     if update:
         update(done, "done")

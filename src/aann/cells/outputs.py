@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
+from ..blocks import section_params
 from ..io import atomic_file, atomic_savefig, atomic_write
 from ..spec import _toml_value
 from .characterization import Characterization, evaluate, full_scale
@@ -33,6 +35,11 @@ def fit_toml(ch: Characterization, table: Path) -> str:
              f"[blocks.{ch.kind}]", f'law = "{ch.best.law}"']
     for key, value in ch.best.constants.items():
         lines.append(f"{key} = {float(value)!r}")
+    f3dB = ch.extra.get("f3dB_Hz")
+    if f3dB is not None and math.isfinite(f3dB):
+        # the block's bandwidth, where the laws have a pole (the dynamics issue)
+        key = "f3dB" if "f3dB" in section_params(ch.kind) else "# f3dB"
+        lines.append(f"{key} = {f3dB!r}  # Hz, from the AC analysis")
     lines.append(f"table = {_toml_value(str(table.resolve()))}")
     return "\n".join(lines) + "\n"
 
@@ -104,9 +111,11 @@ def summary_line(ch: Characterization) -> str:
     """One line: the law kept, its largest error and the table's, in % of full scale."""
     s = ch.summary()
     constants = ", ".join(f"{k} = {v:.4g}" for k, v in ch.best.constants.items())
+    f3dB = ch.extra.get("f3dB_Hz")
+    band = f"; f3dB {f3dB / 1e6:.3g} MHz" if f3dB is not None and math.isfinite(f3dB) else ""
     return (f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): law {ch.best.law} ({constants}); "
             f"largest error {s['fit_max_error_pct']:.2f} % of full scale, table "
-            f"{s['table_max_error_pct']:.3f} % at the midpoints; {ch.seconds:.1f} s")
+            f"{s['table_max_error_pct']:.3f} % at the midpoints{band}; {ch.seconds:.1f} s")
 
 
 def write_outputs(ch: Characterization, out) -> list[Path]:

@@ -354,6 +354,10 @@ def _section(facts, by_corner, fig_cells, fig_learn, epochs, seeds, engine) -> s
                                sig(PAPER[kind].get(key, float("nan"))),
                                *[sig(fit_named(by_corner[c][kind], law).constants[key])
                                  for c in corners]])
+    for kind in CORNER_LAWS:
+        const_rows.append([f"{kind} f3dB (AC)", "Hz", "inf",
+                           *[sig(by_corner[c][kind].extra.get("f3dB_Hz", float("nan")))
+                             for c in corners]])
     err_rows = []
     for kind in ("multiplier", "activation", "derivative"):
         err_rows.append([kind, *[f"{by_corner[c][kind].best.law}: "
@@ -442,7 +446,9 @@ the network runs {facts['train_seconds']:.1f} s; engine `{engine}`. Data:
 ![The cells at every corner]({fig_cells})
 
 Fitted constants (the laws every corner shares: {", ".join(f"{k} `{v}`" for k, v in CORNER_LAWS.items())})
-beside the paper's normalised defaults. The cells' swing is {ratio_v:.0f}x smaller in
+beside the paper's normalised defaults, and each cell's bandwidth (the paper's blocks
+have none: its rows last 0.01 to 1 ps, a million times shorter than these poles allow,
+so a circuit of these cells runs its rows in microseconds). The cells' swing is {ratio_v:.0f}x smaller in
 voltage (`Vamp`) and {ratio_i:.0f}x in current (`Iref`) than the defaults, which a 1.8 V
 supply and a few uA per cell give; `Km` is of the same order.
 

@@ -3,8 +3,9 @@
 A raw file is a text header (``Title:``, ``Plotname:``, ``Flags:``,
 ``No. Variables:``, ``No. Points:``, ``Variables:`` with one line per vector)
 followed by ``Binary:`` and little-endian float64 values point after point, or
-by ``Values:`` and the same numbers as text. Only real (transient / DC) plots
-are read; a file may hold several plots one after the other.
+by ``Values:`` and the same numbers as text. Real plots (transient, DC) hold
+float64 values, complex ones (AC) pairs of them (binary only); a file may hold
+several plots one after the other.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from ...errors import SimulationError
 @dataclass(frozen=True)
 class RawPlot:
     """One analysis: ``names`` of the vectors (lower case, as ngspice writes them) and
-    ``data`` of shape (points, vectors); column 0 is the sweep (``time`` for .tran)."""
+    ``data`` of shape (points, vectors); column 0 is the sweep (``time`` for .tran,
+    ``frequency`` for .ac, whose data are complex)."""
 
     title: str
     plotname: str
@@ -87,17 +89,23 @@ def _read_plot(blob: bytes, pos: int, path) -> tuple[RawPlot | None, int]:
             break
         header[key] = value.strip()
     flags = header.get("flags", "real").lower()
-    if "complex" in flags:
-        raise SimulationError(f"raw file {path}: complex plots are not read")
+    complex_ = "complex" in flags
+    if complex_ and key != "binary":
+        raise SimulationError(f"raw file {path}: complex plots are read in binary form only")
     n_vars = len(names)
     n_points = int(header.get("no. points", "0").split()[0] or 0)
     if key == "binary":
-        available = (len(blob) - pos) // (8 * n_vars)
+        width = 16 if complex_ else 8
+        available = (len(blob) - pos) // (width * n_vars)
         if n_points == 0 or n_points > available:  # header not patched (run stopped early)
             n_points = available
         count = n_points * n_vars
-        data = np.frombuffer(blob, dtype="<f8", count=count, offset=pos).reshape(n_points, n_vars)
-        pos += 8 * count
+        dtype = "<c16" if complex_ else "<f8"
+        data = np.frombuffer(blob, dtype=dtype, count=count, offset=pos).reshape(n_points, n_vars)
+        pos += width * count
+        if complex_:
+            return RawPlot(header.get("title", ""), header.get("plotname", ""), tuple(names),
+                           np.array(data, complex)), pos
     else:
         values = []
         text_end = blob.find(b"\nTitle:", pos)
