@@ -15,7 +15,8 @@
 # configuration times a grid and/or a random sample over any of its keys, times
 # seeds, in batches, into a crash-safe SQLite store (`--resume` continues it).
 # `aann sweep export` writes one CSV row per run, `aann sweep report` a Markdown
-# report with the yield per key. docs/sweeps.md has the file format.
+# report with the yield per key, and `aann.load_sweep_results` reads it into
+# pandas or xarray labelled by the swept keys. docs/sweeps.md has the file format.
 
 # %%
 import os
@@ -77,6 +78,26 @@ print("\n".join((OUT / "runs.csv").read_text().splitlines()[:5]))
 # %%
 df = pd.read_csv(OUT / "runs.csv")
 print(df.groupby(["constants.Keta", "blocks.multiplier.Voff"])["final_mse"].median())
+
+# %% [markdown]
+# ## The store in Python
+#
+# `aann.load_sweep_results` reads the store (also while a sweep is still
+# running) and labels every run by the swept keys, in SI units: a short
+# `repr`, an HTML table in Jupyter, pandas one row per run, and xarray by run
+# or, with `grid=True`, as an array over the swept keys and the seed.
+
+# %%
+res = aann.load_sweep_results(OUT / "run")
+print(res)
+runs = res.to_dataframe()
+assert (runs["final_mse"].to_numpy() == df["final_mse"].to_numpy()).all()
+print(runs[["run", "constants.Keta", "blocks.multiplier.Voff", "seed", "final_mse"]].head())
+
+# %%
+ds = res.to_xarray(grid=True)
+print(dict(ds.sizes))
+print(ds.final_mse.median("seed").to_pandas())  # Keta (S) down, Voff (V) across
 
 # %%
 report = aann_sweep.write_report(OUT / "run", by=["constants.Keta"])
