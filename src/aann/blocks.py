@@ -153,6 +153,18 @@ ROLES = ("forward", "delta", "charge", "type2")
 (Vdelta, x) Eq. 9, 11; ``type2`` (Vdelta, Vw) Eq. 15-16."""
 
 
+def bandwidth():
+    """The ``f3dB`` field of a block with a first-order pole on its output (Hz).
+
+    The pole is the block's output node charging through its output resistance:
+    ``tau dy/dt = u - y`` with ``tau = 1 / (2 pi f3dB)``, ``u`` the law's value and
+    ``y`` what the next block sees. 0 is no pole (the paper's instantaneous block).
+    """
+    return param(0.0, "Hz", sign="nonnegative",
+                 doc="bandwidth: a first-order pole on the output, tau = 1/(2 pi f3dB); "
+                     "0: none (instantaneous)")
+
+
 def _is_zero(x) -> bool:
     """A literal 0 (a Python number), known when the code is traced."""
     return isinstance(x, (int, float)) and x == 0
@@ -178,6 +190,7 @@ class Multiplier(eqx.Module):
     Voff1: float = param(0.0, "V", doc="offset of input 1")
     Voff: float = param(0.0, "V", doc="offset of input 2 (Eq. 17)")
     Ioff: float = param(0.0, "A", doc="offset of the output current")
+    f3dB: float = bandwidth()
 
     @abc.abstractmethod
     def current(self, V1, V2, m=jnp):
@@ -259,6 +272,7 @@ class Activation(eqx.Module):
 
     Vamp: float = param(1.0, "V", sign="positive", doc="output swing")
     Iref: float = param(1e-4, "A", sign="positive", doc="input current scale")
+    f3dB: float = bandwidth()
 
     def Vout(self, Inet, m=jnp):
         # = Vamp / (1 + exp(-Inet/Iref)), written with tanh: one transcendental and no
@@ -280,6 +294,7 @@ class Derivative(eqx.Module):
     Vref: float = param(1.0, "V", sign="positive", doc="input voltage scale")
     Ru: float = param(1e4, "Ohm", sign="positive",
                       doc="transresistance Inet -> u; 1V/Iref gives dVout/dnet")
+    f3dB: float = bandwidth()
 
     def Vd(self, Inet, m=jnp):
         # e^u / (e^u + 1)^2 = (1 - tanh(u/2)^2) / 4: one tanh, no division, no overflow
@@ -302,6 +317,7 @@ class OutputError(eqx.Module):
     """Type1 error block (Eq. 14): ``VE = Vout - Vtarget + Voff``."""
 
     Voff: float = param(0.0, "V", doc="offset of the error output")
+    f3dB: float = bandwidth()
 
     def VE(self, Vout, Vtarget, m=jnp):
         return _shifted(Vout - Vtarget, self.Voff)

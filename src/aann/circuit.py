@@ -20,16 +20,25 @@ shapes (n_out, n_in + 1) for ``multiplier.forward``, ``multiplier.charge`` and
 only), (n_out, n_in) for ``multiplier.type2`` (one per product of this layer's
 deltas with its non-bias weights) and (n_in,) for ``type2`` (the error-summing
 stage of each neuron of the layer below).
+
+Bandwidth: a block with ``f3dB > 0`` has a first-order pole on its output, so
+its output (one of :data:`LAG_SIGNALS`) is no longer a function of the weights
+and sources but state of the circuit: ``tau dy/dt = u - y``, ``u`` the law's
+value. :meth:`Circuit.lagged` says which signals lag, :meth:`Circuit.settle`
+gives their DC values (a run's initial state) and :meth:`Circuit.d_dt` the
+vector field of weights and lagged outputs together.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .blocks import (
     KINDS,
@@ -52,6 +61,76 @@ class Forward(NamedTuple):
     Inet: list  # A
     Vout: list  # V
     Vd: list  # V
+
+
+LAG_SIGNALS = ("u", "Vout", "Vd", "VE", "Vdelta", "Vgrad")
+"""The block outputs that may lag (``f3dB > 0``), per layer, all in volts: ``u = Ru *
+Inet`` (the forward multipliers' currents summed into ``Ru``: their pole), ``Vout``
+(activation), ``Vd`` (derivative), ``VE`` (the output layer's error block; in a hidden
+layer the Type2 multipliers' currents summed into ``R_E``: their pole), ``Vdelta``
+(multiplier role delta), ``Vgrad`` (role charge, one per weight)."""
+
+_POLE_OF = {"u": "multiplier.forward", "Vout": "activation", "Vd": "derivative",
+            "Vdelta": "multiplier.delta", "Vgrad": "multiplier.charge"}
+
+def chain_settling(taus, within: float = 0.01) -> float:
+    """The time (s) a chain of first-order lags with time constants ``taus`` (s) takes
+    to reach ``1 - within`` of a unit step: ``ln(100) tau`` for one, 6.6 tau for two
+    equal ones, 17.4 tau for nine (the step response of the chain, solved exactly)."""
+    import scipy.linalg
+    import scipy.optimize
+
+    taus = [t for t in taus if t > 0]
+    if not taus:
+        return 0.0
+    n = len(taus)
+    A = np.zeros((n + 1, n + 1))  # states: the lags, then the step (constant 1)
+    for i, t in enumerate(taus):
+        A[i, i], A[i, i - 1 if i else n] = -1 / t, 1 / t
+    start = np.eye(n + 1)[n]
+
+    def missing(t):
+        return 1 - within - (scipy.linalg.expm(A * t) @ start)[n - 1]
+
+    # ln(1/within) * sum(tau) (the Elmore delay's) is never exceeded; equal for one lag
+    bound = 1.01 * math.log(1 / within) * sum(taus)
+    return float(scipy.optimize.brentq(missing, 0.0, bound, xtol=1e-9 * min(taus)))
+
+
+class _Lags:
+    """What the blocks downstream of a pole see: the lagged output ``y`` (``lags``, per
+    layer a dict over :data:`LAG_SIGNALS`) in place of the law's value ``u``; the
+    ``u`` are kept (``targets``), they are what the poles charge towards.
+    ``lags = None``: settled (DC), every ``u`` passes and is kept."""
+
+    def __init__(self, circuit, lagged, lags=None):
+        self.circuit, self.lagged, self.lags = circuit, lagged, lags
+        self.targets = tuple({} for _ in lagged)
+
+    def has(self, l, name) -> bool:
+        return name in self.lagged[l]
+
+    def __call__(self, l, name, u):
+        if name not in self.lagged[l]:
+            return u
+        self.targets[l][name] = u
+        if self.lags is None:
+            return u
+        f = self.circuit.pole_f3dB(l, name)
+        if isinstance(f, (int, float)):
+            return self.lags[l][name]
+        # a batch of stacked circuits may mix poles with f3dB = 0 (none): u passes there
+        return jnp.where(f > 0, self.lags[l][name], u)
+
+    def derivatives(self):
+        """``dy/dt = 2 pi f3dB (u - y)`` of every lagged output (V/s)."""
+        def rate(l, name):
+            f = self.circuit.pole_f3dB(l, name)
+            return 2 * math.pi * f if isinstance(f, (int, float)) else \
+                jnp.where(f > 0, 2 * math.pi * f, 0.0)
+
+        return tuple({name: rate(l, name) * (u - self.lags[l][name]) for name, u in t.items()}
+                     for l, t in enumerate(self.targets))
 
 
 def _every_role(multipliers) -> dict:
@@ -109,31 +188,47 @@ class Circuit(eqx.Module):
         own = self.instances[l].get(name) if self.instances is not None else None
         return dataclasses.replace(nominal, **own) if own else nominal
 
-    def forward(self, W, Vin) -> Forward:
-        """Forward propagation (Eq. 1, 5, 6, 7) for inputs ``Vin`` (V)."""
+    def forward(self, W, Vin, lags=None) -> Forward:
+        """Forward propagation (Eq. 1, 5, 6, 7) for inputs ``Vin`` (V); ``lags``: the
+        lagged block outputs (see :meth:`d_dt`; None: every block instantaneous)."""
+        return self._forward(W, Vin, self._lag(lags))
+
+    def _lag(self, lags) -> _Lags:
+        if lags is None or not any(lags):
+            return _NO_LAG
+        return _Lags(self, tuple(tuple(d) for d in lags), lags)
+
+    def _forward(self, W, Vin, lag: _Lags) -> Forward:
         inputs, Inets, Vouts, Vds = [], [], [], []
         a = Vin
         for l, Wl in enumerate(W):
             x = jnp.concatenate([jnp.broadcast_to(jnp.asarray(self.Vbias, a.dtype), (1,)), a])
             # summed at the neuron's input
             Inet = self.block("multiplier.forward", l).row_currents(Wl, x)
-            a = self.block("activation", l).Vout(Inet)
+            if lag.has(l, "u"):  # the pole of the summing node, read as u = Ru * Inet
+                Ru = self.block("derivative", l).Ru
+                Inet = lag(l, "u", Ru * Inet) / Ru
+            a = lag(l, "Vout", self.block("activation", l).Vout(Inet))
             inputs.append(x)
             Inets.append(Inet)
             Vouts.append(a)
-            Vds.append(self.block("derivative", l).Vd(Inet))
+            Vds.append(lag(l, "Vd", self.block("derivative", l).Vd(Inet)))
         return Forward(inputs, Inets, Vouts, Vds)
 
-    def charging_currents(self, W, Vin, Vtarget, Vteach):
-        """``Icharged`` of every capacitor (A), same shapes as ``W``, and the output ``Vout``."""
-        fwd = self.forward(W, Vin)
+    def charging_currents(self, W, Vin, Vtarget, Vteach, lags=None):
+        """``Icharged`` of every capacitor (A), same shapes as ``W``, and the output
+        ``Vout``; ``lags``: the lagged block outputs (None: none)."""
+        return self._charging(W, Vin, Vtarget, Vteach, self._lag(lags))
+
+    def _charging(self, W, Vin, Vtarget, Vteach, lag: _Lags):
+        fwd = self._forward(W, Vin, lag)
         top = len(W) - 1
-        VE = self.block("error", top).VE(fwd.Vout[-1], Vtarget)  # Type1, Eq. 14
+        VE = lag(top, "VE", self.block("error", top).VE(fwd.Vout[-1], Vtarget))  # Type1, Eq. 14
         currents = [None] * len(W)
         for l in reversed(range(len(W))):
-            Vdelta = self.block("multiplier.delta", l).product(VE, fwd.Vd[l])
+            Vdelta = lag(l, "Vdelta", self.block("multiplier.delta", l).product(VE, fwd.Vd[l]))
             charge = self.block("multiplier.charge", l)
-            Vgrad = charge.product(Vdelta[:, None], fwd.inputs[l][None, :])
+            Vgrad = lag(l, "Vgrad", charge.product(Vdelta[:, None], fwd.inputs[l][None, :]))
             currents[l] = self.block("charging", l).current(Vteach, Vgrad)
             if l > 0:  # Type2, Eq. 15-16: error of the layer below
                 M, T = self.block("multiplier.type2", l), self.block("type2", l)
@@ -143,7 +238,7 @@ class Circuit(eqx.Module):
                     IE_sum = T.K_E * M.column_currents(Vdelta, W[l][:, 1:]) / M.Km
                 else:
                     IE_sum = T.K_E * jnp.sum(M.product(Vdelta[:, None], W[l][:, 1:]), axis=0)
-                VE = T.R_E * IE_sum
+                VE = lag(l - 1, "VE", T.R_E * IE_sum)
         return tuple(currents), fwd.Vout[-1]
 
     def capacitances(self) -> tuple:
@@ -156,16 +251,91 @@ class Circuit(eqx.Module):
         less the leakage, plus the charge the switch injects while ``Vteach`` moves at
         ``dVteach_dt`` (V/s; None: held), held at the rails, over ``C``."""
         currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach)
+        return self._dVw_dt(currents, W, dVteach_dt)
+
+    def _dVw_dt(self, currents, W, dVteach_dt):
         out = []
         for l, (I, Wl) in enumerate(zip(currents, W)):
             node = self.block("charging", l)
             out.append(node.node_current(I, Wl, dVteach_dt) / node.C)
         return tuple(out)
 
-    def diffusion(self, W, Vin, Vtarget, Vteach):
+    # --- bandwidth: lagged block outputs -------------------------------------------
+
+    def pole_block(self, l: int, name: str):
+        """The block whose ``f3dB`` sets the pole of signal ``name`` (one of
+        :data:`LAG_SIGNALS`) of layer ``l``."""
+        if name == "VE":
+            top = len(self.sizes) - 2
+            return self.block("error", l) if l == top else self.block("multiplier.type2", l + 1)
+        return self.block(_POLE_OF[name], l)
+
+    def pole_f3dB(self, l: int, name: str):
+        """``f3dB`` (Hz) of the pole on signal ``name`` of layer ``l``; 0 (none) for a law
+        without the key."""
+        return getattr(self.pole_block(l, name), "f3dB", 0.0)
+
+    def lagged(self) -> tuple:
+        """Per layer, the names of the signals with a pole (``f3dB > 0`` anywhere; read
+        from a concrete circuit, outside ``jit``)."""
+        return tuple(tuple(name for name in LAG_SIGNALS
+                           if np.any(np.asarray(self.pole_f3dB(l, name)) > 0))
+                     for l in range(len(self.sizes) - 1))
+
+    def fastest_pole(self) -> float:
+        """The highest ``f3dB`` of the circuit's poles (Hz; 0 without poles)."""
+        return max((float(np.max(np.asarray(self.pole_f3dB(l, name))))
+                    for l, names in enumerate(self.lagged()) for name in names), default=0.0)
+
+    def settle(self, W, Vin, Vtarget, Vteach, lagged: tuple):
+        """The lagged outputs (per layer, a dict over ``lagged``) settled at their DC
+        values for weights ``W`` and sources held at ``Vin``, ``Vtarget``, ``Vteach``."""
+        lag = _Lags(self, lagged)
+        self._charging(W, Vin, Vtarget, Vteach, lag)
+        return lag.targets
+
+    def d_dt(self, y, Vin, Vtarget, Vteach, dVteach_dt=None):
+        """The vector field of the circuit's state ``y = (W, lags)``: ``(dVw/dt, dy/dt of
+        the lagged outputs)``, V/s. ``lags``: per layer a dict, signal name (of
+        :meth:`lagged`) to its value, shaped (n_out,), or (n_out, n_in + 1) for
+        ``Vgrad``. Without poles (``lags`` all empty) exactly :meth:`dVw_dt`."""
+        W, lags = y
+        if not any(lags):
+            return self.dVw_dt(W, Vin, Vtarget, Vteach, dVteach_dt), lags
+        lag = self._lag(lags)
+        currents, _ = self._charging(W, Vin, Vtarget, Vteach, lag)
+        return self._dVw_dt(currents, W, dVteach_dt), lag.derivatives()
+
+    def settling_time(self) -> float:
+        """The time (s) the charging currents take to settle to 1 % after a step of the
+        inputs, through the chain of poles with the largest sum of ``tau = 1/(2 pi
+        f3dB)`` on a path from the inputs through the forward pass, the errors and the
+        deltas to a charging current; 0 without poles."""
+        def tau(l, name):
+            f = np.asarray(self.pole_f3dB(l, name), float)
+            f = f[f > 0]
+            return (float(1 / (2 * math.pi * f.min())),) if f.size else ()
+
+        def later(*chains):  # the chain with the largest delay (sum of tau)
+            return max(chains, key=sum)
+
+        n = len(self.sizes) - 1
+        Vout, Vd, slowest = [()] * n, [()] * n, ()  # per signal, the poles on its path
+        for l in range(n):
+            u = (Vout[l - 1] if l else ()) + tau(l, "u")
+            Vout[l], Vd[l] = u + tau(l, "Vout"), u + tau(l, "Vd")
+        VE = Vout[-1] + tau(n - 1, "VE")
+        for l in reversed(range(n)):
+            Vdelta = later(VE, Vd[l]) + tau(l, "Vdelta")
+            slowest = later(slowest, later(Vdelta, Vout[l - 1] if l else ()) + tau(l, "Vgrad"))
+            if l:
+                VE = Vdelta + tau(l - 1, "VE")
+        return chain_settling(slowest)
+
+    def diffusion(self, W, Vin, Vtarget, Vteach, lags=None):
         """Per weight, the noise intensity ``g`` (V/sqrt(s)) of ``dVw = f dt + g dB``:
         ``sqrt(S) / C`` with ``S`` the node's two-sided noise current density."""
-        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach)
+        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach, lags)
         out = []
         for l, I in enumerate(currents):
             node = self.block("charging", l)
@@ -189,14 +359,31 @@ class Circuit(eqx.Module):
                                                for layer in self.instances)) and \
             isinstance(self.charging.R_leak, (int, float)) and self.charging.R_leak == 0
 
-    def output(self, W, Vin):
-        """``Vout`` of the output layer for inputs ``Vin``."""
-        return self.forward(W, Vin).Vout[-1]
+    def output(self, W, Vin, lags=None):
+        """``Vout`` of the output layer for inputs ``Vin`` (with ``lags``: what the output
+        node shows, its poles included)."""
+        return self.forward(W, Vin, lags).Vout[-1]
 
     def mse(self, W, X, Y):
         """Mean over rows and outputs of ``(Vout - Vtarget)^2`` (SPEC section 2)."""
         out = jax.vmap(lambda x: self.output(W, x))(X)
         return jnp.mean((out - Y) ** 2)
+
+
+class _Instant(_Lags):
+    """No poles: every block output passes at once."""
+
+    def __init__(self):
+        pass
+
+    def has(self, l, name) -> bool:
+        return False
+
+    def __call__(self, l, name, u):
+        return u
+
+
+_NO_LAG = _Instant()
 
 
 def build_circuit(config, sample: int | None = None) -> Circuit:

@@ -38,9 +38,11 @@ from .units import parse_quantity
 
 
 def _quantities(cls) -> dict[str, Param]:
-    """The float constants of a block class (those that can be mismatched)."""
+    """The float constants of a block class (those that can be mismatched). Not
+    ``f3dB``: a pole sits on a summing node (a neuron's multipliers share it), so it
+    is one per node, not per instance."""
     return {k: p for k, p in params_of(cls).items() if isinstance(p.default, float)
-            and not isinstance(p.default, bool) and p.choices is None}
+            and not isinstance(p.default, bool) and p.choices is None and k != "f3dB"}
 
 
 def mismatchable() -> dict[str, Param]:

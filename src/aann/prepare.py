@@ -10,6 +10,7 @@ start here; the engines take a :class:`Prepared` and import nothing above it.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -64,8 +65,17 @@ class Prepared:
                                  float(np.max(np.diff(s.time))))
 
     def solver(self, solver: Solver | None = None) -> Solver:
-        """``solver`` (default: the description's) with its steps resolved for ``lam``."""
-        return (solver or self.config.solver).resolved(self.lam)
+        """``solver`` (default: the description's) with its steps resolved for ``lam``
+        and for the blocks' fastest pole."""
+        return (solver or self.config.solver).resolved(self.lam, self.stiffness)
+
+    @property
+    def stiffness(self) -> float:
+        """The longest segment (a row, or a PWL piece) over the fastest pole's time
+        constant ``1 / (2 pi f3dB)``; 0 without poles."""
+        t = self.schedule.t_row if self.stimulus is None else \
+            float(np.max(np.diff(self.stimulus.time)))
+        return 2 * math.pi * self.circuit.fastest_pole() * t
 
     @property
     def circuit_seconds(self) -> float:

@@ -201,7 +201,8 @@ class Results:
     def limits(self) -> dict[str, str]:
         """One plain sentence per physical limit the run breaks: ``current``, the
         charging current against ``Imax`` (the slew rate against ``Imax / C``), and
-        ``retention``, the weights' ``R_leak * C`` against the run's length."""
+        ``retention``, the weights' ``R_leak * C`` against the run's length, and
+        ``settling``, the blocks' settling time against ``t_row``."""
         c, n = self.config.constants, self.config.nonideal
         out = {}
         peak = float(np.max(self.peak_current_max, initial=0.0))
@@ -216,7 +217,22 @@ class Results:
                 f"The weights' retention R_leak*C = {n.R_leak * c.C:.3g} s is shorter than the "
                 f"run ({self.circuit_seconds:.3g} s): a weight that learning does not "
                 "refresh decays within it.")
+        settling = self.settling_time
+        if settling > self.config.training.t_row:
+            out["settling"] = (
+                f"The blocks' poles settle in {settling:.3g} s (1 %), longer than a row "
+                f"(t_row = {self.config.training.t_row:.3g} s): each row is learned from "
+                "signals still moving from the previous one; run slower or widen the "
+                "blocks' bandwidth (f3dB).")
         return out
+
+    @property
+    def settling_time(self) -> float:
+        """Seconds the charging currents take to settle to 1 % after a row edge through
+        the blocks' poles (:meth:`aann.Circuit.settling_time`); 0 without poles."""
+        from .circuit import build_circuit
+
+        return build_circuit(self.config).settling_time()
 
     def summary(self) -> dict:
         """The figures of the summary table, per network, plus the settings.
@@ -246,6 +262,7 @@ class Results:
             "slew_limit": Imax / self.config.constants.C,
             "retention_seconds": (self.config.nonideal.R_leak * self.config.constants.C
                                   if self.config.nonideal.R_leak > 0 else None),
+            "settling_time": self.settling_time,
             "limits_broken": list(self.limits().values()),
             "process_seconds": info.process_seconds,
             "time_points": info.time_points,

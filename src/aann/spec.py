@@ -327,7 +327,10 @@ class Solver(_Fields):
     lambda = 1 one epoch of Tsit5 agrees with 32 steps to ~5e-10 V. Over a long
     run the training itself can amplify such differences (by ~1e7 during the
     escape from XOR's plateau with 1 fs edges: 23 mV after 1000 epochs, against
-    0.06 mV at 8 steps); compare with more steps where that matters.
+    0.06 mV at 8 steps); compare with more steps where that matters. With block
+    poles (``f3dB``) ``auto`` takes at least one step per time constant of the
+    fastest pole, ``2 pi t_row f3dB`` steps per row: Tsit5 is unstable beyond about
+    2.5 tau per step and errs by ~5e-7 V per row at one (docs/model.md, "Bandwidth").
     ``adaptive``: a PID step-size controller with ``rtol``/``atol``, restarted at
     every segment edge so that no step crosses a discontinuity.
     ``max_step_error`` (V): with fixed stepping, a step whose embedded error
@@ -341,7 +344,8 @@ class Solver(_Fields):
     stepping: str = choice("fixed", "fixed", "adaptive",
                            doc="fixed (fast) | adaptive (PID controller, for checking)")
     steps: int | str = param("auto", doc="fixed steps per segment; auto = clip(ceil(2 "
-                                         f"lambda), 2, 64); at most {MAX_STEPS}")
+                                         "lambda), 2, 64), at least 2 pi t_row f3dB with "
+                                         f"block poles; at most {MAX_STEPS}")
     rtol: float = param(1e-8, sign="positive",
                         doc="adaptive; fixed: the root finder of kvaerno5 (implicit)")
     atol: float = param(1e-10, "V", sign="positive",
@@ -361,11 +365,21 @@ class Solver(_Fields):
             except ValidationError as e:
                 raise ValidationError(f"{e} or 'auto'" if "integer" in str(e) else e) from None
 
-    def resolved(self, lam: float) -> Solver:
-        """This solver with ``steps`` a number, for a row learning rate ``lam``."""
+    def resolved(self, lam: float, stiffness: float = 0.0) -> Solver:
+        """This solver with ``steps`` a number: for ``auto``, enough for a row learning
+        rate ``lam`` and for the blocks' fastest pole (``stiffness``: the segment's
+        length over that pole's ``tau``, 0 without poles; one step per ``tau``)."""
         if self.steps != "auto":
             return self
         steps = min(64, max(2, math.ceil(2 * lam))) if math.isfinite(lam) else 64
+        if stiffness > steps:
+            if stiffness > MAX_STEPS:
+                raise ValidationError(
+                    f"a block pole is {stiffness:.3g} times faster than a row (2 pi t_row "
+                    f"f3dB); the native engine takes one step per time constant, at most "
+                    f"{MAX_STEPS} per row: raise t_row, or set that block's f3dB = 0 (a "
+                    f"pole that fast settles within 1/{stiffness / 4.6:.3g} of the row)")
+            steps = math.ceil(stiffness)
         return dataclasses.replace(self, steps=int(steps))
 
 

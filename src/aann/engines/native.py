@@ -81,26 +81,27 @@ def _slope(t0, t1, s0, s1):
     return jnp.where(t1 > t0, (s1[2] - s0[2]) / jnp.where(t1 > t0, t1 - t0, 1.0), 0.0)
 
 
-def _field(t, W, args):
+def _field(t, y, args):
     circuit, t0, t1, s0, s1 = args
-    return circuit.dVw_dt(W, *_sources(t, t0, t1, s0, s1), _slope(t0, t1, s0, s1))
+    return circuit.d_dt(y, *_sources(t, t0, t1, s0, s1), _slope(t0, t1, s0, s1))
 
 
 def _batched_field(circuit_axis):
-    """``_field`` for a whole batch: weights and sources have a leading axis B, and so
-    have the circuit's constants that ``circuit_axis`` (:func:`circuit_axes`, or None:
-    one circuit for all) maps. One solver then steps every network at once, which XLA
-    compiles to far faster code than a vmapped solver loop."""
+    """``_field`` for a whole batch: the state ``y = (W, lags)`` and the sources have a
+    leading axis B, and so have the circuit's constants that ``circuit_axis``
+    (:func:`circuit_axes`, or None: one circuit for all) maps. One solver then steps
+    every network at once, which XLA compiles to far faster code than a vmapped
+    solver loop."""
 
-    def field(t, W, args):
+    def field(t, y, args):
         circuit, t0, t1, s0, s1 = args
-        x, y, vt = _sources(t, t0, t1, s0, s1)
+        x, yt, vt = _sources(t, t0, t1, s0, s1)
         dvt = _slope(t0, t1, s0, s1)
         if dvt is None:
-            return jax.vmap(lambda c, W, x, y, vt: c.dVw_dt(W, x, y, vt),
-                            in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, W, x, y, vt)
-        return jax.vmap(lambda c, W, x, y, vt, dvt: c.dVw_dt(W, x, y, vt, dvt),
-                        in_axes=(circuit_axis, 0, 0, 0, 0, 0))(circuit, W, x, y, vt, dvt)
+            return jax.vmap(lambda c, y, x, yt, vt: c.d_dt(y, x, yt, vt),
+                            in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, y, x, yt, vt)
+        return jax.vmap(lambda c, y, x, yt, vt, dvt: c.d_dt(y, x, yt, vt, dvt),
+                        in_axes=(circuit_axis, 0, 0, 0, 0, 0))(circuit, y, x, yt, vt, dvt)
 
     return field
 
@@ -109,11 +110,13 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
              reduce_error=True):
     """Solve one segment, its sources linear from ``s0`` to ``s1`` (None: held at ``s0``).
 
-    Returns W at ``t1``; weights at ``n_samples`` times from ``t0`` (or None);
-    the ok flag; the largest local error estimate of a fixed step (V; 0 when
-    the stepping is adaptive, which controls it); ``dVw/dt`` at ``t0`` when the
-    solver evaluated it anyway (FSAL on the fast path), else None.
-    ``reduce_error=False``: the error estimate stays per weight (a pytree like
+    ``W`` is the circuit's state ``(weights, lagged block outputs)`` (see
+    :meth:`aann.Circuit.d_dt`). Returns the state at ``t1``; the state at
+    ``n_samples`` times from ``t0`` (or None); the ok flag; the largest local error
+    estimate of a fixed step (V; 0 when the stepping is adaptive, which controls
+    it); the state's ``d/dt`` at ``t0`` when the solver evaluated it anyway (FSAL on
+    the fast path), else None.
+    ``reduce_error=False``: the error estimate stays per value (a pytree like
     ``W``), for a caller that reduces it once over many segments (the reduction
     over a network's few weights costs more than a whole stage on a CPU).
     ``batch``: False for one network, else, for a batch of networks (``W``, ``s0``,
@@ -166,7 +169,8 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     else:  # the max norm: every network of a batch within rtol/atol
         controller = diffrax.PIDController(rtol=solver.rtol, atol=solver.atol,
                                            norm=_max_norm)
-        dt0, max_steps = (t1 - t0) / solver.steps, MAX_ADAPTIVE_STEPS
+        # steps resolved for a fast pole (Solver.resolved) raise the limit with them
+        dt0, max_steps = (t1 - t0) / solver.steps, max(MAX_ADAPTIVE_STEPS, 4 * solver.steps)
     sample_ts = t0 + (t1 - t0) * jnp.arange(n_samples) / max(n_samples, 1)
     saveat = diffrax.SaveAt(ts=sample_ts, t1=True) if n_samples else diffrax.SaveAt(t1=True)
     sol = diffrax.diffeqsolve(term, method, t0, t1, dt0, W, args=args,
@@ -179,20 +183,26 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     return W_end, (sample_ts, W_samples), sol.result == diffrax.RESULTS.successful, zero, None
 
 
-def _clamp(circuit, W, batch):
-    """``W`` held within the supply rails (identity without ``[nonideal] rails``)."""
+def _clamp(circuit, y, batch):
+    """State ``y`` with its weights held within the supply rails (identity without
+    ``[nonideal] rails``)."""
     if not circuit.charging.rails:
-        return W
+        return y
+    W, lags = y
     if batch is False or batch is None:
-        return circuit.clamp(W) if batch is False else jax.vmap(circuit.clamp)(W)
-    return jax.vmap(lambda c, W: c.clamp(W), in_axes=(batch, 0))(circuit, W)
+        W = circuit.clamp(W) if batch is False else jax.vmap(circuit.clamp)(W)
+    else:
+        W = jax.vmap(lambda c, W: c.clamp(W), in_axes=(batch, 0))(circuit, W)
+    return W, lags
 
 
-def _inject(circuit, W, dVteach, batch):
-    """``W`` after an ideal ``Vteach`` edge of ``dVteach`` (B,) volts (``Qinj``)."""
+def _inject(circuit, y, dVteach, batch):
+    """State ``y`` after an ideal ``Vteach`` edge of ``dVteach`` (B,) volts (``Qinj``)."""
+    W, lags = y
     if batch is None:
-        return jax.vmap(circuit.inject)(W, dVteach)
-    return jax.vmap(lambda c, W, d: c.inject(W, d), in_axes=(batch, 0, 0))(circuit, W, dVteach)
+        return jax.vmap(circuit.inject)(W, dVteach), lags
+    return jax.vmap(lambda c, W, d: c.inject(W, d), in_axes=(batch, 0, 0))(
+        circuit, W, dVteach), lags
 
 
 class _NetworkBrownian(diffrax.AbstractBrownianPath):
@@ -222,15 +232,17 @@ def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys):
     diffrax's stochastic Runge-Kutta solvers at ``solver.steps`` fixed steps, network b
     driven by its own Brownian motion (``keys[b]``). Returns what :func:`_segment`
     returns."""
-    def diffusion(t, W, args):
+    def diffusion(t, state, args):
         circuit, t0, t1, s0, s1 = args
         x, y, vt = _sources(t, t0, t1, s0, s1)
-        g = jax.vmap(lambda c, W, x, y, vt: c.diffusion(W, x, y, vt),
-                     in_axes=(batch, 0, 0, 0, 0))(circuit, W, x, y, vt)
-        return lx.DiagonalLinearOperator(g)
+        W, lags = state
+        g = jax.vmap(lambda c, W, lags, x, y, vt: c.diffusion(W, x, y, vt, lags),
+                     in_axes=(batch, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt)
+        # the lagged block outputs are noiseless
+        return lx.DiagonalLinearOperator((g, jax.tree.map(jnp.zeros_like, lags)))
 
     h = (t1 - t0) / solver.steps
-    shape = tuple(jax.ShapeDtypeStruct(w.shape[1:], w.dtype) for w in W)
+    shape = jax.tree.map(lambda w: jax.ShapeDtypeStruct(w.shape[1:], w.dtype), W)
     brownian = _NetworkBrownian(t0, t1, keys, h / 8, shape)
     terms = diffrax.MultiTerm(diffrax.ODETerm(_batched_field(batch)),
                               diffrax.ControlTerm(diffusion, brownian))
@@ -287,10 +299,11 @@ def _max_abs(tree):
     return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
 
 
-def _peak(circuit, W, signals, peak, batch=False, dW=None):
-    """``peak`` raised to the charging currents at weights ``W`` and sources
-    ``signals`` (A); from ``dW = dVw/dt`` there (``Icharged = C dVw/dt``) when the
+def _peak(circuit, y, signals, peak, batch=False, dy=None):
+    """``peak`` raised to the charging currents in state ``y = (W, lags)`` and sources
+    ``signals`` (A); from ``dy = d/dt`` there (``Icharged = C dVw/dt``) when the
     solver has it, else computed."""
+    (W, lags), dW = y, None if dy is None else dy[0]
     if dW is not None and circuit.derivative_is_current:
         batched = batch is not False and batch is not None
 
@@ -301,20 +314,21 @@ def _peak(circuit, W, signals, peak, batch=False, dW=None):
 
         currents = tuple(current(d, C) for d, C in zip(dW, circuit.capacitances()))
     elif batch is False:
-        currents, _ = circuit.charging_currents(W, *signals)
+        currents, _ = circuit.charging_currents(W, *signals, lags)
     else:
-        currents, _ = jax.vmap(lambda c, W, s: c.charging_currents(W, *s),
-                               in_axes=(batch, 0, 0))(circuit, W, signals)
+        currents, _ = jax.vmap(lambda c, W, lags, s: c.charging_currents(W, *s, lags),
+                               in_axes=(batch, 0, 0, 0))(circuit, W, lags, signals)
     return jax.tree.map(lambda p, i: jnp.maximum(p, jnp.abs(i)), peak, currents)
 
 
-def _samples(circuit, t_samples, W_samples, t0, t1, s0, s1):
-    """Source and output voltages at the sample times of one segment."""
+def _samples(circuit, t_samples, y_samples, t0, t1, s0, s1):
+    """Source and output voltages at the sample times of one segment (``y_samples``:
+    the state ``(W, lags)`` at those times)."""
     frac = _frac(t_samples, t0, t1)[:, None]
     x, y = s0[0] + (s1[0] - s0[0]) * frac, s0[1] + (s1[1] - s0[1]) * frac
     vt = s0[2] + (s1[2] - s0[2]) * frac[:, 0]
-    Ws = [W_samples[l] for l in range(len(W_samples))]
-    out = jax.vmap(lambda W, xi: circuit.output(W, xi))(Ws, x)
+    W, lags = y_samples
+    out = jax.vmap(lambda W, lags, xi: circuit.output(W, xi, lags))(W, lags, x)
     return {"time": t_samples, "Vin": x, "Vtarget": y, "Vout": out, "Vteach": vt}
 
 
@@ -322,6 +336,7 @@ class RowState(NamedTuple):
     """What carries over from one chunk of epochs to the next (leading axis B)."""
 
     W: tuple  # weights, V
+    lags: tuple  # per layer, the lagged block outputs (V; empty dicts without poles)
     prev: tuple  # (Vin, Vtarget, Vteach) of the last row applied
     peak: tuple  # max |Icharged| so far, A
     k: jax.Array  # rows applied so far (one count, shared); the next row starts at k * t_row
@@ -346,8 +361,9 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
     batch = circuit_axes(circuit) if circuit_axis == 0 else None
 
     def row(carry, inp):
-        state, err = carry  # err: per weight, the largest local error estimate this epoch
-        W, prev, peak, k, ok = state
+        state, err = carry  # err: per value, the largest local error estimate this epoch
+        W, lags, prev, peak, k, ok = state
+        y = (W, lags)
         i, vt = inp
         sig = (jnp.broadcast_to(X[i], (B, X.shape[1])), jnp.broadcast_to(Y[i], (B, Y.shape[1])),
                jnp.full(B, vt))
@@ -364,28 +380,28 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
                 return _segment(circuit, W, ta, tb, s0, s1, solver, n_samples, batch,
                                 reduce_error=False)
         if ramp:
-            W_start = W
-            W, samples, ok_r, err_r, dW0 = segment(W, t0, t0 + t_edge, prev, sig, 0)
-            peak = _peak(circuit, W_start, prev, peak, batch, dW0)
+            y_start = y
+            y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0)
+            peak = _peak(circuit, y_start, prev, peak, batch, dy0)
             ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
             if n_samples:
                 wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
             t0 = t0 + t_edge
         else:  # an ideal Vteach edge (nothing without Qinj)
-            W = _inject(circuit, W, sig[2] - prev[2], batch)
-        W_start = W
-        W, samples, ok_f, err_f, dW0 = segment(W, t0, t_end, sig, None, 1)
-        peak = _peak(circuit, W_start, sig, peak, batch, dW0)
+            y = _inject(circuit, y, sig[2] - prev[2], batch)
+        y_start = y
+        y, samples, ok_f, err_f, dy0 = segment(y, t0, t_end, sig, None, 1)
+        peak = _peak(circuit, y_start, sig, peak, batch, dy0)
         if n_samples:
             wave.append(_batch_samples(circuit, batch, samples, t0, t_end, sig, sig))
-        state = RowState(W, sig, peak, k + 1, ok & ok_f)
+        state = RowState(*y, sig, peak, k + 1, ok & ok_f)
         return (state, jax.tree.map(jnp.maximum, err, err_f)), wave
 
     mse = jax.vmap(lambda c, W: c.mse(W, X, Y), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
-        err0 = jax.tree.map(jnp.zeros_like, state.W)
+        err0 = jax.tree.map(jnp.zeros_like, (state.W, state.lags))
         (state, err), wave = jax.lax.scan(row, (state, err0), (idx, jnp.full(R, vt)),
                                           unroll=ROW_UNROLL)
         flat = jnp.concatenate([w.reshape(B, -1) for w in state.W], axis=1)
@@ -401,7 +417,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
 
 
 def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
-    """:func:`_samples` of every network; saved weights have axes (time, B, ...)."""
+    """:func:`_samples` of every network; saved states have axes (time, B, ...)."""
     t_samples, W_samples = samples
     return jax.vmap(_samples, in_axes=(batch, None, 1, None, None, 0, 0))(
         circuit, t_samples, W_samples, t0, t1, s0, s1)
@@ -440,8 +456,10 @@ def release_compiled_if_crowded(limit: int = 30_000) -> bool:
     return crowded
 
 
-def initial_state(W0, schedule: RowSchedule) -> RowState:
-    """The batch's state before the first row: weights ``W0`` (B, ...) and row 0's sources."""
+def initial_state(W0, schedule: RowSchedule, circuit: Circuit,
+                  circuit_batched: bool = False) -> RowState:
+    """The batch's state before the first row: weights ``W0`` (B, ...), row 0's sources,
+    and the lagged block outputs (poles) settled at them."""
     W0 = tuple(jnp.asarray(w, float) for w in W0)
     B = W0[0].shape[0]
     first = schedule.order[:, 0, 0] if schedule.order.shape[0] > 1 else \
@@ -449,8 +467,20 @@ def initial_state(W0, schedule: RowSchedule) -> RowState:
     X, Y = schedule.dataset.X, schedule.dataset.Y
     prev = (jnp.asarray(X[first], float), jnp.asarray(Y[first], float),
             jnp.full(B, float(schedule.Vteach[0])))
-    return RowState(W0, prev, jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int),
-                    jnp.ones(B, bool))
+    return RowState(W0, settled_lags(circuit, W0, prev, circuit_batched), prev,
+                    jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int), jnp.ones(B, bool))
+
+
+def settled_lags(circuit: Circuit, W, sources, circuit_batched: bool = False) -> tuple:
+    """Per layer, the lagged block outputs of a batch (leading axis B) settled at weights
+    ``W`` and ``sources = (Vin, Vtarget, Vteach)``: the DC state a run starts from;
+    empty dicts without poles."""
+    lagged = circuit.lagged()
+    if not any(lagged):
+        return tuple({} for _ in lagged)
+    axes = circuit_axes(circuit) if circuit_batched else None
+    return jax.vmap(lambda c, W, s: c.settle(W, *s, lagged), in_axes=(axes, 0, 0))(
+        circuit, W, sources)
 
 
 def chunk_size(epochs: int, chunks: int = 20) -> int:
@@ -489,7 +519,7 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
                          record_weights, noise_keys is not None)
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
-    state = initial_state(W0, schedule) if state is None else state
+    state = initial_state(W0, schedule, circuit, circuit_batched) if state is None else state
     E, step = schedule.epochs, chunk_size(schedule.epochs)
     parts, waves = [], []
     for e0 in range(first_epoch, E, step):
@@ -540,30 +570,33 @@ def _flatten_waves(wave):
     return merged
 
 
-def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples):
+def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples, lagged):
     zero_peak = jax.tree.map(jnp.zeros_like, W0)
+    # the poles start settled at the first sources
+    y0 = (W0, circuit.settle(W0, vin[0], vtarget[0], vteach[0], lagged))
 
     def piece(carry, k):
-        W, peak, ok = carry
+        y, peak, ok = carry
         t0, t1 = time[k], time[k + 1]
         s0 = (vin[k], vtarget[k], vteach[k])
         s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
-        peak = _peak(circuit, W, s0, peak)
+        peak = _peak(circuit, y, s0, peak)
         # a jump of Vteach (a piece of zero length) injects Qinj at once; a ramp, over it
+        W, lags = y
         jumped = circuit.inject(W, s1[2] - s0[2])
-        W = jax.tree.map(lambda w, j: jnp.where(t1 > t0, w, j), W, jumped)
-        W, samples, ok_k, _, _ = _segment(circuit, W, t0, t1, s0, s1, solver, n_samples)
-        peak = _peak(circuit, W, s1, peak)
-        return (W, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
+        y = (jax.tree.map(lambda w, j: jnp.where(t1 > t0, w, j), W, jumped), lags)
+        y, samples, ok_k, _, _ = _segment(circuit, y, t0, t1, s0, s1, solver, n_samples)
+        peak = _peak(circuit, y, s1, peak)
+        return (y, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
 
-    (W, peak, ok), wave = jax.lax.scan(
-        piece, (W0, zero_peak, jnp.asarray(True)), jnp.arange(time.shape[0] - 1))
+    ((W, _), peak, ok), wave = jax.lax.scan(
+        piece, (y0, zero_peak, jnp.asarray(True)), jnp.arange(time.shape[0] - 1))
     return W, peak, ok, wave
 
 
 @lru_cache(maxsize=8)
-def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool):
-    fn = eqx.Partial(_run_waveform, solver=solver, n_samples=n_samples)
+def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool, lagged: tuple):
+    fn = eqx.Partial(_run_waveform, solver=solver, n_samples=n_samples, lagged=lagged)
 
     def batch(circuit, *a):
         axes = (circuit_axes(circuit) if circuit_batched else None, 0, None, None, None, None)
@@ -576,7 +609,7 @@ def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver =
                       circuit_batched: bool = False) -> Run:
     """Run a batch of networks under arbitrary PWL sources (no epochs, so no MSE curve)."""
     n_samples = max(solver.samples_per_row, 1)
-    run = _compiled_waveform(solver, n_samples, circuit_batched)
+    run = _compiled_waveform(solver, n_samples, circuit_batched, circuit.lagged())
     W, peak, ok, wave = run(
         circuit, tuple(jnp.asarray(w, float) for w in W0),
         *(jnp.asarray(a, float) for a in (stimulus.time, stimulus.Vin, stimulus.Vtarget,
@@ -686,7 +719,8 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
         return None, None
     fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
     record_weights = prepared.config.training.record == "weights"
-    done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule),
+    done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule, prepared.circuit,
+                                           prepared.circuit_batched),
                    record_weights) if resume else None
     schedule = prepared.schedule
     if done is not None and (done.epochs_done > schedule.epochs or int(done.state.k) !=

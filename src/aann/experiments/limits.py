@@ -13,9 +13,10 @@ study changes it), one imperfection at a time:
   (``lambda`` = 1): the smallest ``C`` at which XOR still learns;
 * **Qinj**: the charge the ``Vteach`` switch injects at each edge, ``teach =
   "alternate"`` (a learn and a hold epoch in turn, so two edges per learn epoch), 0.01
-  to 3 fC into 0.1 pF.
-
-(Block bandwidth, ``f3dB``, is not modelled yet.)
+  to 3 fC into 0.1 pF;
+* **bandwidth**: every block (each multiplier role, activation, derivative, error)
+  with the same pole ``f3dB``, ``t_row * f3dB`` from 0.3 to 30: how fast the blocks
+  must be for the rows they are given.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ RETENTION = (0.1, 0.3, 1.0, 3.0, 10.0, 100.0)  # R_leak C / T
 T_ROWS = (0.1e-12, 1e-12, 10e-12, 100e-12, 1e-9, 10e-9)  # s
 CAPACITANCES = (1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21)  # F
 QINJ = (0.01e-15, 0.03e-15, 0.1e-15, 0.3e-15, 1e-15, 3e-15)  # C
+F3DB_T_ROW = (0.3, 1.0, 3.0, 10.0, 30.0)  # t_row * f3dB
+BLOCKS_WITH_POLES = ("multiplier", "activation", "derivative", "error")
 PAPER_CPU_SECONDS = 2.017  # Tab. 1, test 1, CPU (the paper's)
 
 
@@ -89,6 +92,19 @@ def run_qinj(epochs, seeds, engine, progress) -> dict:
     return out
 
 
+def bandwidth(ft: float) -> dict:
+    """The [blocks] section giving every block the pole ``f3dB = ft / t_row``."""
+    return {kind: {"f3dB": ft / T_ROW} for kind in BLOCKS_WITH_POLES}
+
+
+def run_bandwidth(epochs, seeds, engine, progress) -> dict:
+    cfg = base(epochs, seeds)
+    out = {"none": _run(cfg, engine, progress)}
+    for ft in F3DB_T_ROW:
+        out[ft] = _run(cfg.replace(blocks=bandwidth(ft)), engine, progress)
+    return out
+
+
 def _panel(ax, xs, facts, label, xlabel, seeds, ref=None):
     learned = [facts[x]["n_reached"] for x in xs]
     med = [facts[x]["final_median"] for x in xs]
@@ -113,7 +129,7 @@ def _figure(facts, seeds):
     from .. import plots
 
     with plt.rc_context(plots.STYLE):
-        fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), constrained_layout=True)
+        fig, axes = plt.subplots(3, 2, figsize=(9, 9.6), constrained_layout=True)
         ret = facts["retention"]
         _panel(axes[0, 0], list(RETENTION), ret, "retention: leakage R_leak",
                "R_leak C / training time", seeds, ret["none"]["final_median"])
@@ -127,6 +143,10 @@ def _figure(facts, seeds):
         q = facts["qinj"]
         _panel(axes[1, 1], list(QINJ), q, "charge injection at Vteach edges (alternate)",
                "Qinj [C] into 0.1 pF", seeds, q[0.0]["final_median"])
+        bw = facts["bandwidth"]
+        _panel(axes[2, 0], list(F3DB_T_ROW), bw, "block bandwidth: one pole on every block",
+               "t_row x f3dB", seeds, bw["none"]["final_median"])
+        axes[2, 1].axis("off")
         return fig
 
 
@@ -138,7 +158,8 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
     facts = {"retention": run_retention(epochs, seeds, engine, progress),
              "current_limit": run_current_limit(epochs, seeds, engine, progress),
              "noise": run_noise(epochs, seeds, progress),
-             "qinj": run_qinj(epochs, seeds, engine, progress)}
+             "qinj": run_qinj(epochs, seeds, engine, progress),
+             "bandwidth": run_bandwidth(epochs, seeds, engine, progress)}
     rows = []
     for study, table in facts.items():
         for key, f in table.items():
@@ -163,8 +184,8 @@ def _first_from(values, good):
 
 def _section(facts, fig, epochs, seeds, engine) -> str:
     T = epochs * ROWS * T_ROW
-    ret, lim, noise, q = (facts["retention"], facts["current_limit"], facts["noise"],
-                          facts["qinj"])
+    ret, lim, noise, q, bw = (facts["retention"], facts["current_limit"], facts["noise"],
+                              facts["qinj"], facts["bandwidth"])
     def cell(f):
         return f"{f['n_reached']}/{f['n']}, {sig(f['final_median'], 2)}"
 
@@ -192,6 +213,9 @@ def _section(facts, fig, epochs, seeds, engine) -> str:
         if q[v]["n_reached"] < q[0.0]["n_reached"]:
             break
         q_max = v
+    bw_rows = [["instantaneous", "0", cell(bw["none"])]] + [
+        [f"{ft:g}", f"{_settling(ft) / T_ROW:.3g}", cell(bw[ft])] for ft in F3DB_T_ROW]
+    ft_min = _first_from(F3DB_T_ROW, lambda ft: bw[ft]["n_reached"] >= bw["none"]["n_reached"])
     takeaways = [
         (f"- **Retention.** With `R_leak C` >= {min_ret:g} T (T = {T:.3g} s of training) as "
          "many seeds learn as without leakage; below it the leak pulls the weights toward "
@@ -219,6 +243,13 @@ def _section(facts, fig, epochs, seeds, engine) -> str:
          "edge on 0.1 pF) as many seeds learn as without; beyond, the steps the switch "
          "adds at every edge outweigh what learning corrects in an epoch." if q_max is not None
          else "- **Charge injection.** Every `Qinj` tried costs seeds."),
+        (f"- **Bandwidth.** With every block's `f3dB` >= {ft_min:g} / `t_row` as many seeds "
+         f"learn as with instantaneous blocks; then the chain of poles settles in "
+         f"{_settling(ft_min) / T_ROW:.3g} `t_row`. Slower blocks learn each row from "
+         "signals still moving from the row before. At the paper's 0.1 ps rows that asks "
+         f"for {ft_min / T_ROW / 1e12:g} THz blocks: the rows of a real circuit are set by "
+         "its slowest block." if ft_min is not None else
+         "- **Bandwidth.** No `f3dB` tried lets as many seeds learn as instantaneous blocks."),
     ]
     return f"""## Beyond the paper - the real parts' limits
 
@@ -245,8 +276,19 @@ Charge injection (`teach = "alternate"`: learn and hold epochs in turn):
 
 {md_table(["Qinj", "learned, median MSE"], q_rows)}
 
+Bandwidth (one pole, `f3dB`, on every block; settling: 1 % of the longest chain of poles,
+`summary.json` `settling_time`):
+
+{md_table(["t_row x f3dB", "settling / t_row", "learned, median MSE"], bw_rows)}
+
 What a designer takes from it (from the numbers above):
 
 {chr(10).join(takeaways)}
-- Not yet: block bandwidth (`f3dB` against `1 / t_row`), which aann does not model yet.
 """
+
+
+def _settling(ft: float) -> float:
+    """The settling time (s) of 2-8-1 with every block's pole at ``ft / t_row``."""
+    from ..circuit import build_circuit
+
+    return build_circuit(base(1, 1).replace(blocks=bandwidth(ft))).settling_time()

@@ -481,8 +481,11 @@ def plan(sweep: Sweep, max_batch: int | None = None) -> Plan:
         fixed = estimate_bytes(cfg, 1, rows, False) - per_network
         fits = int((memory_budget() - fixed) // per_network) if per_network > 0 else cap
         group_cap = max(1, min(cap, fits))
+        # the stiffest point of the group sets the steps of all (steps "auto")
+        stiffness = max(2 * math.pi * build_circuit(sweep.configs[p]).fastest_pole() *
+                        sweep.configs[p].training.t_row for p in points)
         groups.append(Group(points=tuple(points), batched=batched,
-                            solver=dataclasses.asdict(cfg.solver.resolved(cfg.lam)),
+                            solver=dataclasses.asdict(cfg.solver.resolved(cfg.lam, stiffness)),
                             max_batch=group_cap))
         runs = [(sweep.first_run[p] + s, p, s) for p in points for s in range(sweep.seeds[p])]
         runs.sort()

@@ -20,7 +20,10 @@ Layout (the paper's Fig. 6 and Fig. 7):
   applies the same edges), a DC source ``Vbias``;
 * the Type1 error ``VE = Vout - Vtarget`` as a B-source per output, the Type2
   error of a hidden neuron as the sum of the ``IE`` currents into a resistor
-  ``R_E`` to ground.
+  ``R_E`` to ground;
+* a block's pole (``f3dB``) as an RC lag behind its B-source, or a capacitor
+  beside the resistor of a summing node (``Ru``, ``R_E``), started by ``.ic``
+  at the value the native engine starts from.
 
 Node names use the paper's symbols: ``vin1``, ``vtarget1``, ``vteach``,
 ``vbias``, ``vw_l2_n1_i0`` (weight of neuron 1 of layer 2 from input 0, the
@@ -147,17 +150,23 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     act, der = block_at(circuit, "activation", l, j), block_at(circuit, "derivative", l, j)
     delta = block_at(circuit, "multiplier.delta", l, j)
     Inet = v("inet") / der.Ru  # the multiplier currents summed into the sense resistor Ru
+    lagged = circuit.lagged()[l]
+    Vgrad = [block_at(circuit, "multiplier.charge", l, (j, i)).product(v("vdelta"), x[i], m=SPICE)
+             for i in range(n_in + 1)]
     out = {
         "Imult": [block_at(circuit, "multiplier.forward", l, (j, i)).output(w[i], x[i], m=SPICE)
                   for i in range(n_in + 1)],
         "Vout": act.Vout(Inet, m=SPICE),
         "Vd": der.Vd(Inet, m=SPICE),
         "Vdelta": delta.product(v("ve"), v("vd"), m=SPICE),
+        "Vgrad": Vgrad,
+        # with a pole on the charge multipliers, each current reads its lagged node vgrad<i>
         "Icharged": [block_at(circuit, "charging", l, (j, i)).current(
-            v("vteach"), block_at(circuit, "multiplier.charge", l, (j, i)).product(
-                v("vdelta"), x[i], m=SPICE), m=SPICE) for i in range(n_in + 1)],
+            v("vteach"), v(f"vgrad{i}") if "Vgrad" in lagged else Vgrad[i], m=SPICE)
+            for i in range(n_in + 1)],
         "IE": [],
         "Ru": der.Ru,
+        "tau": {name: time_constant(circuit, l, name) for name in lagged},
     }
     if l > 0:
         for i in range(1, n_in + 1):
@@ -167,7 +176,24 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     return out
 
 
+def time_constant(circuit: Circuit, l: int, name: str) -> float:
+    """``tau = 1 / (2 pi f3dB)`` (s) of the pole on signal ``name`` of layer ``l``."""
+    return 1 / (2 * math.pi * float(circuit.pole_f3dB(l, name)))
+
+
 # --- the netlist --------------------------------------------------------------
+
+LAG_R = 1.0  # Ohm: the series resistor of a voltage lag; its capacitor is tau / LAG_R
+
+
+def _output(name: str, node: str, expr, tau: float | None) -> list[str]:
+    """A block's voltage output: the B-source on ``node``, or with a pole (``tau``, s)
+    the B-source on ``node_u`` and an RC lag from there to ``node``."""
+    if tau is None:
+        return [f"B{name} {node} 0 V={expr}"]
+    return [f"B{name} {node}_u 0 V={expr}",
+            f"Rlag_{name} {node}_u {node} {_num(LAG_R)}",
+            f"Clag_{name} {node} 0 {_num(tau / LAG_R)}"]
 
 def _num(x) -> str:
     """A float as SPICE reads it, with every digit (``repr``)."""
@@ -272,18 +298,27 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     add("* Eq. 5: forward multipliers (role forward: input 1 = Vw, input 2 = x); their")
     add("* currents sum at node inet into Ru, so v(inet) = Ru * Inet, the voltage image u")
     add("* of Inet that Eq. 7 uses")
+    tau = ex["tau"]
+    if tau:
+        add("* Bandwidth (f3dB): a pole on an output is an RC lag from the law's node <out>_u,")
+        add(f"*   R = {LAG_R:g} Ohm, C = tau; the summing nodes inet and ve get C = tau / R")
     for i, expr in enumerate(ex["Imult"]):
         add(f"Bm{i} 0 inet I={expr}")
     add(f"Ru inet 0 {_num(ex['Ru'])}")
+    if "u" in tau:
+        add(f"Cu inet 0 {_num(tau['u'] / ex['Ru'])}")
     add("* Eq. 6: activation, Vout = sigmoid(Inet)")
-    add(f"Bvout vout 0 V={ex['Vout']}")
+    out.extend(_output("vout", "vout", ex["Vout"], tau.get("Vout")))
     add("* Eq. 7: sigmoid derivative of the same Inet")
-    add(f"Bvd vd 0 V={ex['Vd']}")
+    out.extend(_output("vd", "vd", ex["Vd"], tau.get("Vd")))
     add("* multiplier role delta (input 1 = VE, input 2 = Vd) read through 1/Km: "
         "Vdelta = VE * Vd")
-    add(f"Bvdelta vdelta 0 V={ex['Vdelta']}")
+    out.extend(_output("vdelta", "vdelta", ex["Vdelta"], tau.get("Vdelta")))
     add("* Eq. 9: charging currents into the weight capacitors, multiplier role charge")
     add("*   (input 1 = Vdelta, input 2 = x_i): Icharged = -Keta*Vteach*Vdelta*x_i")
+    if "Vgrad" in tau:
+        for i, expr in enumerate(ex["Vgrad"]):
+            out.extend(_output(f"vgrad{i}", f"vgrad{i}", expr, tau["Vgrad"]))
     for i, expr in enumerate(ex["Icharged"]):
         add(f"Bch{i} 0 w{i} I={expr}")
     if l > 0:
@@ -293,6 +328,29 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
             add(f"Bie{i} 0 ie{i} I={expr}")
     add(f".ends {_subckt_name(L, j or 0, j is not None)}")
     add("")
+    return out
+
+
+def _settled_lags(circuit: Circuit, W0, sources, lagged) -> list[str]:
+    """``.ic`` lines starting every lagged node at its DC value for the initial weights
+    and the first row (what the native engine starts from; ``uic`` would start them
+    at 0 V)."""
+    import jax.numpy as jnp
+
+    settled = circuit.settle(tuple(jnp.asarray(w) for w in W0),
+                             *(jnp.asarray(a, float) for a in sources), lagged)
+    out = ["* Bandwidth: the lagged nodes start settled (DC) at the first row"]
+    for l, values in enumerate(settled):
+        L = l + 2
+        for name, value in values.items():
+            value = np.asarray(value)
+            for j in range(value.shape[0]):
+                x = f"xn_l{L}_n{j + 1}"
+                nodes = {"u": [f"{x}.inet"], "Vout": [vout(L, j + 1)], "Vd": [f"vd_l{L}_n{j + 1}"],
+                         "Vdelta": [f"vdelta_l{L}_n{j + 1}"], "VE": [ve(L, j + 1)],
+                         "Vgrad": [f"{x}.vgrad{i}" for i in range(value.shape[-1])]}[name]
+                for node, x_ in zip(nodes, np.atleast_1d(value[j])):
+                    out.append(f".ic v({node})={_num(x_)}")
     return out
 
 
@@ -363,6 +421,7 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     add("")
 
     # Weight capacitors and neurons.
+    lagged = circuit.lagged()
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         L = l + 2
         x = layer_inputs(sizes, l)
@@ -382,15 +441,22 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         if l < n_layers - 1:
             add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from "
                 f"layer {L + 1})")
+            tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
             for j in range(n_out):
                 R_E = block_at(circuit, "type2", l + 1, j).R_E
                 add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(R_E)}")
+                if tau is not None:  # the Type2 multipliers' pole at their summing node
+                    add(f"CE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(tau / R_E)}")
         else:
             add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
+            tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
             for j in range(n_out):
                 error = block_at(circuit, "error", l, j)
                 expr = error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
-                add(f"BE_l{L}_n{j + 1} {ve(L, j + 1)} 0 V={expr}")
+                out.extend(_output(f"E_l{L}_n{j + 1}", ve(L, j + 1), expr, tau))
+        add("")
+    if any(lagged):
+        out.extend(_settled_lags(circuit, W0, (Xs[0], Ys[0], Vts[0]), lagged))
         add("")
 
     # Analysis.
