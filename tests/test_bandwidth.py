@@ -119,3 +119,14 @@ def test_f3dB_is_validated_and_not_mismatched():
         xor(blocks={"activation": {"f3dB": "-1GHz"}})
     with pytest.raises(ValidationError, match="activation.f3dB"):
         xor(mismatch={"activation.f3dB": "5%"})
+
+
+def test_aann_train_warns_when_the_poles_settle_slower_than_a_row(tmp_path, capsys):
+    from aann.cli import main
+
+    toml = tmp_path / "slow.toml"
+    toml.write_text('[network]\nsizes = [2, 3, 1]\n[training]\nepochs = 2\nseeds = 1\n'
+                    '[blocks.activation]\nf3dB = "10THz"\n')  # t_row * f3dB = 1
+    assert main(["train", str(toml), "--out", str(tmp_path / "out")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "warning: The blocks' poles settle in" in out and "longer than a row" in out

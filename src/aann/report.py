@@ -54,6 +54,7 @@ def print_summary(results: Results, console: Console | None = None) -> None:
             f"Keeping lambda, t_row >= {format_quantity(c.training.t_row * over, 's')} "
             "(with Keta scaled down) stays within Imax; or set [nonideal] current_limit = "
             "\"clip\" (or \"tanh\") to simulate the limited source.")
-    retention = results.limits().get("retention")
-    if retention:
-        console.print(f"[yellow]warning:[/] {retention}")
+    limits = results.limits()
+    for name in ("retention", "settling"):  # (the current's has its own warning above)
+        if name in limits:
+            console.print(f"[yellow]warning:[/] {limits[name]}")
