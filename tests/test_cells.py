@@ -134,20 +134,60 @@ def test_characterize_writes_a_loadable_fit(tmp_path):
 
 
 @pytest.mark.ngspice
-def test_mismatch_samples_give_loadable_sigmas(tmp_path):
+def test_mismatch_samples_give_loadable_sigmas():
     """The PDK's mismatch models spread the fitted constants; their sigmas are a
     [mismatch] section the description accepts."""
-    out = tmp_path / "mc"
-    assert main(["characterize", "sigmoid", "--points", "11", "--mismatch", "3",
-                 "--out", str(out)]) == 0
-    cfg = aann.spec.from_dict(tomllib.loads((out / "mismatch.toml").read_text()))
+    from aann.cells.mismatch import mismatch_csv, mismatch_toml, monte_carlo
+
+    mc = monte_carlo(CELLS["sigmoid"], 2, points=9)
+    cfg = aann.spec.from_dict(tomllib.loads(mismatch_toml(mc, "aann_sigmoid", 27.0)))
     sigmas = cfg.mismatch.sigmas
     assert set(sigmas) == {"activation.Vamp", "activation.Iref", "activation.Ioff",
                            "activation.Voff"}
     assert sigmas["activation.Vamp"][1] and not sigmas["activation.Ioff"][1]  # relative/abs
     assert all(value > 0 for value, _ in sigmas.values())
-    samples = np.loadtxt(out / "mismatch.csv", delimiter=",", skiprows=1)
-    assert samples.shape[0] == 3 and len(np.unique(samples[:, 2])) == 3  # Vamp differs
+    assert mismatch_csv(mc).count("\n") == 3  # header and one row per sample
+
+
+@pytest.mark.ngspice
+def test_cosimulation_forward_path_agrees_with_the_fitted_laws(characterized):
+    """A 1-2-1 network of transistor cells (offsets trimmed) in ngspice: after one epoch
+    each row's output equals the fitted laws' forward pass at the co-simulated weights
+    within 10 mV (5 % of the neuron's 0.2 V swing: three forward multipliers' fit errors
+    of 1.5 % of full scale through the neuron's slope, and its own 0.7 %), and the
+    weights moved from where they started."""
+    import jax.numpy as jnp
+
+    from aann.cells.cosim import run_cosim
+
+    sections = {kind: {"law": ch.best.law, **ch.best.constants}
+                for kind, ch in (("multiplier", characterized["multiplier"]),
+                                 ("activation", characterized["sigmoid"]),
+                                 ("derivative", characterized["derivative"]))}
+    mult = sections["multiplier"]
+    sections["multiplier"] = {**mult, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0}  # trimmed
+    W0 = aann.random_weights((1, 2, 1), 0, 0.2)
+    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
+    run = run_cosim((1, 2, 1), W0, X, Y, t_row=10e-6, epochs=1, Keta=1e-6, C=1e-12,
+                    Km=mult["Km"], Vbias=0.2, trim=mult)
+    W = [jnp.asarray(w[-1]) for w in run["W_epoch"]]
+    assert max(float(np.max(np.abs(w - w0))) for w, w0 in zip(W, W0)) > 1e-4
+    cfg = aann.Config().replace(network={"sizes": (1, 2, 1)}, constants={"Vbias": 0.2},
+                                blocks=sections)
+    circuit = aann.build_circuit(cfg)
+    laws = [float(circuit.forward(W, jnp.asarray(x)).Vout[-1][0]) for x in X]
+    np.testing.assert_allclose(run["Vout_rows"][-1, :, 0], laws, atol=10e-3)
+
+
+def test_cells_netlist_command(tmp_path, capsys):
+    out = tmp_path / "co.cir"
+    assert main(["netlist", "--topology", "1-2-1", "--dataset", "two-row", "--epochs", "2",
+                 "--t-row", "10us", "--cells", "sky130", "-o", str(out)]) == 0
+    text = out.read_text()
+    # 1-2-1: 7 forward, 7 charge, 3 delta and 2 type2 multipliers
+    assert sum(line.startswith("Xm") for line in text.splitlines()) == 19
+    assert text.count("aann_sigmoid\n") >= 3 and ".tran" in text
+    assert "--cells" in _error(capsys, "netlist", "--cells", "tsmc", "-o", str(out))
 
 
 # --- the tabulated law, without ngspice ----------------------------------------------

@@ -159,6 +159,9 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             sample: int | None = typer.Option(
                 None, "--sample", help="Monte Carlo sample of [mismatch] to export (default: "
                                        "the network's own, its seed)."),
+            cells: str | None = typer.Option(
+                None, "--cells", help="sky130: every block a SkyWater 130 nm transistor "
+                                      "cell (co-simulation; docs/cells.md)."),
             output: str = typer.Option("net.cir", "-o", "--output",
                                        help="Netlist file to write.")):
     """Write the behavioural SPICE netlist (ngspice) of one network and its training run."""
@@ -167,6 +170,11 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
+    if cells is not None:
+        from .cells.cli import cosim_netlist_command
+
+        cosim_netlist_command(cfg, cells, seed=seed, sample=sample, output=output)
+        return
     text, info = export_netlist(cfg, seed=seed, sample=sample)
     output = check_output_file(output)
     atomic_write(output, text)

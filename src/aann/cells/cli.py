@@ -52,3 +52,25 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
             for k, (v, rel) in mc.sigmas().items()))
         written += ", mismatch.toml, mismatch.csv"
     typer.echo(f"wrote {out}/ ({written})")
+
+
+def cosim_netlist_command(cfg, cells: str, *, seed: int | None, sample: int | None,
+                          output: str) -> None:
+    """``aann netlist --cells sky130``: the network of transistor cells, written to
+    ``output``."""
+    from ..errors import ValidationError
+    from ..io import atomic_write, check_output_file
+    from .cosim import network_cosim
+
+    if cells != "sky130":
+        raise ValidationError(f"--cells {cells!r} is not known; use --cells sky130")
+    if sample is not None:
+        raise ValidationError("--sample belongs to the behavioural netlist; the cells' "
+                              "mismatch comes from the PDK (aann characterize --mismatch)")
+    text, info = network_cosim(cfg, seed)
+    output = check_output_file(output)
+    atomic_write(output, text)
+    typer.echo(f"wrote {output}: {cfg.network.topology} of SkyWater 130 nm cells "
+               f"({info['corner']}), initial weights of seed {info['seed']}, transresistances "
+               f"1/Km = {1 / info['Km']:.4g} Ohm; run it in a folder holding the PDK's spinit "
+               f"as .spiceinit: ngspice -b -r out.raw {output}")

@@ -1,0 +1,186 @@
+"""Co-simulation: a whole network of transistor-level cells in ngspice.
+
+Every multiplier (forward, delta, charge, type2), neuron and derivative block is
+its cell of :mod:`aann.cells.library`; what has no cell yet is ideal glue: the
+weight capacitors (to ``Vcm``), the Type1 error block (a B-source
+``VE = Vout - Vtarget``), the transresistances ``1/Km`` that read a product
+(delta, type2 sums) as a voltage, the copy of each neuron's net current into its
+derivative block (a current-controlled current source), and the charging source
+``Icharged = -Keta (Vteach/1V) I_charge/Km`` (a B-source of the charge
+multiplier's measured output current). Signals are node voltages less ``Vcm``.
+
+``trim``: a voltage source in series with each multiplier input and a current
+source at its output that cancel the offsets fitted to the cell
+(``Voff1``, ``Voff``, ``Ioff``): the "all trimmed" case of ``aann reproduce
+transistor``, at transistor level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .library import CELLS, VCM, VDD
+from .models import model_lines, run_with_models
+
+
+def _pwl(times, values) -> str:
+    return "PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in zip(times, values)) + ")"
+
+
+def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
+    """PWL points holding ``values[r]`` over row r of every epoch, edges ``t_edge``."""
+    times, out = [0.0], [values[0]]
+    rows = len(values)
+    for n in range(epochs * rows):
+        v = values[n % rows]
+        start = n * t_row
+        if n:
+            times.append(start + t_edge)
+            out.append(v)
+        times.append(start + t_row)
+        out.append(v)
+    return times, out
+
+
+def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
+                  Km: float, Vbias: float, corner: str = "tt", temp: float = 27.0,
+                  trim: dict | None = None, steps_per_row: int = 20) -> str:
+    """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
+    ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``.
+
+    Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
+    ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
+    """
+    X, Y = np.atleast_2d(X), np.atleast_2d(Y)
+    t_edge = t_row * 1e-2
+    T = epochs * len(X) * t_row
+    cells = {name: CELLS[name] for name in ("multiplier", "sigmoid", "derivative")}
+    lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
+             f"({corner}, {temp:g} C)", model_lines(corner, temp).rstrip()]
+    lines += [c.text.strip() for c in cells.values()]
+    lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
+              "Vteach teach 0 DC 1"]
+    for i in range(X.shape[1]):
+        lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
+                                                                       t_edge)))
+    for k in range(Y.shape[1]):
+        lines.append(f"Vt{k + 1} t{k + 1} vcm " + _pwl(*_row_waveform(Y[:, k], t_row, epochs,
+                                                                       t_edge)))
+    trim = trim or {}
+    n_mult = [0]
+
+    def multiplier(a, b, out):
+        """A multiplier cell on nodes ``a`` (input 1), ``b`` (input 2) into ``out``."""
+        n_mult[0] += 1
+        m = n_mult[0]
+        if trim:
+            lines.append(f"Vta{m} {a} ta{m} DC {trim['Voff1']:.9g}")
+            lines.append(f"Vtb{m} {b} tb{m} DC {trim['Voff']:.9g}")
+            lines.append(f"Itr{m} 0 {out} DC {-trim['Ioff']:.9g}")
+            a, b = f"ta{m}", f"tb{m}"
+        lines.append(f"Xm{m} {a} {b} {out} vcm vdd 0 aann_multiplier")
+
+    L = len(sizes) - 1
+    ics = []
+    for l in range(L):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        inputs = ["xb"] + ([f"x{i + 1}" for i in range(n_in)] if l == 0 else
+                           [f"o{l - 1}_{i}" for i in range(n_in)])
+        for j in range(n_out):
+            for i, a in enumerate(inputs):
+                w = f"w{l}_{j}_{i}"
+                lines.append(f"C{w} {w} vcm {C:g}")
+                ics.append(f"V({w})={VCM + float(W0[l][j][i]):.9g}")
+                multiplier(w, a, f"net{l}_{j}")  # forward (Vw, x)
+            lines += [f"Vsn{l}_{j} net{l}_{j} in{l}_{j} 0",
+                      f"Xs{l}_{j} in{l}_{j} o{l}_{j} vcm vdd 0 aann_sigmoid",
+                      f"Fd{l}_{j} 0 din{l}_{j} Vsn{l}_{j} 1",
+                      f"Xd{l}_{j} din{l}_{j} d{l}_{j} vcm vdd 0 aann_derivative"]
+            # delta: Vdelta = VE * Vd read through 1/Km
+            multiplier(f"e{l}_{j}", f"d{l}_{j}", f"dl{l}_{j}")
+            lines.append(f"Rdl{l}_{j} dl{l}_{j} vcm {1 / Km:.9g}")
+            for i, a in enumerate(inputs):  # charge (Vdelta, x) -> Icharged
+                w = f"w{l}_{j}_{i}"
+                multiplier(f"dl{l}_{j}", a, f"cg{w}")
+                lines += [f"Vcs{w} cg{w} vcm 0",
+                          f"Bc{w} vcm {w} I = {-Keta / Km:.9g} * (V(teach)) * I(Vcs{w})"]
+        if l == L - 1:
+            for j in range(n_out):
+                lines.append(f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
+        if l > 0:  # type2: the error of layer l-1, summed into 1/Km
+            for i in range(n_in):
+                for k in range(n_out):
+                    multiplier(f"dl{l}_{k}", f"w{l}_{k}_{i + 1}", f"e{l - 1}_{i}")
+                lines.append(f"Re{l - 1}_{i} e{l - 1}_{i} vcm {1 / Km:.9g}")
+    step = t_row / steps_per_row
+    lines += [".ic " + " ".join(ics),
+              ".options method=gear reltol=1e-4",
+              f".tran {step:.6g} {T:.9g} 0 {step:.6g}", ".end", ""]
+    return "\n".join(lines)
+
+
+def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
+              Km: float, Vbias: float, corner: str = "tt", trim: dict | None = None,
+              timeout: float = 1800) -> dict:
+    """Run the co-simulation; the weights at the end of every epoch (per layer,
+    ``(epochs, n_out, n_in + 1)``) and each row's output at the end of the row in
+    every epoch (``(epochs, rows, n_outputs)``), in signal volts."""
+    X, Y = np.atleast_2d(X), np.atleast_2d(Y)
+    net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
+                        Vbias=Vbias, corner=corner, trim=trim)
+    plot = run_with_models(net, name="cosim", timeout=timeout)[0]
+    t = np.real(plot.sweep)
+    rows = len(X)
+    ends = np.array([(n + 1) * t_row for n in range(epochs * rows)]) * (1 - 1e-6)
+
+    def at(name, times):
+        return np.interp(times, t, plot[f"v({name})"]) - VCM
+
+    L = len(sizes) - 1
+    epoch_ends = ends[rows - 1::rows]
+    W = [np.stack([[at(f"w{l}_{j}_{i}", epoch_ends) for i in range(sizes[l] + 1)]
+                   for j in range(sizes[l + 1])]).transpose(2, 0, 1) for l in range(L)]
+    Vout = np.stack([at(f"o{L - 1}_{k}", ends) for k in range(sizes[-1])], axis=-1)
+    return {"W_epoch": W, "Vout_rows": Vout.reshape(epochs, rows, sizes[-1]),
+            "points": len(t)}
+
+
+def network_cosim(config, seed: int | None = None, corner: str = "tt",
+                  trim: dict | None = None) -> tuple[str, dict]:
+    """The co-simulation netlist of the network ``config`` describes (``aann netlist
+    --cells sky130``): its sizes, data set (rows in order), ``t_row``, ``epochs``,
+    ``Vteach``, ``Keta``, ``C``, ``Vbias`` and, for the transresistances, the
+    multiplier's ``Km`` (merge the cells' ``fit.toml`` into the description first);
+    the initial weights of ``seed`` (default 0) or of ``init_weights``.
+
+    Returns ``(text, info)``. Raises :class:`aann.ValidationError` for what the cells
+    cannot run: ``teach`` other than ``always``, ``order = "shuffle"``.
+    """
+    from ..datasets import load_dataset
+    from ..errors import ValidationError
+    from ..io import check_seed, random_weights, read_weights
+    from .models import check_corner
+
+    t, c = config.training, config.constants
+    if t.teach != "always" or t.order != "sequential":
+        raise ValidationError("--cells sky130 runs teach = \"always\" and order = "
+                              "\"sequential\" only")
+    check_corner(corner)
+    sizes = config.network.sizes
+    data = load_dataset(t.dataset)
+    data.check_topology(sizes)
+    if t.init_weights is not None:
+        networks = read_weights(t.init_weights, sizes)
+        chosen = networks[0] if seed is None else next(
+            (n for n in networks if n["seed"] == seed), None)
+        if chosen is None:
+            raise ValidationError(f"seed {seed} is not in {t.init_weights}")
+        seed, W0 = chosen["seed"], chosen["layers"]
+    else:
+        seed = check_seed(0 if seed is None else seed, "netlist")
+        W0 = random_weights(sizes, seed, t.init_range)
+    Km = config.blocks.multiplier.build().Km
+    text = cosim_netlist(sizes, W0, data.X, data.Y * 1.0, t_row=t.t_row, epochs=t.epochs,
+                         Keta=c.Keta * t.Vteach, C=c.C, Km=Km, Vbias=c.Vbias, corner=corner,
+                         trim=trim)
+    return text, {"seed": seed, "corner": corner, "Km": Km}
