@@ -19,7 +19,8 @@ def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
     if missing:
         pytest.skip(missing)
     assert main(["reproduce", "transistor", "--out", str(tmp_path), "--corners", "tt",
-                 "--epochs", "600", "--seeds", "2", "--mismatch", "2", "--samples", "2"]) == 0
+                 "--epochs", "600", "--seeds", "2", "--mismatch", "2", "--samples", "2",
+                 "--cosim-epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "laws all trimmed: every seed learns at tt" in out
     text = (tmp_path / "report_transistor.md").read_text()
@@ -27,6 +28,7 @@ def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
     for fig in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (tmp_path / fig).is_file()
     assert "Mismatch from the PDK" in text and "mismatch yield" in out
+    assert "Co-simulation" in text and (tmp_path / "transistor_cosim.csv").is_file()
     mismatch = tomllib.loads((tmp_path / "transistor_mismatch.toml").read_text())["mismatch"]
     assert {"multiplier.Km", "multiplier.Voff1", "activation.Iref", "derivative.Kd"} \
         <= set(mismatch)

@@ -153,7 +153,10 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        "mismatch models (default 8; 0: none)."),
                    samples: int | None = typer.Option(
                        None, "--samples", min=1, help="Networks per yield run with those "
-                       "sigmas (default 20).")):
+                       "sigmas (default 20)."),
+                   cosim_epochs: int | None = typer.Option(
+                       None, "--cosim-epochs", min=0, help="Epochs of the transistor-level "
+                       "co-simulation (default 40, about 70 s; 0: none).")):
     """Beyond the paper: the blocks as SkyWater 130 nm transistor cells, characterized and
     fitted at every corner; which corners still learn 1-2-1 (needs ngspice and sky130)."""
     from . import transistor
@@ -162,7 +165,8 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     f = transistor.run(out, engine=engine, epochs=_or(epochs, transistor.EPOCHS),
                        seeds=_or(seeds, transistor.SEEDS), corners=_corners(corners),
                        mc_samples=_or(mismatch, transistor.MC_SAMPLES),
-                       yield_samples=_or(samples, transistor.YIELD_SAMPLES), progress=True)
+                       yield_samples=_or(samples, transistor.YIELD_SAMPLES),
+                       cosim_epochs=_or(cosim_epochs, transistor.COSIM_EPOCHS), progress=True)
     if mismatch == 1:
         typer.echo("note: --mismatch 1 gives no spread; the mismatch part was left out")
     for name, row in f.get("yield", {}).items():
