@@ -218,8 +218,15 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     if missing:
         typer.echo(f"transistor: skipped, {missing}")
     else:
+        # lighter than `reproduce transistor` (4 mismatch samples, 20 co-simulation epochs:
+        # about 4 minutes); a reduced run (--epochs) at tt only, 2 samples, 2 epochs
+        reduced = epochs is not None
         transistor.run(out, engine=engine, epochs=_or(epochs, transistor.EPOCHS),
-                       seeds=_or(seeds, transistor.SEEDS), progress=True)
+                       seeds=_or(seeds, transistor.SEEDS),
+                       corners=("tt",) if reduced else transistor.CORNERS,
+                       mc_samples=2 if reduced else 4,
+                       yield_samples=2 if reduced else transistor.YIELD_SAMPLES,
+                       cosim_epochs=min(epochs, 2) if reduced else 20, progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
