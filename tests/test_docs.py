@@ -92,7 +92,9 @@ def test_examples_and_api_are_rendered(site):
     assert "aann.montecarlo(cfg, SAMPLES" in page  # code, not run
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     for name in ["aann.train.train", "aann.Config", "aann.Results", "aann.montecarlo.montecarlo",
-                 "aann.netlist", "aann.Native", "aann.Ngspice", "aann.blocks"]:
+                 "aann.netlist", "aann.Native", "aann.Ngspice", "aann.blocks",
+                 "aann.characterize", "aann.Characterization", "aann.TableMultiplier",
+                 "aann.OffsetActivation", "aann.cells.cosim.run_cosim"]:
         assert f'id="{name}"' in api, name
 
 
