@@ -49,11 +49,12 @@ def characterized():
         pytest.skip("needs the SkyWater models")
     return {"multiplier": characterize("multiplier", points=7, bandwidth=False),
             "sigmoid": characterize("sigmoid", points=21),
-            "derivative": characterize("derivative", points=21, bandwidth=False)}
+            "derivative": characterize("derivative", points=21, bandwidth=False),
+            "charging": characterize("charging", points=21, bandwidth=False)}
 
 
 @pytest.mark.ngspice
-@pytest.mark.parametrize("name", ["multiplier", "sigmoid", "derivative"])
+@pytest.mark.parametrize("name", ["multiplier", "sigmoid", "derivative", "charging"])
 def test_fitted_law_and_table_reproduce_the_cells_own_sweep(characterized, name):
     ch = characterized[name]
     fs = full_scale(ch.sweep)
@@ -77,6 +78,19 @@ def test_the_fitted_constants_are_those_of_the_engines_law(characterized):
     np.testing.assert_allclose(np.asarray(block.Vout(I)),
                                evaluate("activation", ch.best.block("activation"), (I,)))
     assert ch.best.constants["Vamp"] > 0.1 and np.all(np.diff(ch.sweep.y) > -1e-4)
+
+
+@pytest.mark.ngspice
+def test_charging_cell_charges_against_the_gradient_and_loads(characterized, tmp_path):
+    """Icharged = -Keta Vgrad: a positive gradient discharges (Keta > 0); its fit.toml
+    sets [constants] Keta, Imax and [nonideal] current_limit of a description."""
+    from aann.cells.outputs import fit_toml
+
+    ch = characterized["charging"]
+    assert ch.best.constants["Keta"] > 0 and ch.sweep.y[-1] < 0 < ch.sweep.y[0]
+    cfg = aann.spec.from_dict(tomllib.loads(fit_toml(ch, tmp_path / "sweep.csv")))
+    assert cfg.constants.Keta == pytest.approx(ch.best.constants["Keta"])
+    assert cfg.nonideal.current_limit == ("tanh" if ch.best.law == "tanh" else "none")
 
 
 @pytest.mark.ngspice

@@ -20,7 +20,7 @@ from .models import model_lines, run_with_models
 
 START, STOP = 1e3, 1e11  # Hz
 PER_DECADE = 20
-BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 3e-6}
+BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 3e-6, "charging": 0.0}
 """The operating point: input 1 of the multiplier (V), ``Inet`` of the others (A)."""
 
 
@@ -32,6 +32,9 @@ def ac_testbench(cell: Cell, corner: str = "tt", temp: float = 27.0) -> str:
     if cell.kind == "multiplier":
         lines += [f"V1 v1 vcm DC {BIAS['multiplier']:g}", "V2 v2 vcm DC 0 AC 1",
                   f"Vo out 0 {VCM:g}", f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
+    elif cell.kind == "charging":
+        lines += ["Vg vgrad vcm DC 0 AC 1", f"Vt vteach 0 {VDD:g}", f"Vo out 0 {VCM:g}",
+                  f"X1 vgrad vteach out vcm vdd 0 {cell.name}"]
     else:
         lines += [f"Iin 0 in DC {BIAS[cell.kind]:g} AC 1e-6",
                   f"X1 in out vcm vdd 0 {cell.name}"]
@@ -56,5 +59,5 @@ def f3db(freq, gain) -> float:
 def measure_f3db(cell: Cell, corner: str = "tt", temp: float = 27.0) -> float:
     """The cell's -3 dB frequency in Hz (NaN beyond :data:`STOP`)."""
     plot = run_with_models(ac_testbench(cell, corner, temp), name="ac")[0]
-    out = plot["i(vo)"] if cell.kind == "multiplier" else plot["v(out)"]
+    out = plot["i(vo)"] if cell.kind in ("multiplier", "charging") else plot["v(out)"]
     return f3db(plot.sweep, out)

@@ -21,6 +21,7 @@ on points it was not built from.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..blocks import Activation, Derivative, IdealMultiplier, ParasiticMultiplier
+from ..blocks import (
+    Activation,
+    ChargingSource,
+    Derivative,
+    IdealMultiplier,
+    ParasiticMultiplier,
+)
 from ..errors import ValidationError
 from ..io import read_text
 from ..params import params_of
@@ -37,12 +44,13 @@ from .library import CELLS, PORTS, VCM, VDD, Cell
 from .models import check_corner, model_lines, run_with_models
 from .tabulated import COLUMNS, Spline
 
-RANGES = {"multiplier": 0.2, "activation": 15e-6, "derivative": 15e-6}
+RANGES = {"multiplier": 0.2, "activation": 15e-6, "derivative": 15e-6, "charging": 0.2}
 """The default half-range of the inputs: +-0.2 V of each multiplier input, +-15 uA of
 ``Inet``."""
-POINTS = {"multiplier": 11, "activation": 41, "derivative": 41}
+POINTS = {"multiplier": 11, "activation": 41, "derivative": 41, "charging": 41}
 """The default points per input of a sweep."""
-KIND_OF = {"multiplier": "multiplier", "sigmoid": "activation", "derivative": "derivative"}
+KIND_OF = {"multiplier": "multiplier", "sigmoid": "activation", "derivative": "derivative",
+           "charging": "charging"}
 """The block kind of each ``CELL`` name of ``aann characterize``."""
 
 
@@ -92,8 +100,9 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
     top = [n for n in found if n.lower() not in used] or list(found)
     name, ports = top[0], found[top[0]]
     expected = {6: "multiplier", 5: None}.get(len(ports), "?")
-    usage = ("a multiplier has 6 ports (" + " ".join(PORTS["multiplier"]) + "), a sigmoid or "
-             "derivative cell 5 (" + " ".join(PORTS["activation"]) + ")")
+    usage = ("a multiplier has 6 ports (" + " ".join(PORTS["multiplier"]) + "), a charging "
+             "cell 6 (" + " ".join(PORTS["charging"]) + "), a sigmoid or derivative cell 5 ("
+             + " ".join(PORTS["activation"]) + ")")
     if expected == "?":
         raise ValidationError(f".subckt {name} in {path} has {len(ports)} ports "
                               f"({' '.join(ports)}); {usage}")
@@ -103,10 +112,10 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
                                   "is with --kind sigmoid or --kind derivative")
         block = KIND_OF[kind]
     else:
-        if kind not in (None, "multiplier"):
-            raise ValidationError(f".subckt {name} in {path} has 6 ports: a multiplier, not a "
-                                  f"{kind}; {usage}")
-        block = "multiplier"
+        if kind not in (None, "multiplier", "charging"):
+            raise ValidationError(f".subckt {name} in {path} has 6 ports: a multiplier or a "
+                                  f"charging cell, not a {kind}; {usage}")
+        block = KIND_OF[kind or "multiplier"]
     return Cell(name, block, tuple(ports), text)
 
 
@@ -148,6 +157,11 @@ def testbench(cell: Cell, points: int, half: float, corner: str, temp: float,
                   ".dc " + _dc("V1", -half, half, points) + " " + _dc("V2", -half, half, points),
                   ".dc " + _dc("V1", -half + h / 2, half - h / 2, points - 1) + " "
                   + _dc("V2", -half + h / 2, half - h / 2, points - 1)]
+    elif cell.kind == "charging":
+        lines += ["Vg vgrad vcm 0", f"Vt vteach 0 {VDD:g}", f"Vo out 0 {VCM:g}",
+                  x.format("vgrad vteach out vcm vdd 0"),
+                  ".dc " + _dc("Vg", -half, half, points),
+                  ".dc " + _dc("Vg", -half + h / 2, half - h / 2, points - 1)]
     else:
         lines += ["Iin 0 in 0", x.format("in out vcm vdd 0"),
                   ".dc " + _dc("Iin", -half, half, points),
@@ -163,6 +177,8 @@ def _sweep_of(plot, kind: str) -> Sweep:
         grid = np.full((a1.size, a2.size), np.nan)
         grid[np.searchsorted(a1, v1), np.searchsorted(a2, v2)] = plot["i(vo)"]
         return Sweep(kind, (a1, a2), grid)
+    if kind == "charging":
+        return Sweep(kind, (np.round(plot["v(vgrad)"] - plot["v(vcm)"], 9),), plot["i(vo)"])
     # Iin drives 0 -> in: the current into the cell's input is the swept value
     return Sweep(kind, (np.asarray(plot.sweep),), plot["v(out)"] - plot["v(vcm)"])
 
@@ -203,13 +219,16 @@ class Fit:
 
 LAW_CLASSES = {"multiplier": {"ideal": IdealMultiplier, "parasitic": ParasiticMultiplier},
                "activation": {"sigmoid": Activation, "sigmoid_offset": OffsetActivation},
-               "derivative": {"sigmoid": Derivative, "sigmoid_offset": OffsetDerivative}}
+               "derivative": {"sigmoid": Derivative, "sigmoid_offset": OffsetDerivative},
+               "charging": {"linear": functools.partial(ChargingSource, current_limit="none"),
+                            "tanh": functools.partial(ChargingSource, current_limit="tanh")}}
 
 
 def full_scale(sweep: Sweep) -> float:
     """The multiplier's largest ``|I|``; the span of the other cells' outputs."""
     y = sweep.y
-    fs = float(np.max(np.abs(y))) if sweep.kind == "multiplier" else float(np.ptp(y))
+    fs = (float(np.max(np.abs(y))) if sweep.kind in ("multiplier", "charging")
+          else float(np.ptp(y)))
     if not fs > 0:
         raise ValidationError(f"the {sweep.kind} cell's output does not move over the sweep "
                               "(is it connected as the port order says?)")
@@ -222,6 +241,8 @@ def evaluate(kind: str, block, inputs, m=np):
         return block.output(*inputs, m=m)
     if kind == "activation":
         return block.Vout(*inputs, m=m)
+    if kind == "charging":  # learning: Vteach = 1 V
+        return block.current(1.0, *inputs, m=m)
     return block.Vd(*inputs, m=m)
 
 
@@ -263,6 +284,12 @@ def fit_laws(sweep: Sweep) -> list[Fit]:
         fits = [_least_squares(kind, "ideal", sweep, guess, {})]
         fits.append(_least_squares(kind, "parasitic", sweep,
                                    {**fits[0].constants, "KI": 3 * float(np.max(np.abs(y)))}, {}))
+    elif kind == "charging":
+        (V,) = sweep.axes
+        Keta = -float(np.polyfit(V, y, 1)[0])
+        fits = [_least_squares(kind, "linear", sweep, {"Keta": Keta}, {})]
+        fits.append(_least_squares(kind, "tanh", sweep,
+                                   {"Keta": Keta, "Imax": 2 * float(np.max(np.abs(y)))}, {}))
     elif kind == "activation":
         (I,) = sweep.axes
         Vamp = float(np.max(y) - min(np.min(y), 0.0))

@@ -20,9 +20,9 @@ import numpy as np
 from .characterization import Cell, fit_laws, measure
 
 MISMATCH_LAWS = {"multiplier": "ideal", "activation": "sigmoid_offset",
-                 "derivative": "sigmoid_offset"}
+                 "derivative": "sigmoid_offset", "charging": "linear"}
 """The law fitted to every sample (the one with offsets, so that they are measured)."""
-RELATIVE = ("Km", "KI", "Vamp", "Iref", "Kd", "Vref")
+RELATIVE = ("Km", "KI", "Vamp", "Iref", "Kd", "Vref", "Keta", "Imax")
 """Constants whose sigma is relative to the mean; the others (offsets) are absolute."""
 UNITS = {"Voff1": "V", "Voff": "V", "Ioff": "A"}
 
@@ -88,7 +88,8 @@ def mismatch_toml(mc: MonteCarloFits, cell_name: str, temp: float) -> str:
              "[mismatch]"]
     for key, (sigma, relative) in mc.sigmas().items():
         value = f"{sigma * 100:.3g}%" if relative else quantity(sigma, UNITS.get(key, "V"))
-        lines.append(f'"{mc.kind}.{key}" = "{value}"')
+        name = key if mc.kind == "charging" else f"{mc.kind}.{key}"  # [constants]: bare
+        lines.append(f'"{name}" = "{value}"')
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,8 @@ from ..spec import _toml_value
 from .characterization import Characterization, evaluate, full_scale
 from .tabulated import COLUMNS
 
-UNITS = {"multiplier": ("V", "A"), "activation": ("A", "V"), "derivative": ("A", "V")}
+UNITS = {"multiplier": ("V", "A"), "activation": ("A", "V"), "derivative": ("A", "V"),
+         "charging": ("V", "A")}
 
 
 def fit_toml(ch: Characterization, table: Path) -> str:
@@ -31,8 +32,15 @@ def fit_toml(ch: Characterization, table: Path) -> str:
              f"# largest error in % of full scale ({s['full_scale']:.4g}): "
              + ", ".join(f"{law} {f['max_error_pct']:.3f}" for law, f in s["fits"].items())
              + f", table {t_max:.3f} (at the midpoints)",
-             f'# law = "table" reads {table.name}; the constants below still apply',
-             f"[blocks.{ch.kind}]", f'law = "{ch.best.law}"']
+             f'# law = "table" reads {table.name}; the constants below still apply']
+    if ch.kind == "charging":  # the charging source's keys are [constants] and [nonideal]
+        lines[-1] = "# the charging source has no tabulated law (yet); Vteach = 1 V is learning"
+        lines.append("[constants]")
+        lines += [f"{key} = {float(value)!r}" for key, value in ch.best.constants.items()]
+        limit = "tanh" if ch.best.law == "tanh" else "none"
+        lines += ["[nonideal]", f'current_limit = "{limit}"']
+        return "\n".join(lines) + "\n"
+    lines += [f"[blocks.{ch.kind}]", f'law = "{ch.best.law}"']
     for key, value in ch.best.constants.items():
         lines.append(f"{key} = {float(value)!r}")
     f3dB = ch.extra.get("f3dB_Hz")
@@ -75,7 +83,8 @@ def figure(ch: Characterization):
                                          gridspec_kw={"height_ratios": [3, 1.2]})
         x = ch.sweep.axes[0]
         fine = np.linspace(x[0], x[-1], 200)
-        scale_in, scale_out = (1.0, 1e6) if ch.kind == "multiplier" else (1e6, 1.0)
+        scale_in, scale_out = {"multiplier": (1.0, 1e6), "charging": (1.0, 1e6)}.get(
+            ch.kind, (1e6, 1.0))
         if ch.kind == "multiplier":
             columns = range(0, len(ch.sweep.axes[1]), max(1, len(ch.sweep.axes[1]) // 5))
             for j in columns:
@@ -91,15 +100,17 @@ def figure(ch: Characterization):
             ax.set_ylabel("I [uA]")
             ax_err.set_xlabel("V1 [V] (node voltage - Vcm)")
         else:
-            ax.plot(fine * scale_in, evaluate(ch.kind, block, (fine,)), label=f"{ch.best.law} fit")
-            ax.plot(fine * scale_in, np.asarray(ch.table(fine, m=np)), "--", lw=0.7,
+            ax.plot(fine * scale_in, np.asarray(evaluate(ch.kind, block, (fine,))) * scale_out,
+                    label=f"{ch.best.law} fit")
+            ax.plot(fine * scale_in, np.asarray(ch.table(fine, m=np)) * scale_out, "--", lw=0.7,
                     label="table")
-            ax.plot(x * scale_in, ch.sweep.y, "o", ms=3, label="ngspice")
+            ax.plot(x * scale_in, ch.sweep.y * scale_out, "o", ms=3, label="ngspice")
             ax.legend(fontsize=7)
-            ax.set_ylabel(f"{out} - Vcm [V]")
+            ax.set_ylabel(f"{out} [uA]" if ch.kind == "charging" else f"{out} - Vcm [V]")
             err = (evaluate(ch.kind, block, (x,)) - ch.sweep.y) / fs * 100
             ax_err.plot(x * scale_in, err, "o-", ms=2)
-            ax_err.set_xlabel("Inet [uA]")
+            ax_err.set_xlabel("Vgrad [V] (node voltage - Vcm)" if ch.kind == "charging"
+                              else "Inet [uA]")
         ax_err.set_ylabel("fit error [% FS]")
         ax.set_title(f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): measured vs "
                      f"{ch.best.law} law", fontsize=8)

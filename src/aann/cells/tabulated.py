@@ -128,7 +128,7 @@ def _sum(terms):
 
 
 COLUMNS = {"multiplier": (("V1", "V2"), "I"), "activation": (("Inet",), "Vout"),
-           "derivative": (("Inet",), "Vd")}
+           "derivative": (("Inet",), "Vd"), "charging": (("Vgrad",), "Icharged")}
 """Per block kind: the input columns and the output's name in ``sweep.csv``."""
 
 
