@@ -21,8 +21,15 @@ def test_bad_tests_option_is_a_user_error(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_reproduce_all_reduced(tmp_path):
-    """Every experiment at reduced size; report.md embeds every figure that was written."""
+def test_reproduce_all_reduced(tmp_path, monkeypatch):
+    """Every experiment at reduced size; report.md embeds every figure that was written.
+    The limits' studies at one setting each (tests/test_experiments_limits.py covers
+    them; their many settings each compile, 3 minutes at full width)."""
+    from aann.experiments import limits
+
+    for name, one in (("RETENTION", (1.0,)), ("T_ROWS", (1e-12,)), ("CAPACITANCES", (1e-16,)),
+                      ("QINJ", (1e-15,)), ("F3DB_T_ROW", (3.0,))):
+        monkeypatch.setattr(limits, name, one)
     assert main(["reproduce", "all", "--out", str(tmp_path), "--epochs", "4", "--seeds", "2",
                  "--repeats", "2", "--speed-tests", "1,2"]) == 0
     text = (tmp_path / "report.md").read_text()

@@ -140,8 +140,11 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     Keys: ``Imult`` (list over inputs 0..N, the forward multiplier currents into
     node ``inet``, which has a resistor ``Ru`` to ground, so ``v(inet) = Ru * Inet``,
     the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages),
-    ``Icharged`` (list over inputs 0..N, current into ``w_i``), ``IE`` (list over inputs
-    1..N, current into ``ie_i``), ``Ru``. Written by the same block methods the native
+    ``Vgrad`` (list over inputs 0..N, the charge multipliers' products),
+    ``Icharged`` (list over inputs 0..N, current into ``w_i``; it reads node
+    ``vgrad<i>`` when the charge multipliers have a pole), ``IE`` (list over inputs
+    1..N, current into ``ie_i``), ``Ru``, ``tau`` (the time constant of each lagged
+    signal of :meth:`aann.Circuit.lagged`, s). Written by the same block methods the native
     engine runs, each multiplier role its own block, each instance its own constants.
     """
     n_in = circuit.sizes[l]
