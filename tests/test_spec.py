@@ -106,3 +106,15 @@ def test_readme_toml_block_lists_the_defaults():
     every = {k for s, t in aann.Config().to_dict().items() if s != "blocks" for k in t}
     every |= {k for t in aann.Config().to_dict()["blocks"].values() for k in t}
     assert every == documented
+
+
+def test_a_table_path_in_a_toml_file_is_relative_to_that_file(tmp_path):
+    (tmp_path / "cells").mkdir()
+    path = tmp_path / "cells" / "net.toml"
+    path.write_text('[blocks.multiplier]\nlaw = "table"\ntable = "sweep.csv"\n'
+                    '[blocks.multiplier.charge]\ntable = "../charge.csv"\n'
+                    '[blocks.activation]\ntable = "/abs/act.csv"\n')
+    cfg = aann.spec.load_toml(path)
+    assert cfg.blocks.multiplier.table == str(tmp_path / "cells" / "sweep.csv")
+    assert cfg.blocks.multiplier.role("charge").table == str(tmp_path / "cells/../charge.csv")
+    assert cfg.blocks.activation.table == "/abs/act.csv"

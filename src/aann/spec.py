@@ -498,11 +498,25 @@ def read_toml(path, what: str = "config") -> dict:
 
 def load_toml(path) -> Config:
     path = Path(path)
-    config = from_dict(read_toml(path))
+    data = read_toml(path)
+    for section in _tables_with_a_law(data):  # a law's table file, relative to the TOML file
+        table = section.get("table")
+        if isinstance(table, str) and table and not Path(table).is_absolute():
+            section["table"] = str(path.parent / table)
+    config = from_dict(data)
     init = config.training.init_weights
     if init is not None and not Path(init).is_absolute():  # relative to the TOML file
         config = config.replace(training={"init_weights": str(path.parent / init)})
     return config
+
+
+def _tables_with_a_law(data: dict) -> list:
+    """The ``[blocks.<kind>]`` tables of a parsed TOML file and their role sub-tables."""
+    blocks = data.get("blocks")
+    if not isinstance(blocks, dict):
+        return []
+    kinds = [t for t in blocks.values() if isinstance(t, dict)]
+    return kinds + [t for k in kinds for t in k.values() if isinstance(t, dict)]
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -16,7 +16,7 @@ A table law reads the ``sweep.csv`` that ``aann characterize`` wrote (its
 
     [blocks.multiplier]
     law = "table"
-    table = "/abs/path/sweep.csv"
+    table = "cells/sweep.csv"   # in a TOML file: relative to that file
     Km = 1.1e-4          # still reads a product through 1/Km
 """
 
@@ -35,7 +35,8 @@ from ..errors import ValidationError
 from ..io import read_csv_numbers
 from ..params import param
 
-TABLE_DOC = "table law only: sweep.csv written by `aann characterize` (an absolute path)"
+TABLE_DOC = ("table law only: sweep.csv written by `aann characterize` (in a TOML file, "
+             "relative to that file)")
 
 
 def basis(t, m=jnp):
