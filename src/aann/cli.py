@@ -67,6 +67,10 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
           resume: bool = typer.Option(False, "--resume",
                                       help="Continue from OUT/checkpoint.npz of a stopped run."),
           engine: str = typer.Option("native", "--engine", help="native | ngspice"),
+          cells: str | None = typer.Option(
+              None, "--cells", help="sky130 (with --engine ngspice): every block a SkyWater "
+                                    "130 nm transistor cell (co-simulation; docs/cells.md)."),
+          corner: str = typer.Option("tt", "--corner", help="with --cells: tt|ss|ff|sf|fs"),
           out: str = typer.Option("aann-out", "--out", help="Output directory.")):
     """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
     from .engines import get_engine
@@ -79,7 +83,16 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
                        multiplier, t_edge)
-    engine_obj = get_engine(engine)
+    if cells is not None:
+        if cells != "sky130" or engine != "ngspice":
+            raise ValidationError(f"--cells {cells} --engine {engine}: the cells are "
+                                  "'--cells sky130' with '--engine ngspice'")
+        engine = "ngspice-cells"
+        engine_obj = get_engine(engine, corner=corner)
+    else:
+        if corner != "tt":
+            raise ValidationError("--corner applies to --cells sky130 only")
+        engine_obj = get_engine(engine)
     wave = Waveform.from_csv(stimulus) if stimulus is not None else None
     resumable = engine_obj.resumable and wave is None and not waveforms
     if resume and not resumable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -27,8 +28,10 @@ def summary_table(results: Results) -> Table:
     for b, seed in enumerate(results.seeds):
         status = f"DIVERGED at epoch {diverged[b]}" if diverged[b] else "ok"
         final = f"{results.mse[b, -1]:.3g}" if results.epochs_done else "-"
+        known = np.isfinite(peak[b])  # an engine without the figure gives NaN
         table.add_row(str(seed), final, str(first[b] or "never"),
-                      format_quantity(peak[b], "A"), f"{peak[b] / Imax:.3g}",
+                      format_quantity(peak[b], "A") if known else "-",
+                      f"{peak[b] / Imax:.3g}" if known else "-",
                       f"{wr[b, 0]:+.2f} .. {wr[b, 1]:+.2f}", status)
     return table
 

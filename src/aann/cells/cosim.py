@@ -42,6 +42,20 @@ def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
     return times, out
 
 
+EDGE_FRACTION = 1e-2  # the row edges take this fraction of t_row
+
+
+def check_runnable(config) -> None:
+    """A :class:`aann.ValidationError` for what the cells cannot run: ``teach`` other
+    than ``always``, ``order = "shuffle"``."""
+    from ..errors import ValidationError
+
+    t = config.training
+    if t.teach != "always" or t.order != "sequential":
+        raise ValidationError("--cells sky130 runs teach = \"always\" and order = "
+                              "\"sequential\" only")
+
+
 def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
                   Km: float, Vbias: float, corner: str = "tt", temp: float = 27.0,
                   trim: dict | None = None, steps_per_row: int = 20) -> str:
@@ -52,7 +66,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
     ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
     """
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
-    t_edge = t_row * 1e-2
+    t_edge = t_row * EDGE_FRACTION
     T = epochs * len(X) * t_row
     cells = {name: CELLS[name] for name in ("multiplier", "sigmoid", "derivative")}
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
@@ -162,9 +176,7 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
     from .models import check_corner
 
     t, c = config.training, config.constants
-    if t.teach != "always" or t.order != "sequential":
-        raise ValidationError("--cells sky130 runs teach = \"always\" and order = "
-                              "\"sequential\" only")
+    check_runnable(config)
     check_corner(corner)
     sizes = config.network.sizes
     data = load_dataset(t.dataset)

@@ -3,6 +3,8 @@
 
 ``native``: :class:`aann.engines.native.Native` (JAX + diffrax).
 ``ngspice``: :class:`aann.engines.spice.Ngspice` (the netlist in ngspice).
+``ngspice-cells``: :class:`aann.cells.engine.Cells` (the network of SkyWater 130 nm
+cells in ngspice; ``aann train --engine ngspice --cells sky130``).
 A name is looked up here; the engine modules are imported only when used.
 """
 
@@ -14,7 +16,8 @@ from ..errors import ValidationError
 from .base import Engine, EngineInfo, EpochRecords, Run
 
 ENGINES = {"native": ("aann.engines.native", "Native"),
-           "ngspice": ("aann.engines.spice", "Ngspice")}
+           "ngspice": ("aann.engines.spice", "Ngspice"),
+           "ngspice-cells": ("aann.cells.engine", "Cells")}
 
 __all__ = ["ENGINES", "Engine", "EngineInfo", "EpochRecords", "Run", "engine_class",
            "get_engine"]
