@@ -36,10 +36,11 @@ def xor_config():
     return aann.Config()
 
 
-# --- tests that need ngspice ---------------------------------------------------------
-# Marked `@pytest.mark.ngspice`. Without ngspice they skip with the install hint, except
-# under AANN_REQUIRE_NGSPICE=1 (set by `make test` and CI), where they fail: there a
-# skipped test would hide that the SPICE engine was never checked.
+# --- tests that need ngspice (and the SkyWater models) --------------------------------
+# Marked `@pytest.mark.ngspice` (and `@pytest.mark.sky130`). Without them they skip with
+# the install hint, except under AANN_REQUIRE_NGSPICE=1 (set by `make test` and CI),
+# where they fail: there a skipped test would hide that the SPICE engine was never
+# checked.
 
 def ngspice_missing() -> str | None:
     """None when ngspice can run, else the message saying how to install it."""
@@ -52,10 +53,20 @@ def ngspice_missing() -> str | None:
     return None
 
 
+def sky130_missing() -> str | None:
+    """None when the SkyWater 130 nm models are installed, else how to install them."""
+    try:
+        aann.cells.models_dir()
+    except aann.SimulationError as e:
+        return str(e)
+    return None
+
+
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("ngspice") is None:
-        return
-    missing = ngspice_missing()
+    checks = [check for marker, check in (("ngspice", ngspice_missing),
+                                          ("sky130", sky130_missing))
+              if item.get_closest_marker(marker) is not None]
+    missing = next((m for m in (check() for check in checks) if m is not None), None)
     if missing is None:
         return
     if os.environ.get("AANN_REQUIRE_NGSPICE") == "1":

@@ -3,9 +3,8 @@ sweep, the tabulated law reproduces points it was not built from, a known input 
 is found, and bad inputs are one-line errors.
 
 Coarse sweeps keep the file under a minute. Tests that run ngspice with the models are
-marked ``ngspice``; they also skip without the models unless AANN_REQUIRE_NGSPICE=1."""
+marked ``ngspice`` and ``sky130`` (tests/conftest.py)."""
 
-import os
 import tomllib
 
 import jax
@@ -22,31 +21,9 @@ FIT_PCT = 2.0  # the analytic law, % of full scale over the fitted range (docs/c
 TABLE_PCT = 0.5  # the tabulated law at the midpoints between its grid points
 
 
-def _models_missing():
-    try:
-        aann.cells.models_dir()
-    except aann.SimulationError as e:
-        return str(e)
-    return None
-
-
-@pytest.fixture(autouse=True)
-def _need_models(request):
-    if request.node.get_closest_marker("ngspice") is None:
-        return
-    missing = _models_missing()
-    if missing is None:
-        return
-    if os.environ.get("AANN_REQUIRE_NGSPICE") == "1":
-        pytest.fail(f"AANN_REQUIRE_NGSPICE=1 but {missing}", pytrace=False)
-    pytest.skip(missing)
-
-
 @pytest.fixture(scope="module")
 def characterized():
     """Each built-in cell characterized once, coarsely (module scope: ngspice runs once)."""
-    if _models_missing():
-        pytest.skip("needs the SkyWater models")
     return {"multiplier": characterize("multiplier", points=7, bandwidth=False),
             "sigmoid": characterize("sigmoid", points=21),
             "derivative": characterize("derivative", points=21, bandwidth=False),
@@ -54,6 +31,7 @@ def characterized():
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 @pytest.mark.parametrize("name", ["multiplier", "sigmoid", "derivative", "charging"])
 def test_fitted_law_and_table_reproduce_the_cells_own_sweep(characterized, name):
     ch = characterized[name]
@@ -67,6 +45,7 @@ def test_fitted_law_and_table_reproduce_the_cells_own_sweep(characterized, name)
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_the_fitted_constants_are_those_of_the_engines_law(characterized):
     """fit.toml's section, merged into the default description, builds the very block
     that was fitted; the neuron turns on with increasing Inet."""
@@ -81,6 +60,7 @@ def test_the_fitted_constants_are_those_of_the_engines_law(characterized):
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_charging_cell_charges_against_the_gradient_and_loads(characterized, tmp_path):
     """Icharged = -Keta Vgrad: a positive gradient discharges (Keta > 0); its fit.toml
     sets [constants] Keta, Imax and [nonideal] current_limit of a description."""
@@ -94,6 +74,7 @@ def test_charging_cell_charges_against_the_gradient_and_loads(characterized, tmp
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_bandwidth_is_a_finite_pole_above_the_dc_range(characterized):
     """The neuron's gain falls by 3 dB at a finite frequency: its pole (MHz, not the
     paper's THz: the ps rows of the paper are far beyond any transistor cell)."""
@@ -110,6 +91,7 @@ def test_f3db_of_a_first_order_pole():
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_an_added_input_offset_is_fitted_within_1mV(tmp_path, characterized):
     """A 5 mV source in series with input 1 moves the fitted Voff1 by -5 mV (the law reads
     V1 + Voff1), within 1 mV."""
@@ -130,6 +112,7 @@ Xm v1i v2 out vcm vdd vss aann_multiplier
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_characterize_writes_a_loadable_fit(tmp_path):
     out = tmp_path / "der"
     assert main(["characterize", "derivative", "--points", "15", "--out", str(out)]) == 0
@@ -148,6 +131,7 @@ def test_characterize_writes_a_loadable_fit(tmp_path):
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_mismatch_samples_give_loadable_sigmas():
     """The PDK's mismatch models spread the fitted constants; their sigmas are a
     [mismatch] section the description accepts."""
@@ -164,6 +148,7 @@ def test_mismatch_samples_give_loadable_sigmas():
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_cosimulation_forward_path_agrees_with_the_fitted_laws(characterized):
     """A 1-2-1 network of transistor cells (offsets trimmed) in ngspice: after one epoch
     each row's output equals the fitted laws' forward pass at the co-simulated weights

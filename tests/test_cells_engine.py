@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-from test_cells import _need_models  # noqa: F401 (the fixture: ngspice and the models)
 
 from aann.cli import main
 
@@ -37,6 +36,7 @@ def _description(tmp_path, **training):
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_train_runs_the_cells_and_reports_what_they_did(tmp_path):
     out = tmp_path / "out"
     assert main(["train", str(_description(tmp_path)), "--engine", "ngspice", "--cells",
@@ -63,6 +63,7 @@ def test_bad_cell_options_are_one_line_errors(tmp_path, capsys, argv, message):
 
 
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_the_cells_refuse_what_they_cannot_run(tmp_path, capsys):
     path = _description(tmp_path, teach="alternate")
     assert main(["train", str(path), "--engine", "ngspice", "--cells", "sky130",

@@ -14,6 +14,7 @@ from aann.experiments.cli import _transistor_missing
 
 @pytest.mark.slow
 @pytest.mark.ngspice
+@pytest.mark.sky130
 def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
     missing = _transistor_missing()
     if missing:
