@@ -130,8 +130,8 @@ def limits_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                epochs: int | None = typer.Option(None, "--epochs", min=1,
                                                     help="Epochs (default 1000)."),
                seeds: int | None = SeedsOpt):
-    """Beyond the paper: learning against leakage, the current limit, noise (smallest C)
-    and charge injection (XOR 2-8-1)."""
+    """Beyond the paper: learning against leakage, the current limit, noise (smallest C),
+    charge injection and block bandwidth (XOR 2-8-1)."""
     from . import limits
 
     started = time.perf_counter()
