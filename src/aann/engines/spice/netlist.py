@@ -441,10 +441,12 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
             if l > 0:
                 nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
             add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" {_subckt_name(L, j, per_neuron)}")
+        # the pole of the error node: the error block's (output layer) or the Type2
+        # multipliers' of the layer above (their currents summed into R_E)
+        tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
         if l < n_layers - 1:
             add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from "
                 f"layer {L + 1})")
-            tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
             for j in range(n_out):
                 R_E = block_at(circuit, "type2", l + 1, j).R_E
                 add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(R_E)}")
@@ -452,7 +454,6 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                     add(f"CE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(tau / R_E)}")
         else:
             add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
-            tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
             for j in range(n_out):
                 error = block_at(circuit, "error", l, j)
                 expr = error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
