@@ -149,33 +149,46 @@ def test_mismatch_samples_give_loadable_sigmas():
 
 @pytest.mark.ngspice
 @pytest.mark.sky130
-def test_cosimulation_forward_path_agrees_with_the_fitted_laws(characterized):
-    """A 1-2-1 network of transistor cells (offsets trimmed) in ngspice: after one epoch
-    each row's output equals the fitted laws' forward pass at the co-simulated weights
-    within 10 mV (5 % of the neuron's 0.2 V swing: three forward multipliers' fit errors
-    of 1.5 % of full scale through the neuron's slope, and its own 0.7 %), and the
-    weights moved from where they started."""
-    import jax.numpy as jnp
+@pytest.mark.slow
+def test_cosimulation_learns_and_agrees_with_the_fitted_laws(characterized, tmp_path):
+    """A 1-2-1 network of transistor cells, every multiplier trimmed at its null, learns
+    the two rows in ngspice (60 epochs) as the native engine with the fitted laws does,
+    and their outputs, read with learning off at the end, differ by less than the bound
+    docs/cells.md states: three forward multipliers' largest fit errors through the
+    output neuron's steepest slope, plus the neuron's own (about 10 mV)."""
+    from aann.cells.outputs import write_outputs
+    from aann.experiments import transistor
 
-    from aann.cells.cosim import run_cosim
+    tt = {"multiplier": characterized["multiplier"], "activation": characterized["sigmoid"],
+          "derivative": characterized["derivative"]}
+    for kind, ch in tt.items():
+        (tmp_path / kind).mkdir()
+        write_outputs(ch, tmp_path / kind)
+        ch.extra["sweep_csv"] = str(tmp_path / kind / "sweep.csv")
+    co = transistor.run_cosim_comparison({"tt": tt}, transistor.COSIM_EPOCHS, "native", False)
+    bound = transistor.forward_tolerance(tt)
+    assert 5e-3 < bound < 15e-3
+    assert np.max(np.abs(co["cosim_Vout"] - co["fitted"]["Vout"])) < bound
+    assert co["cosim_mse_rows"][-1] < transistor.GOAL
+    assert co["fitted"]["mse"][-1] < transistor.GOAL
+    assert co["cosim_mse_rows"][0] > 10 * transistor.GOAL  # it did learn: from far off
 
-    sections = {kind: {"law": ch.best.law, **ch.best.constants}
-                for kind, ch in (("multiplier", characterized["multiplier"]),
-                                 ("activation", characterized["sigmoid"]),
-                                 ("derivative", characterized["derivative"]))}
-    mult = sections["multiplier"]
-    sections["multiplier"] = {**mult, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0}  # trimmed
-    W0 = aann.random_weights((1, 2, 1), 0, 0.2)
-    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
-    run = run_cosim((1, 2, 1), W0, X, Y, t_row=10e-6, epochs=1, Keta=1e-6, C=1e-12,
-                    Km=mult["Km"], Vbias=0.2, trim=mult)
-    W = [jnp.asarray(w[-1]) for w in run["W_epoch"]]
-    assert max(float(np.max(np.abs(w - w0))) for w, w0 in zip(W, W0)) > 1e-4
-    cfg = aann.Config().replace(network={"sizes": (1, 2, 1)}, constants={"Vbias": 0.2},
-                                blocks=sections)
-    circuit = aann.build_circuit(cfg)
-    laws = [float(circuit.forward(W, jnp.asarray(x)).Vout[-1][0]) for x in X]
-    np.testing.assert_allclose(run["Vout_rows"][-1, :, 0], laws, atol=10e-3)
+
+def test_multiplier_null_is_where_the_output_stops_depending_on_the_other_input():
+    """``null_offsets`` of a surface with known offsets, in the law's convention
+    (``law(V1 + Voff1, V2 + Voff) + Ioff``), read from its tabulated law."""
+    from aann.cells.characterization import Characterization, Sweep
+
+    v = np.linspace(-0.2, 0.2, 11)
+    V1, V2 = np.meshgrid(v, v, indexing="ij")
+    I = 1e-4 * (V1 + 2e-3) * (V2 - 1e-3) + 3e-9 + 2e-6 * V1 ** 2 * V2
+    table = Spline.fit([v, v], I, ("V1", "V2"))
+    sweep = Sweep("multiplier", (v, v), I)
+    ch = Characterization(CELLS["multiplier"], "tt", 27.0, sweep, sweep, [], table, 0.0)
+    null = ch.null_offsets()
+    assert null["Voff1"] == pytest.approx(2e-3, abs=2e-6)
+    assert null["Voff"] == pytest.approx(-1e-3, abs=2e-6)
+    assert null["Ioff"] == pytest.approx(3e-9, abs=1e-12)
 
 
 def test_cells_netlist_command(tmp_path, capsys):

@@ -3,10 +3,11 @@
 The cell is biased where its small-signal gain is not zero and driven by an AC
 source: the multiplier on input 2 (the input that moves at each row edge in the
 forward role) with input 1 at +0.1 V, its output current into ``Vcm``; the neuron
-at ``Inet`` = 0 and the derivative block at ``Inet`` = +3 uA (its gain is zero at
-its peak), their outputs unloaded. ``f3dB`` is where the gain's magnitude first
-falls to ``1/sqrt(2)`` of its low-frequency value (interpolated in log-log); it is
-the ``f3dB`` of the block's first-order pole where the laws have one.
+at ``Inet`` = 0 and the derivative block at ``Inet`` = +1 uA, about 1.4 ``Iref``
+(its gain is zero at its peak), their outputs unloaded. ``f3dB`` is where the
+gain's magnitude first falls to ``1/sqrt(2)`` of its low-frequency value
+(interpolated in log-log); it is the ``f3dB`` of the block's first-order pole
+where the laws have one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .models import model_lines, run_with_models
 
 START, STOP = 1e3, 1e11  # Hz
 PER_DECADE = 20
-BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 3e-6, "charging": 0.0}
+BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 1e-6, "charging": 0.0}
 """The operating point: input 1 of the multiplier (V), ``Inet`` of the others (A)."""
 
 

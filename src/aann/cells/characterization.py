@@ -44,9 +44,9 @@ from .library import CELLS, PORTS, VCM, VDD, Cell
 from .models import check_corner, model_lines, run_with_models
 from .tabulated import COLUMNS, Spline
 
-RANGES = {"multiplier": 0.2, "activation": 15e-6, "derivative": 15e-6, "charging": 0.2}
-"""The default half-range of the inputs: +-0.2 V of each multiplier input, +-15 uA of
-``Inet``."""
+RANGES = {"multiplier": 0.2, "activation": 5e-6, "derivative": 5e-6, "charging": 0.2}
+"""The default half-range of the inputs: +-0.2 V of each multiplier input, +-5 uA of
+``Inet`` (about 7 ``Iref`` of the built-in neuron)."""
 POINTS = {"multiplier": 11, "activation": 41, "derivative": 41, "charging": 41}
 """The default points per input of a sweep."""
 KIND_OF = {"multiplier": "multiplier", "sigmoid": "activation", "derivative": "derivative",
@@ -352,6 +352,37 @@ class Characterization:
         pred = evaluate(self.kind, self.best.block(self.kind), self.check.inputs)
         return float(np.max(np.abs(pred - self.check.y)) / full_scale(self.sweep) * 100)
 
+    def null_offsets(self) -> dict:
+        """A multiplier cell's offsets as a trim measures them, in the law's convention
+        (the cell is ``law(V1 + Voff1, V2 + Voff) + Ioff``): ``-Voff1`` is the ``V1``
+        where the output no longer depends on ``V2`` (near ``V2`` = 0), ``-Voff`` the
+        same for ``V2``, ``Ioff`` the output there. Read from the tabulated law.
+
+        These, not the least-squares fit's offsets, are what nulls the cell at zero:
+        the fit trades error at zero for error at the range's corners (at tt it puts
+        ``Voff1`` at 1 mV; the cell's null is at 0.08 mV), and a training network is
+        sensitive at zero, where a charge multiplier's output is the whole gradient.
+        """
+        from scipy.optimize import brentq
+
+        if self.kind != "multiplier":
+            raise ValueError(f"null_offsets is a multiplier's, not an {self.kind}'s")
+        (lo1, hi1), (lo2, hi2) = ((float(a[0]), float(a[-1])) for a in self.sweep.axes)
+        d1, d2 = (hi1 - lo1) / 8, (hi2 - lo2) / 8
+
+        def flat(f, lo, hi, name):
+            try:
+                return brentq(f, lo, hi, xtol=1e-9)
+            except ValueError:
+                raise ValidationError(f"the multiplier cell has no null of {name} within the "
+                                      "swept range: its output never stops depending on "
+                                      "the other input") from None
+
+        s = functools.partial(self.table, m=np)
+        a0 = flat(lambda a: float(s(a, d2) - s(a, -d2)), lo1 / 2, hi1 / 2, "V1")
+        b0 = flat(lambda b: float(s(d1, b) - s(-d1, b)), lo2 / 2, hi2 / 2, "V2")
+        return {"Voff1": -a0, "Voff": -b0, "Ioff": float(s(a0, b0))}
+
     def summary(self) -> dict:
         """The numbers of the characterization, for summary.json and the report."""
         inputs, out = COLUMNS[self.kind]
@@ -369,7 +400,14 @@ class Characterization:
             "fit_max_error_midpoints_pct": self.fit_errors_at_midpoints(),
             "table_max_error_pct": t_max, "table_rms_error_pct": t_rms,
             "seconds": self.seconds, **self.extra,
+            **({"null_offsets": self._null_or_none()} if self.kind == "multiplier" else {}),
         }
+
+    def _null_or_none(self):
+        try:
+            return self.null_offsets()
+        except ValidationError:
+            return None
 
 
 def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,

@@ -10,9 +10,10 @@ derivative block (a current-controlled current source), and the charging source
 multiplier's measured output current). Signals are node voltages less ``Vcm``.
 
 ``trim``: a voltage source in series with each multiplier input and a current
-source at its output that cancel the offsets fitted to the cell
-(``Voff1``, ``Voff``, ``Ioff``): the "all trimmed" case of ``aann reproduce
-transistor``, at transistor level.
+source at its output that cancel the cell's offsets (``Voff1``, ``Voff``, ``Ioff``
+in the law's convention; take them at the cell's null,
+:meth:`~aann.cells.characterization.Characterization.null_offsets`): the "all
+trimmed" case of ``aann reproduce transistor``, at transistor level.
 """
 
 from __future__ import annotations
@@ -58,22 +59,28 @@ def check_runnable(config) -> None:
 
 def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
                   Km: float, Vbias: float, corner: str = "tt", temp: float = 27.0,
-                  trim: dict | None = None, steps_per_row: int = 20) -> str:
+                  trim: dict | None = None, steps_per_row: int = 20,
+                  readout: bool = False) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
-    ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``.
+    ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
+    ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
+    trained network's output on every row.
 
     Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
     ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
     """
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     t_edge = t_row * EDGE_FRACTION
+    T_learn = epochs * len(X) * t_row
+    epochs += bool(readout)
     T = epochs * len(X) * t_row
     cells = {name: CELLS[name] for name in ("multiplier", "sigmoid", "derivative")}
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
              f"({corner}, {temp:g} C)", model_lines(corner, temp).rstrip()]
     lines += [c.text.strip() for c in cells.values()]
     lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
-              "Vteach teach 0 DC 1"]
+              "Vteach teach 0 " + (_pwl([0, T_learn, T_learn + t_edge], [1, 1, 0])
+                                   if readout else "DC 1")]
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -137,26 +144,28 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: flo
               Km: float, Vbias: float, corner: str = "tt", trim: dict | None = None,
               timeout: float = 1800) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
-    ``(epochs, n_out, n_in + 1)``) and each row's output at the end of the row in
-    every epoch (``(epochs, rows, n_outputs)``), in signal volts."""
+    ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
+    every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
+    them with learning off, the trained network's output on every row
+    (``(rows, n_outputs)``), in signal volts."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
-                        Vbias=Vbias, corner=corner, trim=trim)
+                        Vbias=Vbias, corner=corner, trim=trim, readout=True)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
-    ends = np.array([(n + 1) * t_row for n in range(epochs * rows)]) * (1 - 1e-6)
+    ends = np.array([(n + 1) * t_row for n in range((epochs + 1) * rows)]) * (1 - 1e-6)
 
     def at(name, times):
         return np.interp(times, t, plot[f"v({name})"]) - VCM
 
     L = len(sizes) - 1
-    epoch_ends = ends[rows - 1::rows]
+    epoch_ends = ends[rows - 1:epochs * rows:rows]
     W = [np.stack([[at(f"w{l}_{j}_{i}", epoch_ends) for i in range(sizes[l] + 1)]
                    for j in range(sizes[l + 1])]).transpose(2, 0, 1) for l in range(L)]
     Vout = np.stack([at(f"o{L - 1}_{k}", ends) for k in range(sizes[-1])], axis=-1)
-    return {"W_epoch": W, "Vout_rows": Vout.reshape(epochs, rows, sizes[-1]),
-            "points": len(t)}
+    return {"W_epoch": W, "Vout_rows": Vout[:epochs * rows].reshape(epochs, rows, sizes[-1]),
+            "Vout_readout": Vout[epochs * rows:], "points": len(t)}
 
 
 def network_cosim(config, seed: int | None = None, corner: str = "tt",

@@ -107,8 +107,11 @@ XMno out m vss vss {N} W=8 L=8
 SIGMOID = f"""\
 * Sigmoid neuron: Vout - Vcm = Vamp / (1 + exp(-Inet/Iref))
 .subckt aann_sigmoid in out vcm vdd vss
-* Inet -> V(in) - Vcm = Rin*Inet
-XRin in vcm vss {R} l=3
+* Inet -> V(in) - Vcm = Rin*Inet; Rin (about 50 kOhm) sets Iref = n*UT/Rin, about
+* 0.7 uA, so one layer's gain Km*(0.2 V)*Vamp/(4*Iref) is about 0.9 within the
+* multiplier's +-0.2 V (with a third of Rin it was 0.3: a 1-2-1 then needs weights
+* far beyond that range to reach its targets)
+XRin in vcm vss {R} l=9
 * bias: Rb into an NMOS diode, mirrored as the tail It (about 8 uA)
 XRb vdd nb vss {R} l=17
 XMnb nb nb vss vss {N} W=2 L=1
@@ -127,7 +130,8 @@ XRl out vcm vss {R} l=3.4
 DERIVATIVE = f"""\
 * Sigmoid derivative (Delbrueck's bump): Vd - Vcm = Kd*s*(1-s), s the sigmoid of Inet
 .subckt aann_derivative in out vcm vdd vss
-XRin in vcm vss {R} l=3
+* the neuron's Rin: the bump's width matches the sigmoid it differentiates
+XRin in vcm vss {R} l=9
 XRb vdd nb vss {R} l=17
 XMnb nb nb vss vss {N} W=2 L=1
 * a tail of about 2.5 uA (a quarter of the bias): every device in weak inversion

@@ -156,7 +156,7 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        "sigmas (default 20)."),
                    cosim_epochs: int | None = typer.Option(
                        None, "--cosim-epochs", min=0, help="Epochs of the transistor-level "
-                       "co-simulation (default 40, about 70 s; 0: none).")):
+                       "co-simulation (default 60, about 25 s; 0: none).")):
     """Beyond the paper: the blocks as SkyWater 130 nm transistor cells, characterized and
     fitted at every corner; which corners still learn 1-2-1 (needs ngspice and sky130)."""
     from . import transistor
@@ -226,7 +226,8 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        corners=("tt",) if reduced else transistor.CORNERS,
                        mc_samples=2 if reduced else 4,
                        yield_samples=2 if reduced else transistor.YIELD_SAMPLES,
-                       cosim_epochs=min(epochs, 2) if reduced else 20, progress=True)
+                       cosim_epochs=min(epochs, 2) if reduced else transistor.COSIM_EPOCHS,
+                       progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
