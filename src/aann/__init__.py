@@ -65,6 +65,7 @@ from .cells import (  # noqa: E402
     Characterization,
     OffsetActivation,
     OffsetDerivative,
+    PolynomialMultiplier,
     TableActivation,
     TableDerivative,
     TableMultiplier,
@@ -73,4 +74,5 @@ from .cells import (  # noqa: E402
 
 # SkyWater 130 nm cells, their characterization and fitted laws (aann.cells, docs/cells.md)
 __all__ += ["Cell", "Characterization", "OffsetActivation", "OffsetDerivative",
-            "TableActivation", "TableDerivative", "TableMultiplier", "characterize"]
+            "PolynomialMultiplier", "TableActivation", "TableDerivative", "TableMultiplier",
+            "characterize"]

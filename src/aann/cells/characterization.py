@@ -39,7 +39,7 @@ from ..blocks import (
 from ..errors import ValidationError
 from ..io import read_text
 from ..params import params_of
-from .laws import OffsetActivation, OffsetDerivative
+from .laws import OffsetActivation, OffsetDerivative, PolynomialMultiplier
 from .library import CELLS, PORTS, VCM, VDD, Cell
 from .models import check_corner, model_lines, run_with_models
 from .tabulated import COLUMNS, Spline
@@ -217,7 +217,8 @@ class Fit:
         return LAW_CLASSES[kind][self.law](**self.constants)
 
 
-LAW_CLASSES = {"multiplier": {"ideal": IdealMultiplier, "parasitic": ParasiticMultiplier},
+LAW_CLASSES = {"multiplier": {"ideal": IdealMultiplier, "parasitic": ParasiticMultiplier,
+                              "polynomial": PolynomialMultiplier},
                "activation": {"sigmoid": Activation, "sigmoid_offset": OffsetActivation},
                "derivative": {"sigmoid": Derivative, "sigmoid_offset": OffsetDerivative},
                "charging": {"linear": functools.partial(ChargingSource, current_limit="none"),
@@ -284,6 +285,9 @@ def fit_laws(sweep: Sweep) -> list[Fit]:
         fits = [_least_squares(kind, "ideal", sweep, guess, {})]
         fits.append(_least_squares(kind, "parasitic", sweep,
                                    {**fits[0].constants, "KI": 3 * float(np.max(np.abs(y)))}, {}))
+        fits.append(_least_squares(kind, "polynomial", sweep,
+                                   {**fits[0].constants, "a1": 0.0, "a2": 0.0, "b1": 0.0,
+                                    "b2": 0.0}, {}))
     elif kind == "charging":
         (V,) = sweep.axes
         Keta = -float(np.polyfit(V, y, 1)[0])

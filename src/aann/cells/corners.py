@@ -16,7 +16,7 @@ from .characterization import Characterization, Fit, characterize
 from .library import CELLS
 from .models import CORNERS
 
-CORNER_LAWS = {"multiplier": "ideal", "activation": "sigmoid_offset",
+CORNER_LAWS = {"multiplier": "polynomial", "activation": "sigmoid_offset",
                "derivative": "sigmoid"}
 """The law of each block kind fitted at every corner (the same at every corner)."""
 CELL_OF = {"multiplier": "multiplier", "activation": "sigmoid", "derivative": "derivative"}

@@ -32,7 +32,9 @@ def fit_toml(ch: Characterization, table: Path) -> str:
              f"# largest error in % of full scale ({s['full_scale']:.4g}): "
              + ", ".join(f"{law} {f['max_error_pct']:.3f}" for law, f in s["fits"].items())
              + f", table {t_max:.3f} (at the midpoints)",
-             f'# law = "table" reads {table.name}; the constants below still apply']
+             f'# law = "table" reads {table.name}, the measured surface with the cell\'s '
+             "offsets in it: a table takes Km (and, as a trim, offsets) but not the "
+             "fitted offsets below"]
     if ch.kind == "charging":  # the charging source's keys are [constants] and [nonideal]
         lines[-1] = "# the charging source has no tabulated law (yet); Vteach = 1 V is learning"
         lines.append("[constants]")

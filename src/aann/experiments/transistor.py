@@ -45,12 +45,15 @@ COSIM_EPOCHS = 60  # epochs of the transistor-level co-simulation (about 25 s)
 COSIM_T_ROW = 10e-6  # s: rows slow enough for the cells' MHz poles
 COSIM_C = 1e-12  # F
 COSIM_LAMBDA = 30.0  # lambda = Keta/C * t_row: 3x the native runs' (the cells take 0.3 s an epoch)
+COSIM_RANGE = 0.4  # V: the multiplier's sweep for the co-simulation's laws (weights reach 0.33 V)
+COSIM_POINTS = 17  # per input of that sweep (0.05 V steps)
 VARIANTS = ("as fitted", "charge trimmed", "all trimmed")
-PAPER = {"multiplier": {"Km": 1e-4, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0},
+PAPER = {"multiplier": {"Km": 1e-4, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0, "a1": 0.0,
+                        "a2": 0.0, "b1": 0.0, "b2": 0.0},
          "activation": {"Vamp": 1.0, "Iref": 1e-4, "Ioff": 0.0, "Voff": 0.0},
          "derivative": {"Kd": 1.0, "Vref": 1.0, "Ru": 1e4, "Ioff": 0.0, "Voff": 0.0}}
 """The paper's normalised defaults (SPEC section 1), beside the fitted constants."""
-UNITS = {"Km": "A/V^2", "Voff1": "V", "Voff": "V", "Ioff": "A", "KI": "A", "Vamp": "V",
+UNITS = {"a1": "1/V", "a2": "1/V", "b1": "1/V^2", "b2": "1/V^2", "Km": "A/V^2", "Voff1": "V", "Voff": "V", "Ioff": "A", "KI": "A", "Vamp": "V",
          "Iref": "A", "Kd": "V", "Vref": "V", "Ru": "Ohm"}
 
 
@@ -226,10 +229,27 @@ def run_yield(cfg, mc: dict, samples: int, engine: str, progress: bool) -> dict:
     return out
 
 
+def cosim_multiplier(out: Path, points: int = COSIM_POINTS):
+    """The multiplier cell at tt swept over +-:data:`COSIM_RANGE` (the co-simulated
+    weights leave the +-0.2 V of the corners' sweeps), written to
+    ``out/transistor/tt/multiplier_cosim/``."""
+    from ..cells import CELLS, characterize
+    from ..cells.outputs import write_outputs
+
+    ch = characterize(CELLS["multiplier"], "tt", TEMP, points, half=COSIM_RANGE,
+                      bandwidth=False)
+    folder = out / "transistor" / "tt" / "multiplier_cosim"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_outputs(ch, folder)
+    ch.extra["sweep_csv"] = str((folder / "sweep.csv").resolve())
+    return ch
+
+
 def cosim_sections(tt: dict, null: dict) -> dict:
     """The native side of the co-simulation, trimmed as the cells are: ``"fitted"``, the
-    analytic laws with the multiplier's offsets 0; ``"table"``, the tabulated laws
-    (the measured surfaces) with the multiplier shifted by the trim of its ``null``."""
+    corners' laws fitted to ``tt`` with the multiplier's offsets 0; ``"table"``, the
+    tabulated laws (the measured surfaces) with the multiplier shifted by the trim of
+    its ``null``."""
     from ..cells.corners import corner_sections
 
     fitted = corner_sections(tt)
@@ -241,11 +261,39 @@ def cosim_sections(tt: dict, null: dict) -> dict:
     return {"fitted": fitted, "table": table}
 
 
-def run_cosim_comparison(by_corner: dict, epochs: int, engine: str, progress: bool) -> dict:
+def forward_tolerance(tt: dict, reach: float) -> dict:
+    """The bound (V) on the difference of the cells' and the fitted laws' output of a
+    1-2-1 at the same weights, when no multiplier input leaves ``+-reach`` V: the three
+    multipliers into the output neuron, each off by the multiplier law's largest error
+    over that square, through the neuron's steepest slope ``Vamp / (4 Iref)``, plus the
+    neuron's own largest error (docs/cells.md, "Co-simulation"). Also its parts, and
+    ``table_bound``, the same of the tabulated laws' largest errors at the midpoints."""
+    from ..cells.characterization import evaluate, full_scale
+    from ..cells.corners import CORNER_LAWS, fit_named
+
+    m = tt["multiplier"]
+    law = fit_named(m, CORNER_LAWS["multiplier"]).block("multiplier")
+    inside = np.all([np.abs(x) <= reach * (1 + 1e-9) for x in m.sweep.inputs], axis=0)
+    error = np.abs(evaluate("multiplier", law, m.sweep.inputs) - m.sweep.y)
+    a = fit_named(tt["activation"], CORNER_LAWS["activation"])
+    slope = a.constants["Vamp"] / (4 * a.constants["Iref"])
+    neuron = a.max_error_pct / 100 * full_scale(tt["activation"].sweep)
+    multiplier = float(np.max(error[inside]))
+    # the tabulated laws' largest errors at the midpoints between their grid points
+    table_m, table_a = (tt[kind].table_errors()[0] / 100 * full_scale(tt[kind].sweep)
+                        for kind in ("multiplier", "activation"))
+    return {"bound": 3 * multiplier * slope + neuron, "reach": reach,
+            "multiplier_A": multiplier, "slope_V_per_A": slope, "neuron_V": neuron,
+            "table_bound": 3 * table_m * slope + table_a}
+
+
+def run_cosim_comparison(by_corner: dict, multiplier, epochs: int, engine: str,
+                         progress: bool) -> dict:
     """1-2-1 at tt, seed 0, every multiplier trimmed at its null
     (:meth:`~aann.cells.characterization.Characterization.null_offsets`): the transistor
     cells in ngspice (:mod:`aann.cells.cosim`) and the native engine with the fitted
-    laws and with the tabulated laws, on the same microsecond rows. The final outputs
+    laws and with the tabulated laws (the multiplier's of ``multiplier``, the wider
+    sweep of :func:`cosim_multiplier`), on the same microsecond rows. The final outputs
     are read with learning off, after the last epoch."""
     import jax.numpy as jnp
 
@@ -253,8 +301,8 @@ def run_cosim_comparison(by_corner: dict, epochs: int, engine: str, progress: bo
 
     from ..cells.cosim import run_cosim
 
-    tt = by_corner["tt"]
-    null = tt["multiplier"].null_offsets()
+    tt = {**by_corner["tt"], "multiplier": multiplier}
+    null = multiplier.null_offsets()
     laws = cosim_sections(tt, null)
     Km = laws["fitted"]["multiplier"]["Km"]
     Keta = COSIM_LAMBDA * COSIM_C / COSIM_T_ROW
@@ -262,7 +310,13 @@ def run_cosim_comparison(by_corner: dict, epochs: int, engine: str, progress: bo
     Xa, Ya = np.array([[x] for x in X_ROWS]), np.array([[y] for y in Y])
     co = run_cosim((1, 2, 1), W0, Xa, Ya, t_row=COSIM_T_ROW, epochs=epochs, Keta=Keta,
                    C=COSIM_C, Km=Km, Vbias=SCALE, trim=null)
-    out = {"epochs": epochs, "null": null, "cosim_W": co["W_epoch"],
+    # the largest multiplier input: a weight, or a signal of at most SCALE
+    visited = max(SCALE, max(float(np.max(np.abs(w))) for w in co["W_epoch"]))
+    grid = multiplier.sweep.axes[0]
+    reach = float(grid[np.searchsorted(grid, visited - 1e-12)]) if visited <= grid[-1] \
+        else float("nan")
+    out = {"epochs": epochs, "null": null, "cosim_W": co["W_epoch"], "visited": visited,
+           "tolerance": forward_tolerance(tt, reach) if reach == reach else None,
            "cosim_mse_rows": np.mean((co["Vout_rows"][:, :, 0] - Ya[None, :, 0]) ** 2, axis=1),
            "cosim_Vout": co["Vout_readout"][:, 0], "points": co["points"]}
     for name, sections in laws.items():
@@ -389,7 +443,8 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
     _write_csvs(out, by_corner, learn, facts)
     fig_cosim = None
     if cosim_epochs > 0 and "tt" in by_corner:
-        co = run_cosim_comparison(by_corner, cosim_epochs, engine, progress)
+        co = run_cosim_comparison(by_corner, cosim_multiplier(out), cosim_epochs, engine,
+                                  progress)
         facts["cosim"] = co
         fig_cosim = save_figure(cosim_figure(co), out, "transistor_cosim")
         write_csv(out / "transistor_cosim.csv",
@@ -445,38 +500,30 @@ def _write_csvs(out, by_corner, learn, facts) -> None:
                for b, (c, v, s) in enumerate(networks)))
 
 
-def forward_tolerance(tt: dict) -> float:
-    """The bound (V) on the difference of the cells' and the fitted laws' output of a
-    1-2-1 at the same weights: the three multipliers into the output neuron, each off by
-    its fit's largest error, through the neuron's steepest slope ``Vamp / (4 Iref)``,
-    plus the neuron's own largest error (docs/cells.md, "Co-simulation")."""
-    from ..cells.characterization import full_scale
-
-    m, a = tt["multiplier"], tt["activation"]
-    slope = a.best.constants["Vamp"] / (4 * a.best.constants["Iref"])
-    return (3 * m.best.max_error_pct / 100 * full_scale(m.sweep) * slope
-            + a.best.max_error_pct / 100 * full_scale(a.sweep))
-
-
-def _cosim_text(co: dict, fig: str, tt: dict) -> str:
+def _cosim_text(co: dict, fig: str) -> str:
     cells, fitted, table = co["cosim_Vout"], co["fitted"], co["table"]
-    bound = forward_tolerance(tt)
     d_fit = float(np.max(np.abs(cells - fitted["Vout"])))
     d_table = float(np.max(np.abs(cells - table["Vout"])))
     dW = max(float(np.max(np.abs(wc[-1] - wn[-1]))) for wc, wn in zip(co["cosim_W"], fitted["W"]))
-    wmax = max(float(np.max(np.abs(w))) for w in co["cosim_W"])
     mse = {"ngspice cells": co["cosim_mse_rows"][-1], "native, fitted laws": fitted["mse"][-1],
            "native, tabulated laws": table["mse"][-1]}
     learned = [k for k, v in mse.items() if v < GOAL]
-    null, fit = co["null"], tt["multiplier"].best.constants
-    verdict = (f"{d_fit * 1e3:.1f} mV: within" if d_fit <= bound else
-               f"{d_fit * 1e3:.1f} mV: beyond")
-    table_text = (f"The tabulated laws' run ends {1e3 * d_table:.1f} mV from the cells." +
-                  ("" if wmax <= SCALE else
-                   f" The cells' weights reach {wmax:.2f} V, beyond the multiplier's swept "
-                   f"+-{SCALE:g} V, where the table holds its edge value while the cell "
-                   "(and the analytic law) go on rising: a table is only as good as its "
-                   "range, so sweep the range the weights take."))
+    null, tol = co["null"], co["tolerance"]
+    if tol is None:
+        verdict = (f"{d_fit * 1e3:.1f} mV; the cells' weights reached {co['visited']:.2f} V, "
+                   f"beyond the +-{COSIM_RANGE:g} V the laws were fitted over, so no bound "
+                   "holds")
+    else:
+        verdict = (f"{d_fit * 1e3:.1f} mV, {'within' if d_fit <= tol['bound'] else 'beyond'} "
+                   f"the {1e3 * tol['bound']:.1f} mV the docs state: three forward "
+                   f"multipliers each off by the law's largest error where the network's "
+                   f"inputs went (|V| <= {tol['reach']:.2f} V: {1e9 * tol['multiplier_A']:.0f} "
+                   f"nA), through the output neuron's steepest slope "
+                   f"({1e-3 * tol['slope_V_per_A']:.0f} mV/uA), plus the neuron's own "
+                   f"largest error ({1e3 * tol['neuron_V']:.1f} mV)")
+    table_verdict = "" if tol is None else (
+        f" ({'within' if d_table <= tol['table_bound'] else 'beyond'} the "
+        f"{1e3 * tol['table_bound']:.1f} mV of the tables' errors taken the same way)")
     return f"""
 ### Co-simulation: the network of transistor cells in ngspice
 
@@ -486,24 +533,22 @@ neuron and derivative block a cell, ideal glue elsewhere (docs/cells.md). Every
 multiplier is trimmed at its null (a source in series with each input and one at the
 output): `Voff1` = {1e3 * null['Voff1']:.3f} mV, `Voff` = {1e3 * null['Voff']:.3f} mV,
 `Ioff` = {1e9 * null['Ioff']:.2f} nA, measured where the output stops depending on the
-other input; not the fit's offsets ({1e3 * fit['Voff1']:.2f} mV, {1e3 * fit['Voff']:.2f} mV,
-{1e9 * fit['Ioff']:.2f} nA), which trade error at zero for error at the range's corners:
-trimmed by those, the charge multipliers leave a current of 0.5 % of full scale at zero
-error, as large as a hidden neuron's gradient, and the hidden weights drift off. Beside
-it the native engine with the fitted laws (offsets 0) and with the tabulated laws
-(trimmed the same way), same rows and constants. Data: `transistor_cosim.csv`.
+other input. Beside it the native engine with the fitted laws (offsets 0) and with the
+tabulated laws (trimmed the same way), same rows and constants; the multiplier's laws
+from a sweep over +-{COSIM_RANGE:g} V (`transistor/tt/multiplier_cosim/`), as the
+weights leave the corners' +-{SCALE:g} V. Data: `transistor_cosim.csv`.
 
 ![Co-simulation against the native engine]({fig})
 
 Read with learning off after the last epoch, the outputs (row 1, row 2) are
-{cells[0]:.4f} / {cells[1]:.4f} V from the cells and {fitted['Vout'][0]:.4f} /
-{fitted['Vout'][1]:.4f} V from the fitted laws; they differ by {verdict} the
-{1e3 * bound:.1f} mV the docs state for this network (three forward multipliers' fit
-errors through the output neuron's steepest slope, plus the neuron's own). Final MSE:
-{", ".join(f"{k} {sig(v, 2)} V^2" for k, v in mse.items())}; below the goal of
-{GOAL:g} V^2: {", ".join(learned) if learned else "none"}. The weights differ by up to
-{1e3 * dW:.0f} mV (a 1-2-1 fits two rows with many weight vectors; the outputs are what
-the two engines must agree on). {table_text}
+{cells[0]:.4f} / {cells[1]:.4f} V from the cells, {fitted['Vout'][0]:.4f} /
+{fitted['Vout'][1]:.4f} V from the fitted laws and {table['Vout'][0]:.4f} /
+{table['Vout'][1]:.4f} V from the tabulated ones. The fitted laws differ by {verdict};
+the tabulated laws by {1e3 * d_table:.1f} mV{table_verdict}. Final MSE: {", ".join(
+        f"{k} {sig(v, 2)} V^2" for k, v in mse.items())}; below the goal of {GOAL:g} V^2:
+{", ".join(learned) if learned else "none"}. The weights end up to {1e3 * dW:.0f} mV apart
+(a 1-2-1 fits two rows with many weight vectors; the outputs are what the engines must
+agree on).
 """
 
 
@@ -550,26 +595,25 @@ def _section(facts, by_corner, fig_cells, fig_learn, epochs, seeds, engine,
                     + ("the same verdict as the analytic laws as fitted." if same else
                        "not the verdict of the analytic laws as fitted, which the fit's "
                        "errors then decide."))
-    drift = not learns["as fitted"] and bool(learns["charge trimmed"])
     null = ref["multiplier"].null_offsets()
     fs = ref["multiplier"].summary()["full_scale"]
-    why = ("the cells' offsets are small: at tt the multiplier's null (where its output "
-           f"stops depending on the other input) is at {1e3 * null['Voff1']:.2f} mV and "
+    restored = ", ".join(learns["charge trimmed"]) or "no corner"
+    why = ("the offsets as fitted " + ("stop learning at every corner" if not learns["as fitted"]
+                                       else "stop learning at every corner but "
+                                       + ", ".join(learns["as fitted"])) +
+           ", though they are small: at tt the multiplier's null (where its output stops "
+           f"depending on the other input) is at {1e3 * null['Voff1']:.2f} mV and "
            f"{1e3 * null['Voff']:.2f} mV, and its output there is "
            f"{1e9 * null['Ioff']:.1f} nA, {100 * abs(null['Ioff']) / fs:.2g} % of full "
-           "scale (the fit's offsets are larger: least squares trades error at zero for "
-           "error at the range's corners). The paper's normalised signals would not notice; "
-           "at the cells' signal level each charge multiplier's output offset is a charging "
-           "current of its own at zero error on every weight (the offsets experiment's "
-           "\"drift\" class), as large as the gradient of a hidden neuron, so the hidden "
-           "weights drift into saturation. Trimming the charge multipliers' offsets alone "
-           "restores learning at " + ", ".join(learns["charge trimmed"]) + ": a circuit of "
-           "these cells needs them trimmed (or signals several times larger)." if drift else
-           "the offsets as fitted " + ("do not stop learning at "
-                                       + ", ".join(learns["as fitted"]) if learns["as fitted"]
-                                       else "stop learning at every corner") + ".")
-    cosim_text = (_cosim_text(facts["cosim"], fig_cosim, by_corner["tt"])
-                  if "cosim" in facts else "")
+           "scale. The paper's normalised signals would not notice; at the cells' signal "
+           "level each charge multiplier's output offset is a charging current of its own "
+           "at zero error on every weight (the offsets experiment's \"drift\" class), as "
+           "large as the gradient of a hidden neuron, and the forward multipliers' shift "
+           "every neuron's net current. Trimming the charge multipliers' offsets alone "
+           f"restores learning at every seed at {restored}; trimming every multiplier's at "
+           + (", ".join(learns["all trimmed"]) or "no corner") + ": a circuit of these cells "
+           "needs its multipliers trimmed (or signals several times larger).")
+    cosim_text = _cosim_text(facts["cosim"], fig_cosim) if "cosim" in facts else ""
     mismatch_text = ""
     if "mismatch" in facts:
         from ..cells.mismatch import UNITS as MC_UNITS
@@ -658,8 +702,8 @@ What the block level misses: {why} The largest weight reached (V from Vcm): as f
 {wmax["as fitted"]:.2f}, charge trimmed {wmax["charge trimmed"]:.2f}, all trimmed
 {wmax["all trimmed"]:.2f}. The cells were characterized over +-{SCALE:g} V (and the supply
 allows +-{VCM:g} V): a weight beyond that is outside the fitted range, where the analytic
-laws extrapolate a linear cell and the tabulated ones hold the edge value, while the real
-cell saturates. The trimmed networks learn with weights out there, so their learning is the
-laws' and not yet the transistors'; a co-simulation of the whole network in ngspice
-would settle it (below, where it ran).
+laws extrapolate and the tabulated ones hold the edge value. The trimmed networks learn
+with weights out there, so their learning is the laws'; the co-simulation below checks
+it at tt against the transistors themselves, with the multiplier's laws fitted over
++-{COSIM_RANGE:g} V.
 {cosim_text}{mismatch_text}"""
