@@ -53,8 +53,9 @@ PAPER = {"multiplier": {"Km": 1e-4, "Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0, "a1"
          "activation": {"Vamp": 1.0, "Iref": 1e-4, "Ioff": 0.0, "Voff": 0.0},
          "derivative": {"Kd": 1.0, "Vref": 1.0, "Ru": 1e4, "Ioff": 0.0, "Voff": 0.0}}
 """The paper's normalised defaults (SPEC section 1), beside the fitted constants."""
-UNITS = {"a1": "1/V", "a2": "1/V", "b1": "1/V^2", "b2": "1/V^2", "Km": "A/V^2", "Voff1": "V", "Voff": "V", "Ioff": "A", "KI": "A", "Vamp": "V",
-         "Iref": "A", "Kd": "V", "Vref": "V", "Ru": "Ohm"}
+UNITS = {"Km": "A/V^2", "Voff1": "V", "Voff": "V", "Ioff": "A", "KI": "A", "a1": "1/V",
+         "a2": "1/V", "b1": "1/V^2", "b2": "1/V^2", "Vamp": "V", "Iref": "A", "Kd": "V",
+         "Vref": "V", "Ru": "Ohm"}
 
 
 # --- characterization ------------------------------------------------------------------
@@ -333,8 +334,7 @@ def run_cosim_comparison(by_corner: dict, multiplier, epochs: int, engine: str,
                                                    jnp.asarray(x)).Vout[-1][0]) for x in Xa])
 
         W = [np.asarray(w[0]) for w in native.W_epoch]  # (epochs, n_out, n_in + 1)
-        out[name] = {"mse": native.mse[0], "W": W, "Vout": outputs([w[-1] for w in W]),
-                     "Vout_at_cosim_W": outputs([w[-1] for w in co["W_epoch"]])}
+        out[name] = {"mse": native.mse[0], "W": W, "Vout": outputs([w[-1] for w in W])}
     return out
 
 
