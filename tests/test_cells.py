@@ -2,8 +2,9 @@
 sweep, the tabulated law reproduces points it was not built from, a known input offset
 is found, and bad inputs are one-line errors.
 
-Coarse sweeps keep the file under a minute. Tests that run ngspice with the models are
-marked ``ngspice`` and ``sky130`` (tests/conftest.py)."""
+Coarse sweeps keep the characterization tests under a minute; the co-simulated network
+(marked slow) takes about 30 s more. Tests that run ngspice with the models are marked
+``ngspice`` and ``sky130`` (tests/conftest.py)."""
 
 import tomllib
 

@@ -363,9 +363,10 @@ class Characterization:
         same for ``V2``, ``Ioff`` the output there. Read from the tabulated law.
 
         These, not the least-squares fit's offsets, are what nulls the cell at zero:
-        the fit trades error at zero for error at the range's corners (at tt it puts
-        ``Voff1`` at 1 mV; the cell's null is at 0.08 mV), and a training network is
-        sensitive at zero, where a charge multiplier's output is the whole gradient.
+        a fit trades error at zero for error at the range's corners (at tt the
+        ``ideal`` law's puts ``Voff1`` at 1 mV; the cell's null is at 0.08 mV), and a
+        training network is sensitive at zero, where a charge multiplier's output is
+        the whole gradient.
         """
         from scipy.optimize import brentq
 
