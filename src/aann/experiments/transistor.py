@@ -554,6 +554,7 @@ agree on).
 
 def _section(facts, by_corner, fig_cells, fig_learn, epochs, seeds, engine,
              fig_cosim=None) -> str:
+    from ..cells.characterization import full_scale
     from ..cells.corners import CORNER_LAWS, fit_named
 
     corners = list(by_corner)
@@ -596,7 +597,7 @@ def _section(facts, by_corner, fig_cells, fig_learn, epochs, seeds, engine,
                        "not the verdict of the analytic laws as fitted, which the fit's "
                        "errors then decide."))
     null = ref["multiplier"].null_offsets()
-    fs = ref["multiplier"].summary()["full_scale"]
+    fs = full_scale(ref["multiplier"].sweep)
     restored = ", ".join(learns["charge trimmed"]) or "no corner"
     why = ("the offsets as fitted " + ("stop learning at every corner" if not learns["as fitted"]
                                        else "stop learning at every corner but "
