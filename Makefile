@@ -35,9 +35,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples docs/hooks.py docs/griffe_roles.py
 
-# AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping them.
+# AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping
+# them, and any other skip fails too (tests/conftest.py): make test runs every test.
+# The suite runs on TEST_WORKERS processes (pytest-xdist; 2, the cores CI has; `make test
+# TEST_WORKERS=auto` for one per core), each test file whole in one of them (--dist
+# loadfile: module-scoped fixtures are computed once). --durations lists the slowest
+# tests; pytest's last line gives the count and the seconds the tests took. pytest's
+# "no tests ran" (exit 5), like any failure, fails make test.
+TEST_WORKERS ?= 2
 test: $(STAMP) system-packages lint
-	AANN_REQUIRE_NGSPICE=1 $(BIN)/python -m pytest -q
+	AANN_REQUIRE_NGSPICE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+	  --durations=15
 
 # The property-based fuzz suite with its long profile (about ten minutes; make test runs
 # the short one).

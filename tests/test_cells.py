@@ -117,11 +117,19 @@ Xm v1i v2 out vcm vdd vss aann_multiplier
 def test_characterize_writes_a_loadable_fit(tmp_path):
     out = tmp_path / "der"
     assert main(["characterize", "derivative", "--points", "15", "--out", str(out)]) == 0
-    fit = tomllib.loads((out / "fit.toml").read_text())
+    text = (out / "fit.toml").read_text()
+    fit = tomllib.loads(text)
     cfg = aann.spec.from_dict(fit)  # merged into the defaults: every other section default
     assert cfg.blocks.derivative.law == fit["blocks"]["derivative"]["law"]
-    table = aann.Config().replace(blocks={"derivative": {**fit["blocks"]["derivative"],
-                                                         "law": "table"}})
+    # the table law's key is there, commented out: the fitted law does not read it
+    path = str((out / "sweep.csv").resolve())
+    reads = aann.params.params_of(aann.blocks.law_class("derivative", "table"))
+    section = {k: v for k, v in fit["blocks"]["derivative"].items() if k in reads}
+    unread = [k for k in fit["blocks"]["derivative"] if k not in reads and k != "law"]
+    note = f" (and drop {', '.join(unread)})" if unread else ""
+    assert f'# table = "{path}"  # with law = "table"{note}\n' in text, text
+    table = aann.Config().replace(blocks={"derivative": {**section, "law": "table",
+                                                         "table": path}})
     header = (out / "sweep.csv").read_text().splitlines()[0].split(",")
     data = np.loadtxt(out / "sweep.csv", delimiter=",", skiprows=1)
     I, measured = data[:, 0], data[:, header.index("Vd_measured")]
@@ -139,7 +147,11 @@ def test_mismatch_samples_give_loadable_sigmas():
     from aann.cells.mismatch import mismatch_csv, mismatch_toml, monte_carlo
 
     mc = monte_carlo(CELLS["sigmoid"], 2, points=9)
-    cfg = aann.spec.from_dict(tomllib.loads(mismatch_toml(mc, "aann_sigmoid", 27.0)))
+    section = tomllib.loads(mismatch_toml(mc, "aann_sigmoid", 27.0))
+    with pytest.raises(aann.ValidationError, match='mismatch."activation.Ioff" is drawn only '
+                                                   'for law "sigmoid_offset"'):
+        aann.spec.from_dict(section)  # the law sigmoid has no offsets to spread
+    cfg = aann.spec.from_dict({**section, "blocks": {"activation": {"law": "sigmoid_offset"}}})
     sigmas = cfg.mismatch.sigmas
     assert set(sigmas) == {"activation.Vamp", "activation.Iref", "activation.Ioff",
                            "activation.Voff"}

@@ -279,3 +279,83 @@ def test_netlist_output_paths_are_checked(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     refused(capsys, base + [str(tmp_path / "file" / "n.cir")], "is not a folder")
     assert main(base + [str(tmp_path / "n.cir")]) == 0
+
+
+# --- arguments of the wrong kind (issue 20) ------------------------------------------
+
+SMALL_TOML = ('[network]\nsizes = [1, 1]\n'
+              '[training]\ndataset = "two-row"\nepochs = 2\nseeds = 1\n')
+
+
+def test_train_and_simulate_take_the_path_of_a_toml_file(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(SMALL_TOML)
+    cfg = aann.load_toml(path)
+    direct = aann.train(cfg)
+    for given in (path, str(path)):
+        np.testing.assert_array_equal(aann.train(given).W_final[0], direct.W_final[0])
+    wave = aann.Waveform([0.0, 1e-13, 2e-13], [0.0, 1.0, 1.0], [0.8, 0.2, 0.2], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(aann.simulate(str(path), wave).W_final[0],
+                                  aann.simulate(cfg, wave).W_final[0])
+    with pytest.raises(aann.ValidationError, match="cannot read config .*missing.toml"):
+        aann.train(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: aann.train(5), "config must be an aann.Config or the path of a TOML file, not int"),
+    (lambda: aann.simulate([1], "w.csv"),
+     "config must be an aann.Config or the path of a TOML file, not list"),
+    (lambda: aann.load_toml(5),
+     "config must be the path of a TOML file (a str or os.PathLike), not int"),
+    (lambda: aann.load_dataset(None),
+     "dataset must be the name of a built-in data set (xor, parity3, two-row) or the path of "
+     "a CSV file with columns x1..xN and y1..yM, not NoneType"),
+    (lambda: aann.simulate(aann.Config(), 5),
+     "stimulus must be an aann.Waveform or the path of a CSV file with columns time, "
+     "Vin1..VinN, Vtarget1..VtargetM and optionally Vteach, not int"),
+    (lambda: aann.train(aann.Config(), stimulus=2.5), "stimulus must be an aann.Waveform"),
+    (lambda: aann.Waveform.from_csv(None), "stimulus must be an aann.Waveform"),
+])
+def test_an_argument_of_the_wrong_kind_is_named(call, message):
+    with pytest.raises(aann.ValidationError) as e:
+        call()
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("times,words", [
+    ([0.0, 1e308], ["breakpoint 1 at 1e+308 s is beyond 1e+250 s", "overflows float64"]),
+    ([-1e251, 0.0], ["breakpoint 0 at -1e+251 s is beyond 1e+250 s"]),
+    ([0.0, 1e-260], ["a piece must last at least 1e-250 s", "smallest normal float64"])])
+def test_waveform_times_beyond_what_the_solver_can_step_are_refused_at_load(
+        tmp_path, times, words):
+    path = tmp_path / "w.csv"
+    path.write_text("time,Vin1,Vtarget1\n" + "".join(f"{t!r},0,0\n" for t in times))
+    with pytest.raises(aann.ValidationError) as e:
+        aann.Waveform.from_csv(path)
+    assert str(path) in str(e.value)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_waveform_times_at_the_bounds_run():
+    cfg = aann.Config(network={"sizes": [1, 1]}, training={"seeds": 1})
+    top, short = aann.stimulus.MAX_TIME, aann.stimulus.MIN_PIECE
+    for t in ([-top, 0.0, top], [0.0, short, 2 * short]):
+        r = aann.simulate(cfg, aann.Waveform(t, [0.0] * 3, [1.0] * 3, [0.0] * 3))
+        np.testing.assert_array_equal(r.W_final[0], r.W_init[0])  # Vteach = 0: held
+
+
+def test_validating_a_description_builds_no_circuit(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a circuit was built")
+
+    monkeypatch.setattr(aann.circuit, "build_circuit", refuse)
+    monkeypatch.setattr(aann.circuit.Circuit, "__init__", refuse)
+    monkeypatch.setattr(aann.spec.BlockSpec, "build", refuse)
+    cfg = aann.Config(blocks={"multiplier": {"law": "parasitic", "charge": {"Voff1": "1mV"}}},
+                      mismatch={"multiplier.Km": "3%", "multiplier.charge.Voff1": "5%",
+                                "C": "1%"})
+    cfg.replace(training={"epochs": 3})
+    with pytest.raises(aann.ValidationError, match="mismatch of multiplier.forward.Voff is "
+                                                   "relative"):
+        aann.Config(mismatch={"multiplier.Voff": "5%"})

@@ -1,18 +1,30 @@
-"""aann.montecarlo and `aann montecarlo`: samples, batches, yield, resume."""
+"""aann.montecarlo and `aann montecarlo`: samples, batches, yield, resume (a sweep over
+samples in the sweep's store), the files of the tree before the one store, SIGKILL and
+--resume, a registered metric in its files."""
 
 import csv
 import importlib
 import json
 import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import aann
 from aann.cli import main
 from aann.io import weights_to_json
+from aann.sweep import STORE, runner
 
 mc_module = importlib.import_module("aann.montecarlo")  # aann.montecarlo is the function
+DATA = Path(__file__).parent / "data" / "montecarlo"
 
 SIZES = (2, 3, 1)
 MISMATCH = {"seed": 5, "multiplier.Km": "3%", "multiplier.charge.Voff1": "2mV",
@@ -64,7 +76,8 @@ def test_files_columns_and_rows(tmp_path, reference):
     assert summary["settings"]["training"]["record"] == "mse"
     assert summary["engine"] == "native" and summary["engine_settings"]["solver"]["steps"] >= 2
     assert (tmp_path / "final_mse_histogram.png").stat().st_size > 1000
-    assert not (tmp_path / "parts").exists()  # removed once the results are written
+    assert not (tmp_path / "parts").exists()  # no parts/: the sweep's store holds the batches
+    assert mc_module.samples_done(tmp_path) == (10, 10)
 
 
 def test_learned_is_below_goal_and_not_diverged(reference):
@@ -118,43 +131,47 @@ class Crash(Exception):
 @pytest.fixture
 def crash_at(monkeypatch):
     """Make the batch with index ``n`` (0-based) raise ``exc`` instead of running;
-    ``calls`` counts the batches run."""
+    ``calls`` records the samples of each batch run."""
     calls = []
 
     def arm(n, exc=Crash):
-        real = mc_module.train_prepared
+        real = runner.run_batch
 
-        def train_prepared(prepared, *a, **kw):
-            calls.append(prepared.samples)
+        def run_batch(task, *a, **kw):
+            calls.append(tuple(seed for _, _, seed in task.runs))
             if len(calls) == n + 1:
                 raise exc()
-            return real(prepared, *a, **kw)
+            return real(task, *a, **kw)
 
-        monkeypatch.setattr(mc_module, "train_prepared", train_prepared)
+        monkeypatch.setattr(runner, "run_batch", run_batch)
         return calls
     return arm
 
 
+def stored_batches(out):
+    with sqlite3.connect(out / STORE) as c:
+        return [b for (b,) in c.execute("SELECT DISTINCT batch FROM runs ORDER BY batch")]
+
+
 def test_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path, reference, crash_at):
-    calls = crash_at(3)  # batches 0, 1, 2 finish, the last (sample 9) crashes
+    calls = crash_at(3)  # batches 0, 1, 2 (3, 3, 2 samples) finish, the last (8, 9) crashes
     with pytest.raises(Crash):
         aann.montecarlo(CFG, 10, batch=3, out=tmp_path)
-    parts = tmp_path / "parts"
-    done = sorted(p.name for p in parts.glob("batch-*.json"))
-    assert len(done) == 3 and (parts / "fingerprint.json").exists()
-    assert mc_module.parts_done(tmp_path) == (9, 10)
-    (parts / done[-1]).unlink()  # as if the crash had hit during batch 2 as well
+    assert stored_batches(tmp_path) == [0, 1, 2]
+    assert mc_module.samples_done(tmp_path) == (8, 10)
+    with sqlite3.connect(tmp_path / STORE) as c:  # as if the crash had hit batch 2 as well
+        c.execute("DELETE FROM runs WHERE batch = 2")
     assert not (tmp_path / "montecarlo.csv").exists()
     # without --resume the folder is refused
     with pytest.raises(aann.ValidationError, match="--resume"):
         aann.montecarlo(CFG, 10, batch=3, out=tmp_path)
     calls.clear()
     resumed = aann.montecarlo(CFG, 10, out=tmp_path, resume=True)  # the batch size: the run's
-    assert calls == [(6, 7, 8), (9,)]  # only the missing batches ran
+    assert calls == [(6, 7), (8, 9)]  # only the missing batches ran
     assert resumed.to_csv() == reference.to_csv()
     assert read_csv(tmp_path / "montecarlo.csv")[1:] == \
         list(csv.reader(reference.to_csv().splitlines()))[1:]
-    assert not parts.exists()
+    assert mc_module.samples_done(tmp_path) == (10, 10)
 
 
 @pytest.mark.parametrize("change, match", [
@@ -172,7 +189,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, crash_at, change, match
     with pytest.raises(aann.ValidationError, match=match):
         aann.montecarlo(args.pop("config"), args.pop("samples"), out=tmp_path, resume=True,
                         **args)
-    assert len(list((tmp_path / "parts").glob("batch-*.json"))) == 1  # left as it was
+    assert mc_module.samples_done(tmp_path) == (3, 10)  # left as it was
 
 
 def test_resume_without_a_run_is_refused(tmp_path):
@@ -259,3 +276,158 @@ def test_an_engine_bar_inside_moves_the_outer_bar():
         with progress_bar(False, 4, "training") as update:  # a bar that is off stays off
             update(4)
     assert seen == [15.0, 17.5]
+
+
+# --- the files of the tree before the one store ---------------------------------------
+
+WALL = ("wall_seconds", "samples_per_second")
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def test_equals_the_files_of_the_tree_before_the_one_store(tmp_path, capsys):
+    """tests/data/montecarlo (its README: made by the tree whose Monte Carlo kept its
+    own parts/): the same inputs give the same montecarlo.csv byte for byte, and the
+    same summary.json but for the wall times (and the settings' keys added since)."""
+    out = tmp_path / "mc"
+    rc = main(["montecarlo", str(DATA / "mc.toml"), "--samples", "12", "--batch", "5",
+               "--goal", "0.2505", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    assert (out / "montecarlo.csv").read_text() == (DATA / "montecarlo.csv").read_text()
+    now = json.loads((out / "summary.json").read_text())
+    then = json.loads((DATA / "summary.json").read_text())
+    assert list(now) == list(then)
+    skip = (*WALL, "engine_version", "settings")
+    assert {k: v for k, v in now.items() if k not in skip} == \
+        {k: v for k, v in then.items() if k not in skip}
+    assert (now["learned"], now["batches"], now["yield"]) == (6, 3, 0.5)
+    settings_now, settings_then = _flat(now["settings"]), _flat(then["settings"])
+    assert {k: v for k, v in settings_then.items() if k in settings_now} == \
+        {k: settings_now[k] for k in settings_then if k in settings_now}
+    assert sum(k in settings_now for k in settings_then) >= 40  # most keys are still there
+    # one weight set for every sample
+    shared = aann.montecarlo(aann.Config.from_toml(DATA / "mc.toml"), 8, batch=4,
+                             init_weights=DATA / "w.json")
+    assert shared.to_csv() == (DATA / "shared.csv").read_text()
+
+
+# --- SIGKILL and --resume -------------------------------------------------------------
+
+KILL_TOML = """[network]
+sizes = [1, 2, 1]
+[mismatch]
+seed = 2
+"multiplier.Km" = "3%"
+"C" = "1%"
+[training]
+dataset = "two-row"
+epochs = 6
+t_row = "0.3ps"
+"""
+
+
+def _count(path):
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as c:
+            return c.execute("SELECT count(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_sigkill_then_resume_gives_the_files_of_an_uninterrupted_run(tmp_path, capsys):
+    """`aann montecarlo` in a subprocess, SIGKILLed once a batch is committed and before
+    the last; --resume then gives the files an uninterrupted run gives."""
+    toml = tmp_path / "mc.toml"
+    toml.write_text(KILL_TOML)
+    total = 16
+    args = ["montecarlo", str(toml), "--samples", str(total), "--batch", "1", "--goal",
+            "0.09"]
+    out = tmp_path / "killed"
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "aann.cli", *args, "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=f)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _count(out / STORE) >= 1:
+                break
+            time.sleep(0.002)
+        assert proc.poll() is None, "the run ended before it could be killed: " + \
+            log.read_text()[-500:]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    kept = _count(out / STORE)
+    assert 1 <= kept < total
+    assert not (out / "montecarlo.csv").exists()
+    with sqlite3.connect(out / STORE) as c:
+        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rc = main([*args, "--out", str(out)])  # an unfinished run needs --resume
+    err = capsys.readouterr().err
+    assert rc == 2 and "--resume" in err and f"{kept} of {total} samples" in err, err
+    rc = main([*args, "--out", str(out), "--resume"])
+    assert rc == 0, capsys.readouterr().err
+    rc = main([*args, "--out", str(tmp_path / "whole")])
+    assert rc == 0, capsys.readouterr().err
+    resumed, whole = out / "montecarlo.csv", tmp_path / "whole" / "montecarlo.csv"
+    assert resumed.read_text() == whole.read_text()
+    assert len(read_csv(whole)) == total + 1
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (out, tmp_path / "whole"))
+    assert {k: v for k, v in a.items() if k not in WALL} == \
+        {k: v for k, v in b.items() if k not in WALL}
+    assert 0 < a["learned"] < total  # the goal splits the samples
+    assert (out / "final_mse_histogram.png").stat().st_size > 1000
+
+
+# --- a registered metric ----------------------------------------------------------------
+
+@pytest.fixture
+def max_abs_weight():
+    @aann.register_metric("max_abs_weight", "V", better="lower", doc="the largest |Vw|")
+    def _largest(ev):
+        return jnp.max(jnp.stack([jnp.max(jnp.abs(w)) for w in ev.W]))
+
+    yield "max_abs_weight"
+    aann.unregister_metric("max_abs_weight")
+
+
+def test_a_registered_metric_reaches_the_files(tmp_path, max_abs_weight):
+    cfg = CFG.replace(training={"epochs": 4})
+    mc = aann.montecarlo(cfg, 4, batch=2, out=tmp_path)
+    rows = read_csv(tmp_path / "montecarlo.csv")
+    assert rows[0] == ["sample", "seed", "final_mse", "final_max_abs_weight", "learned",
+                       "diverged"]
+    largest = [float(r[3]) for r in rows[1:]]
+    assert largest == mc.finals["max_abs_weight"].tolist() and min(largest) > 0.1
+    for k in (0, 3):  # the figure of sample k alone
+        alone = aann.train(cfg, init_weights=[aann.random_weights(SIZES, k)], samples=[k])
+        assert alone.metrics["max_abs_weight"][0, -1] == pytest.approx(largest[k], abs=1e-12)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["final_max_abs_weight"]["max"] == max(largest)
+    assert "goal_metric" not in summary  # the goal is on the MSE
+    # a goal on the new metric: learned when the largest weight ends below the median
+    threshold = float(np.median(largest))
+    by_weight = aann.montecarlo(cfg, 4, batch=2, goal=aann.Goal("max_abs_weight", threshold))
+    assert by_weight.learned.tolist() == [v < threshold for v in largest]
+    assert by_weight.summary()["goal_metric"] == "max_abs_weight"
+    assert "final max_abs_weight < " in by_weight.summary_line()
+    # a store made with other metrics is not resumed
+    with sqlite3.connect(tmp_path / STORE) as c:
+        c.execute("DELETE FROM runs WHERE run = 3")
+    aann.unregister_metric("max_abs_weight")
+    with pytest.raises(aann.ValidationError, match="metrics was"):
+        aann.montecarlo(cfg, 4, batch=2, out=tmp_path, resume=True)

@@ -47,7 +47,8 @@ def test_repr_is_at_most_10_lines_for_any_run(small, many, pwl):
     one = dataclasses.replace(small, seeds=[7], **{
         name: tuple(W[:1] for W in getattr(small, name))
         for name in ("W_init", "W_epoch", "W_final", "peak_current")},
-        mse=small.mse[:1], solver_ok=small.solver_ok[:1], step_error=small.step_error[:1],
+        metrics={"mse": small.mse[:1]}, solver_ok=small.solver_ok[:1],
+        step_error=small.step_error[:1],
         W_min=small.W_min[:1], W_max=small.W_max[:1], waveforms=None)
     for res in (small, many, pwl, one):
         text = lines(res)
@@ -66,7 +67,7 @@ def test_repr_is_at_most_10_lines_for_any_run(small, many, pwl):
 def test_repr_counts_the_networks_that_learned_and_diverged(small):
     mse = small.mse.copy()
     mse[0, -1], mse[1, -1] = 1e-3, np.nan
-    res = dataclasses.replace(small, mse=mse)
+    res = dataclasses.replace(small, metrics={"mse": mse})
     text = repr(res)
     assert "learned: 1 of 2" in text and "diverged: 1" in text
     assert "final MSE: 0.001 .. 0.001 V^2 (median 0.001); 1 not finite" in text
@@ -113,7 +114,8 @@ def test_load_keeps_nan_samples_and_mismatch_settings(small, tmp_path):
     W = tuple(w.copy() for w in small.W_final)
     W[0][0, 0, 0] = np.inf
     config = TINY.replace(mismatch={"multiplier.Km": "3%"}, training={"t_edge": "1fs"})
-    res = dataclasses.replace(small, mse=mse, W_final=W, samples=[4, 9], config=config)
+    res = dataclasses.replace(small, metrics={"mse": mse}, W_final=W, samples=[4, 9],
+                              config=config)
     back = assert_loads_equal(res, tmp_path)
     assert back.samples == [4, 9] and np.isnan(back.mse[1, 2])
     assert back.summary() == res.summary()

@@ -1,20 +1,26 @@
 """aann.load_sweep_results: a sweep's store read back labelled by its swept keys (repr,
 HTML, pandas, xarray and its grid over the keys), equal to `aann sweep export`, also
-while the store is being written; bad folders; the SI values of the keys."""
+while the store is being written; bad folders; the SI values of the keys; the export of
+the tree before the store kept the metrics by name; a registered metric in the store,
+the export and the views."""
 
 import math
 import shutil
 import sqlite3
 import sys
+from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from test_sweep import export, write
 
 import aann
 from aann.cli import main
-from aann.sweep import STORE, Store, SweepResults
+from aann.sweep import STORE, Store, SweepResults, load_sweep
 from aann.sweep.results import key_values
+
+DATA = Path(__file__).parent / "data" / "sweep"
 
 # 2-2-1 XOR, a few epochs: a number swept (Km), a quantity with units (Voff) and a law name
 # (two compile groups), 2 seeds: 8 points, 16 runs
@@ -192,3 +198,75 @@ def test_without_pandas_says_how_to_install(swept, monkeypatch):
         res.to_dataframe()
     with pytest.raises(aann.ValidationError, match=r"aann\[notebook\]"):
         res.to_xarray()
+
+
+# --- the tree before the metrics were kept by name ---------------------------------------
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """tests/data/sweep/sweep.toml run with only `mse` registered."""
+    tmp = tmp_path_factory.mktemp("reference")
+    assert main(["sweep", str(DATA / "sweep.toml"), "--out", str(tmp / "out")]) == 0
+    return tmp / "out"
+
+
+def test_export_equals_the_tree_before_metrics_by_name(reference_run, tmp_path, capsys):
+    """tests/data/sweep (its README): the same sweep file exports the same CSV byte for
+    byte, and keeps its digest while mse is the only metric."""
+    path = tmp_path / "export.csv"
+    export(reference_run, path, capsys)
+    assert path.read_text() == (DATA / "export.csv").read_text()
+    assert load_sweep(DATA / "sweep.toml").digest == (DATA / "digest.txt").read_text().strip()
+    res = aann.load_sweep_results(reference_run)
+    assert res.metrics == ("mse",) and res.n_learned == 4  # as the reference has it
+    with sqlite3.connect(reference_run / STORE) as c:
+        finals = c.execute("SELECT run, metric, value FROM finals ORDER BY run").fetchall()
+    assert [(r, m) for r, m, _ in finals] == [(r, "mse") for r in range(8)]
+    assert [v for _, _, v in finals] == res.final("mse").tolist()
+
+
+@pytest.fixture
+def max_abs_weight():
+    @aann.register_metric("max_abs_weight", "V", better="lower", doc="the largest |Vw|")
+    def _largest(ev):
+        return jnp.max(jnp.stack([jnp.max(jnp.abs(w)) for w in ev.W]))
+
+    yield "max_abs_weight"
+    aann.unregister_metric("max_abs_weight")
+
+
+def test_a_registered_metric_reaches_the_store_export_and_views(reference_run, tmp_path,
+                                                                 capsys, max_abs_weight):
+    """The same sweep with one more metric registered: the export gains its column (the
+    others equal the reference's), the views carry it, the digest differs (a store of
+    other metrics is another sweep)."""
+    sweep = load_sweep(DATA / "sweep.toml")
+    assert sweep.metrics == ("mse", "max_abs_weight")
+    assert sweep.digest != (DATA / "digest.txt").read_text().strip()
+    rc, _, err = (main(["sweep", str(DATA / "sweep.toml"), "--out", str(reference_run),
+                        "--resume"]), *capsys.readouterr())
+    assert rc == 2 and "holds another sweep" in err and "metrics" in err, err
+    out = tmp_path / "out"
+    assert main(["sweep", str(DATA / "sweep.toml"), "--out", str(out)]) == 0
+    rows = export(out, tmp_path / "runs.csv", capsys)
+    then = read_rows(DATA / "export.csv")
+    assert rows[0] == [*then[0][:5], "final_max_abs_weight", "learned"]
+    assert [r[:5] + r[6:] for r in rows[1:]] == then[1:]  # every other column as before
+    largest = [float(r[5]) for r in rows[1:]]
+    assert min(largest) > 0.1
+    res = aann.load_sweep_results(out)
+    assert res.metrics == ("mse", "max_abs_weight")
+    assert res.final("max_abs_weight").tolist() == largest
+    df = res.to_dataframe()
+    assert list(df.columns)[5:8] == ["final_mse", "final_max_abs_weight", "learned"]
+    assert df["final_max_abs_weight"].tolist() == largest
+    ds = res.to_xarray(grid=True)
+    assert ds.final_max_abs_weight.attrs["units"] == "V"
+    assert sorted(ds.final_max_abs_weight.values.ravel().tolist()) == sorted(largest)
+
+
+def read_rows(path):
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.reader(f))

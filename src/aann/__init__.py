@@ -28,10 +28,12 @@ from .engines.spice import Ngspice, SpiceOptions  # noqa: E402
 from .errors import AannError, SimulationError, ValidationError  # noqa: E402
 from .export import netlist  # noqa: E402
 from .io import random_weights, read_weights  # noqa: E402
+from .metrics import Goal, Metric, register_metric, unregister_metric  # noqa: E402
 from .montecarlo import MonteCarlo, montecarlo  # noqa: E402
 from .params import Param, param  # noqa: E402
 from .prepare import Prepared, prepare  # noqa: E402
 from .results import Divergence, Results  # noqa: E402
+from .rules import Backprop, Rule, register_rule  # noqa: E402
 from .spec import (  # noqa: E402
     Blocks,
     BlockSpec,
@@ -56,6 +58,8 @@ __all__ = [
     "random_weights", "read_weights", "register_law", "simulate", "train",
 ]
 __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
+__all__ += ["Goal", "Metric", "register_metric", "unregister_metric"]  # aann.metrics
+__all__ += ["Backprop", "Rule", "register_rule"]  # learning rules (aann.rules)
 from .sweep import Sweep, SweepResults, load_sweep, load_sweep_results, run_sweep  # noqa: E402
 
 # sweeps (aann.sweep, docs/sweeps.md)

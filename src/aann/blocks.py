@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import ValidationError
-from .params import Param, param, params_of
+from .params import Needs, Param, param, params_of
 
 
 class Expr:
@@ -151,6 +151,31 @@ ROLES = ("forward", "delta", "charge", "type2")
 """The four places a multiplier sits in the circuit, with its operands (input 1, input 2):
 ``forward`` (Vw, x) Eq. 1, 5; ``delta`` (VE, Vd) Vdelta = VE * Vd; ``charge``
 (Vdelta, x) Eq. 9, 11; ``type2`` (Vdelta, Vw) Eq. 15-16."""
+
+BLOCKS = ("multiplier.forward", "multiplier.delta", "multiplier.charge", "multiplier.type2",
+          "activation", "derivative", "type2", "error", "charging")
+"""The names of a circuit's blocks, as :meth:`aann.circuit.Circuit.block` and its
+``instances`` (and ``[mismatch]``) use them."""
+
+
+def instance_shapes(sizes) -> list[dict[str, tuple]]:
+    """Per layer, the shape of each block's instance array (:mod:`aann.circuit`):
+    one per weight for ``multiplier.forward``, ``multiplier.charge`` and ``charging``;
+    one per neuron for ``multiplier.delta``, ``activation``, ``derivative`` and
+    ``error`` (output layer only); (n_out, n_in) for ``multiplier.type2`` and (n_in,)
+    for ``type2`` (the error-summing stage of the layer below; not in layer 0)."""
+    out = []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        weights = (n_out, n_in + 1)
+        shapes = {"multiplier.forward": weights, "multiplier.delta": (n_out,),
+                  "multiplier.charge": weights, "activation": (n_out,),
+                  "derivative": (n_out,), "charging": weights}
+        if l > 0:
+            shapes.update({"multiplier.type2": (n_out, n_in), "type2": (n_in,)})
+        if l == len(sizes) - 2:
+            shapes["error"] = (n_out,)
+        out.append(shapes)
+    return out
 
 
 def bandwidth():
@@ -365,6 +390,12 @@ class ChargingSource(eqx.Module):
 
     NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj",
                                  "temperature", "shot_noise")
+    NEEDS: ClassVar[dict] = {"Vmin": Needs(("rails", "=", True)),
+                             "Vmax": Needs(("rails", "=", True))}
+    """The keys read only under a switch (given without it, they are refused). Every
+    other key is always read: ``Imax`` is reported against without ``current_limit``,
+    ``R_leak``, ``Qinj`` and ``temperature`` are off at 0, and ``temperature > 0``
+    without ``R_leak`` is refused by the description (:class:`aann.spec.Config`)."""
 
     def current(self, Vteach, Vgrad, m=jnp):
         """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V."""

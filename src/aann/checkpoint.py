@@ -25,6 +25,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from . import metrics as _metrics
 from .engines.base import EpochRecords
 from .errors import ValidationError
 from .io import atomic_write
@@ -41,12 +42,17 @@ class Checkpoint:
     records: object  # EpochRecords of the epochs done
 
 
-def fingerprint(config, W0, circuit, solver) -> dict:
-    """What must match to resume: the settings, the solver used, and hashes of the
-    initial weights and of the circuit's constants."""
+def fingerprint(config, W0, circuit, solver, metrics: tuple | None = None) -> dict:
+    """What must match to resume: the settings, the solver used, the metrics recorded
+    (default: every registered one), and hashes of the initial weights and of the
+    circuit's constants."""
     settings = {**config.to_dict(), "solver": dataclasses.asdict(solver)}
-    return {"format": FORMAT, "settings": json.loads(json.dumps(settings, default=str)),
-            "W0": hash_arrays(W0), "circuit": hash_arrays(jax.tree.leaves(circuit))}
+    fp = {"format": FORMAT, "settings": json.loads(json.dumps(settings, default=str)),
+          "W0": hash_arrays(W0), "circuit": hash_arrays(jax.tree.leaves(circuit))}
+    which = _metrics.names() if metrics is None else tuple(metrics)
+    if which != ("mse",):  # so that a checkpoint of the paper's metric alone is as before
+        fp["metrics"] = list(which)
+    return fp
 
 
 def hash_arrays(arrays) -> str:
@@ -63,7 +69,9 @@ def save(path, fp: dict, state, records) -> None:
     """Write the state after a chunk and the :class:`EpochRecords` so far, atomically."""
     leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
     arrays = {f"state_{i}": x for i, x in enumerate(leaves)}
-    for name in ("mse", "W_min", "W_max", "step_error"):
+    for name, values in records.metrics.items():  # the MSE under its old name "mse"
+        arrays["mse" if name == "mse" else f"metric_{name}"] = values
+    for name in ("W_min", "W_max", "step_error"):
         arrays[name] = getattr(records, name)
     for l, W in enumerate(records.W_epoch or ()):
         arrays[f"W_epoch_{l}"] = W
@@ -111,12 +119,15 @@ def load(path, fp: dict, state_like, record_weights: bool = True) -> Checkpoint:
         n_layers = sum(k.startswith("W_epoch_") for k in data)
         W_epoch = tuple(data[f"W_epoch_{l}"] for l in range(n_layers)) if record_weights \
             else None
-        records = EpochRecords(data["mse"], data["W_min"], data["W_max"], data["step_error"],
+        which = saved.get("metrics", ["mse"])
+        metrics = {name: data["mse" if name == "mse" else f"metric_{name}"]
+                   for name in which}
+        records = EpochRecords(metrics, data["W_min"], data["W_max"], data["step_error"],
                                W_epoch)
     except KeyError as e:
         raise damaged(f"array {e} missing") from None
     B, done = records.mse.shape if records.mse.ndim == 2 else (0, -1)
-    per_epoch = (records.W_min, records.W_max, records.step_error)
+    per_epoch = (records.W_min, records.W_max, records.step_error, *records.metrics.values())
     if any(a.shape != np.shape(b) for a, b in zip(leaves, like)) or done < 0 \
             or any(a.shape != (B, done) for a in per_epoch) \
             or (record_weights and not W_epoch) \

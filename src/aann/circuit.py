@@ -6,7 +6,9 @@ volts; column 0 is the bias weight (its input is ``Vbias``). Nothing here uses
 autodiff: with non-ideal blocks the right-hand side is what the blocks compute,
 not the true gradient.
 
-Multiplier roles (:data:`aann.blocks.ROLES`), each its own block (law, constants):
+Multiplier roles (:data:`aann.blocks.ROLES`), each its own block (law, constants);
+the operands of ``delta``, ``charge`` and ``type2`` are those the circuit's learning
+rule gives (:attr:`Circuit.rule`, :mod:`aann.rules`), here the paper's (backprop):
 ``forward``  ``Inet_j = sum_i I(Vw_ji, x_i)``;
 ``delta``    ``Vdelta_j = VE_j * Vd_j`` (a product read as a voltage);
 ``charge``   ``Vgrad_ji = Vdelta_j * x_i``, which sets ``Icharged_ji``;
@@ -41,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .blocks import (
+    BLOCKS,  # noqa: F401  (re-exported: the names of a circuit's blocks)
     KINDS,
     ROLES,
     Activation,
@@ -50,8 +53,11 @@ from .blocks import (
     Multiplier,
     OutputError,
     Type2,
+    instance_shapes,  # noqa: F401  (re-exported)
 )
+from .mismatch import draw
 from .params import param
+from .rules import Backprop, Rule, build_rule
 
 
 class Forward(NamedTuple):
@@ -139,27 +145,6 @@ def _every_role(multipliers) -> dict:
     return dict(multipliers)
 
 
-BLOCKS = ("multiplier.forward", "multiplier.delta", "multiplier.charge", "multiplier.type2",
-          "activation", "derivative", "type2", "error", "charging")
-"""The names of a circuit's blocks, as :meth:`Circuit.block` and ``instances`` use them."""
-
-
-def instance_shapes(sizes) -> list[dict[str, tuple]]:
-    """Per layer, the shape of each block's instance array (see the module docstring)."""
-    out = []
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        weights = (n_out, n_in + 1)
-        shapes = {"multiplier.forward": weights, "multiplier.delta": (n_out,),
-                  "multiplier.charge": weights, "activation": (n_out,),
-                  "derivative": (n_out,), "charging": weights}
-        if l > 0:
-            shapes.update({"multiplier.type2": (n_out, n_in), "type2": (n_in,)})
-        if l == len(sizes) - 2:
-            shapes["error"] = (n_out,)
-        out.append(shapes)
-    return out
-
-
 class Circuit(eqx.Module):
     """All the blocks of one network; constants are pytree leaves (vmap-able)."""
 
@@ -174,6 +159,8 @@ class Circuit(eqx.Module):
     charging: ChargingSource = ChargingSource()
     Vbias: float = param(1.0, "V", doc="bias input x_0 of every neuron")
     instances: tuple | None = None  # per layer {block: {constant: array}}, or None
+    # the learning rule: which signals drive the delta, charge and Type2 multipliers
+    rule: Rule = Backprop()
 
     @property
     def multiplier(self) -> Multiplier:
@@ -222,24 +209,42 @@ class Circuit(eqx.Module):
 
     def _charging(self, W, Vin, Vtarget, Vteach, lag: _Lags):
         fwd = self._forward(W, Vin, lag)
+        rule = self.rule  # the operands of the delta, charge and Type2 multipliers
         top = len(W) - 1
         VE = lag(top, "VE", self.block("error", top).VE(fwd.Vout[-1], Vtarget))  # Type1, Eq. 14
         currents = [None] * len(W)
         for l in reversed(range(len(W))):
-            Vdelta = lag(l, "Vdelta", self.block("multiplier.delta", l).product(VE, fwd.Vd[l]))
+            delta = self.block("multiplier.delta", l)
+            Vdelta = lag(l, "Vdelta", delta.product(*rule.delta_inputs(VE, fwd.Vd[l])))
             charge = self.block("multiplier.charge", l)
-            Vgrad = lag(l, "Vgrad", charge.product(Vdelta[:, None], fwd.inputs[l][None, :]))
+            Vgrad = lag(l, "Vgrad", charge.product(
+                *rule.charge_inputs(Vdelta[:, None], fwd.inputs[l][None, :])))
             currents[l] = self.block("charging", l).current(Vteach, Vgrad)
             if l > 0:  # Type2, Eq. 15-16: error of the layer below
-                M, T = self.block("multiplier.type2", l), self.block("type2", l)
-                # IE_kj = K_E * Vdelta_k * Vw_kj summed over k into R_E (the products
-                # are read through 1/Km, as M.product does)
-                if M._shared():
-                    IE_sum = T.K_E * M.column_currents(Vdelta, W[l][:, 1:]) / M.Km
-                else:
-                    IE_sum = T.K_E * jnp.sum(M.product(Vdelta[:, None], W[l][:, 1:]), axis=0)
-                VE = lag(l - 1, "VE", T.R_E * IE_sum)
+                VE = lag(l - 1, "VE", self._type2_error(l, rule, Vdelta, W[l][:, 1:]))
         return tuple(currents), fwd.Vout[-1]
+
+    def _type2_error(self, l, rule, Vdelta, Vw):
+        """``VE`` of layer ``l - 1`` (Eq. 15-16): ``R_E * sum_k IE_kj``, ``IE_kj = K_E *
+        I(a_kj, b_kj) / Km`` (the products read through 1/Km, as ``M.product`` does),
+        ``(a, b)`` the rule's operands of the Type2 multipliers of layer ``l``
+        (backprop: ``Vdelta_k``, ``Vw_kj``)."""
+        M, T = self.block("multiplier.type2", l), self.block("type2", l)
+        column = Vdelta[:, None]
+        a, b = rule.type2_inputs(column, Vw, Vfb=rule.feedback(l))
+        b = jnp.broadcast_to(b, Vw.shape)
+        if a is column:  # input 1 one value per row k, the deltas themselves
+            row = Vdelta
+        elif jnp.shape(a) in ((), (1,), (1, 1), column.shape):  # one value per row k
+            row = jnp.broadcast_to(a, column.shape)[:, 0]
+        else:  # input 1 differs along a row: no factored sum
+            row = None
+        if row is not None and M._shared():  # the sum over k as one product (fast path)
+            IE_sum = T.K_E * M.column_currents(row, b) / M.Km
+        else:
+            grid = row[:, None] if row is not None else jnp.broadcast_to(a, Vw.shape)
+            IE_sum = T.K_E * jnp.sum(M.product(grid, b), axis=0)
+        return T.R_E * IE_sum
 
     def capacitances(self) -> tuple:
         """Per layer, the weight capacitors ``C`` (F): a scalar or an array of the
@@ -389,7 +394,8 @@ _NO_LAG = _Instant()
 def build_circuit(config, sample: int | None = None) -> Circuit:
     """The :class:`Circuit` a :class:`aann.spec.Config` describes: each block the law
     its section names, with that section's constants (passed by name); each
-    multiplier role ``[blocks.multiplier]`` overridden by its own section.
+    multiplier role ``[blocks.multiplier]`` overridden by its own section; the learning
+    rule ``[training] rule`` (:mod:`aann.rules`).
     ``sample``: Monte Carlo sample of ``[mismatch]`` (per-instance constants),
     None for the nominal circuit."""
     from .params import params_of
@@ -397,13 +403,11 @@ def build_circuit(config, sample: int | None = None) -> Circuit:
     c = config.constants
     laws = {kind: getattr(config.blocks, kind).build() for kind in KINDS if kind != "multiplier"}
     multipliers = {role: config.blocks.multiplier.build(role) for role in ROLES}
-    nonideal = config.nonideal.to_dict()  # its noise_seed is the engine's, not a constant
-    charging = ChargingSource(**{k: nonideal[k] if k in ChargingSource.NONIDEAL else
-                                 getattr(c, k) for k in params_of(ChargingSource)})
+    charging = ChargingSource(**{k: getattr(config.nonideal if k in ChargingSource.NONIDEAL
+                                            else c, k) for k in params_of(ChargingSource)})
     circuit = Circuit(sizes=tuple(config.network.sizes), multipliers=multipliers,
-                      charging=charging, Vbias=c.Vbias, **laws)
+                      charging=charging, Vbias=c.Vbias, rule=build_rule(config), **laws)
     if sample is None:
         return circuit
-    from .mismatch import draw
-
     return dataclasses.replace(circuit, instances=draw(circuit, config.mismatch, sample))
+

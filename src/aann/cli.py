@@ -138,13 +138,13 @@ def montecarlo(config: Path | None = ConfigArg, topology: str | None = TopologyO
                                          "memory)."),
                resume: bool = typer.Option(
                    False, "--resume", help="Continue the unfinished run in OUT (its "
-                                           "finished batches are in OUT/parts)."),
+                                           "finished batches are in OUT/sweep.sqlite)."),
                engine: str = typer.Option("native", "--engine", help="native | ngspice"),
                out: str = typer.Option("aann-montecarlo", "--out", help="Output directory.")):
     """Monte Carlo yield over mismatch samples; write montecarlo.csv, summary.json, a
     histogram of the final MSE."""
     from .montecarlo import montecarlo as run_montecarlo
-    from .montecarlo import parts_done
+    from .montecarlo import samples_done
 
     cfg = build_config(config, topology, dataset, t_row, epochs, None, init_weights, teach,
                        multiplier, t_edge)
@@ -152,8 +152,8 @@ def montecarlo(config: Path | None = ConfigArg, topology: str | None = TopologyO
         result = run_montecarlo(cfg, samples, goal=goal, batch=batch, engine=engine,
                                 progress=True, out=out, resume=resume)
     except KeyboardInterrupt:
-        done = parts_done(out)
-        hint = (f"; {done[0]} of {done[1]} samples are kept in {Path(out) / 'parts'}: "
+        done = samples_done(out)
+        hint = (f"; {done[0]} of {done[1]} samples are kept in {Path(out) / 'sweep.sqlite'}: "
                 "continue with the same command and --resume") if done and done[0] else ""
         typer.echo(f"interrupted{hint}", err=True)
         raise typer.Exit(130) from None

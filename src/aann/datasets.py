@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,13 @@ BUILTIN = {
 DATASET_COLUMNS = "x1..xN and y1..yM"
 
 
-def load_dataset(name_or_path: str) -> Dataset:
+def load_dataset(name_or_path: str | os.PathLike) -> Dataset:
     """A built-in data set by name, or a CSV file with columns ``x1..`` and ``y1..``."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ValidationError(
+            f"dataset must be the name of a built-in data set ({', '.join(BUILTIN)}) or the "
+            f"path of a CSV file with columns {DATASET_COLUMNS}, not "
+            f"{type(name_or_path).__name__}")
     if name_or_path in BUILTIN:
         return BUILTIN[name_or_path]()
     path = Path(name_or_path)

@@ -14,7 +14,7 @@ number is in SI units)::
 
 Sample ``k`` of a description is the circuit whose every instance (each
 multiplier of each role, each neuron's activation and derivative, each weight
-capacitor and charging source; :func:`aann.circuit.instance_shapes`) has the
+capacitor and charging source; :func:`aann.blocks.instance_shapes`) has the
 value ``nominal * (1 + sigma * z)`` (relative) or ``nominal + sigma * z``
 (absolute), ``z`` standard normal. The ``z`` of one constant of one sample come
 from a generator seeded with ``(seed, k, the constant's name)``: sample ``k`` is
@@ -24,16 +24,14 @@ constant leaves the draws of the others unchanged.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 
-import jax
 import numpy as np
 
 from . import blocks as _blocks
 from .errors import ValidationError, short_repr
-from .params import Param, params_of
+from .params import Param, params_of, toml_text
 from .units import parse_quantity
 
 
@@ -94,7 +92,7 @@ class Mismatch:
 
     def sigma(self, block: str, name: str):
         """``(value, relative)`` for constant ``name`` of circuit block ``block``
-        (:data:`aann.circuit.BLOCKS`), or None. A role's own key wins over
+        (:data:`aann.blocks.BLOCKS`), or None. A role's own key wins over
         ``multiplier.<name>``; the charging source's keys are bare (``"C"``)."""
         if block == "charging":
             return self.sigmas.get(name)
@@ -133,20 +131,90 @@ def _sigma(key: str, value, p: Param) -> tuple[float, bool]:
     return number, False
 
 
-def check(config) -> None:
-    """A relative sigma needs a nonzero nominal value (an offset of 0 V has no 5 %)."""
-    from .circuit import BLOCKS, build_circuit
+def _section(config, block: str):
+    """``(law class, values)`` of circuit block ``block`` as ``config`` describes it: the
+    block's law and the section's constants (a multiplier role's own overrides in),
+    read from the sections, with nothing built."""
+    if block == "charging":
+        values = {k: getattr(config.nonideal if k in _blocks.ChargingSource.NONIDEAL else
+                             config.constants, k) for k in params_of(_blocks.ChargingSource)}
+        return _blocks.ChargingSource, values
+    kind, _, role = block.partition(".")
+    spec = getattr(config.blocks, kind)
+    if role:
+        spec = spec.role(role)
+    cls = _blocks.law_class(kind, spec.law)
+    return cls, {k: getattr(spec, k) for k in params_of(cls)}
 
+
+def unread(config) -> list[tuple[str, str]]:
+    """The sigmas of ``[mismatch]`` that no block of ``config`` draws: ``(key,
+    message)`` for a constant that no law in use has (``"multiplier.KI"`` when no
+    multiplier role takes its law's ``KI`` from the section), or one its switch leaves
+    unread (``"Vmin"`` without ``[nonideal] rails = true``)."""
+    out = []
+    multiplier = config.blocks.multiplier
+    for key in config.mismatch.sigmas:
+        where = f'mismatch."{key}"'
+        if "." not in key:  # the charging source's
+            needs = _blocks.ChargingSource.NEEDS.get(key)
+            if needs is not None and not needs.met(config.nonideal.all_values()):
+                shown = ", ".join(f"{s} = {toml_text(getattr(config.nonideal, s))}"
+                                  for s in needs.switches)
+                out.append((key, f"{where} is drawn only with [nonideal] {needs} "
+                                 f"({shown}); set {needs}, or remove {where}"))
+            continue
+        kind, *rest = key.split(".")
+        name = rest[-1]
+        if kind == "multiplier":
+            roles = (rest[0],) if len(rest) == 2 else tuple(
+                r for r in _blocks.ROLES if f"multiplier.{r}.{name}" not in config.mismatch.sigmas)
+            if not roles:
+                out.append((key, f"{where} applies to no multiplier: every role has its own "
+                                 f'sigma ("multiplier.<role>.{name}"); remove {where}'))
+                continue
+            laws = sorted({multiplier.role(r).law for r in roles})
+            section = f"blocks.multiplier.{rest[0]}" if len(rest) == 2 else "blocks.multiplier"
+            here = (f"{section}.law is" if len(rest) == 2 else
+                    "the multiplier roles it applies to use law" + "s" * (len(laws) > 1))
+        else:
+            laws = [getattr(config.blocks, kind).law]
+            section = f"blocks.{kind}"
+            here = f"{section}.law is"
+        if not any(name in params_of(_blocks.law_class(kind, law)) for law in laws):
+            having = [law for law, cls in _blocks.LAWS[kind].items()
+                      if name in _quantities(cls)]
+            fix = f'= "{having[0]}"' if len(having) == 1 else "to one of them"
+            out.append((key, f"{where} is drawn only for {_laws_text(having)} ({here} "
+                             f"{_quoted(laws)}); set "
+                             f"{section}.law {fix}, or remove {where}"))
+    return out
+
+
+def _quoted(names) -> str:
+    return ", ".join(f'"{x}"' for x in names)
+
+
+def _laws_text(laws) -> str:
+    return ("law " if len(laws) == 1 else "laws ") + _quoted(laws)
+
+
+def check(config) -> None:
+    """Every sigma is drawn (:func:`unread`), and a relative sigma has a nonzero nominal
+    value (an offset of 0 V has no 5 %). Read from the sections: nothing is built."""
     mismatch = config.mismatch
+    if not mismatch.sigmas:
+        return
+    for _, message in unread(config)[:1]:
+        raise ValidationError(message)
     if not mismatch.active:
         return
-    circuit = build_circuit(config)
-    for block in BLOCKS:
-        nominal = circuit.block(block, 0)
-        for name in _quantities(type(nominal)):
+    for block in _blocks.BLOCKS:
+        cls, values = _section(config, block)
+        for name in _quantities(cls):
             s = mismatch.sigma(block, name)
-            if s is not None and s[1] and s[0] > 0 and getattr(nominal, name) == 0:
-                p = params_of(type(nominal))[name]
+            if s is not None and s[1] and s[0] > 0 and values[name] == 0:
+                p = params_of(cls)[name]
                 raise ValidationError(
                     f"mismatch of {block}.{name} is relative ({s[0] * 100:g}%) but its nominal "
                     f"value is 0; give it in {p.unit_text or 'SI units'} (e.g. \"2m"
@@ -161,9 +229,7 @@ def draw(circuit, mismatch: Mismatch, sample: int):
     """The per-instance constants of Monte Carlo sample ``sample`` of ``circuit`` (a
     nominal circuit): per layer ``{block: {constant: array}}`` as
     :attr:`aann.circuit.Circuit.instances` takes them, or None when no sigma is set."""
-    from .circuit import instance_shapes
-
-    shapes = instance_shapes(circuit.sizes)
+    shapes = _blocks.instance_shapes(circuit.sizes)
     layers = [{} for _ in shapes]
     blocks = dict.fromkeys(b for layer in shapes for b in layer)
     for block in blocks:
@@ -197,17 +263,3 @@ def _check_sign(drawn, p: Param, block: str, name: str, sample: int, sigma) -> N
         raise ValidationError(
             f"mismatch sample {sample} draws {block}.{name} = {drawn[bad][0]:g}, which must be "
             f"{p.sign}; its sigma {shown} is too wide for this constant: use a smaller one")
-
-
-def sample_circuit(config, samples) -> tuple:
-    """The nominal circuit of ``config`` with Monte Carlo samples ``samples`` (one per
-    network) stacked along a leading axis: ``(circuit, batched)``; ``batched`` is
-    False when ``[mismatch]`` draws nothing (the nominal circuit serves all)."""
-    from .circuit import build_circuit
-
-    nominal = build_circuit(config)
-    draws = [draw(nominal, config.mismatch, k) for k in samples]
-    if draws[0] is None:
-        return nominal, False
-    stacked = jax.tree.map(lambda *a: np.stack(a), *draws)
-    return dataclasses.replace(nominal, instances=stacked), True

@@ -89,6 +89,48 @@ class Param:
         return self.shown_unit or self.unit or ""
 
 
+@dataclass(frozen=True)
+class Needs:
+    """The switch settings under which a key is read: any one of ``conditions``.
+
+    Each condition is ``(switch, op, value)`` with ``op`` ``"="`` (the switch equals
+    ``value``) or ``">"`` (it exceeds it): ``Needs(("rails", "=", True))``;
+    ``Needs(("temperature", ">", 0.0), ("shot_noise", "=", True))`` for a key read when
+    either is on. A key given while none holds is refused, naming them.
+    """
+
+    conditions: tuple
+
+    def __init__(self, *conditions):
+        for c in conditions:
+            if len(c) != 3 or c[1] not in ("=", ">"):
+                raise ValueError(f"a condition is (switch, '=' or '>', value), got {c!r}")
+        object.__setattr__(self, "conditions", tuple(conditions))
+
+    @property
+    def switches(self) -> tuple:
+        return tuple(dict.fromkeys(c[0] for c in self.conditions))
+
+    def met(self, values) -> bool:
+        """Whether ``values`` (a mapping of the switches' values) turns the key on."""
+        return any(values[k] == v if op == "=" else values[k] > v
+                   for k, op, v in self.conditions)
+
+    def __str__(self) -> str:
+        return " or ".join(f"{k} {op} {toml_text(v)}" for k, op, v in self.conditions)
+
+
+def toml_text(value) -> str:
+    """``value`` as TOML writes it (``true``, ``"clip"``, ``0``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
 def param(default, unit: str | None = None, *, sign: str = "any", doc: str = "",
           shown_unit: str | None = None, choices: tuple | None = None,
           maximum: float | None = None, static: bool = False):

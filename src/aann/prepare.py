@@ -11,16 +11,20 @@ start here; the engines take a :class:`Prepared` and import nothing above it.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from .batch import (  # noqa: F401  (estimate_bytes, memory_budget: their old home)
+    check_size,
+    estimate_bytes,
+    memory_budget,
+    sample_circuits,
+)
 from .circuit import Circuit, build_circuit
 from .datasets import Dataset, load_dataset
 from .errors import ValidationError
 from .io import check_seed, random_weights, read_weights
-from .mismatch import sample_circuit
 from .spec import Config, Solver, row_learning_rate
 from .stimulus import RowSchedule, Waveform
 
@@ -31,8 +35,10 @@ class Prepared:
 
     ``W0``: per layer, the initial weights (B, n_out, n_in + 1) in V. Exactly one
     of ``schedule`` (data rows) and ``stimulus`` (PWL sources) is set.
-    ``circuit_batched``: the circuit's constants carry a leading axis B (one
-    circuit per network); otherwise one circuit serves the batch.
+    ``axes``: leaf by leaf of ``circuit`` (``jax.tree.leaves``), 0 where the constant
+    leads with the network axis B (one value per network), None where every network
+    shares it; None: one circuit serves the whole batch (:mod:`aann.batch` builds
+    them; ``circuit_batched`` is ``axes is not None``).
     ``samples``: the Monte Carlo sample of each network (``[mismatch]``), or None.
     """
 
@@ -42,8 +48,13 @@ class Prepared:
     W0: tuple
     schedule: RowSchedule | None = None
     stimulus: Waveform | None = None
-    circuit_batched: bool = False
+    axes: tuple | None = None
     samples: tuple | None = None
+
+    @property
+    def circuit_batched(self) -> bool:
+        """The circuit has constants per network (:attr:`axes`)."""
+        return self.axes is not None
 
     @property
     def n_networks(self) -> int:
@@ -83,55 +94,6 @@ class Prepared:
         if self.stimulus is not None:
             return float(self.stimulus.time[-1] - self.stimulus.time[0])
         return self.schedule.duration
-
-
-def memory_budget() -> float:
-    """Bytes a run may hold in its arrays: ``$AANN_MEMORY_GB`` GiB, or half this
-    machine's memory."""
-    given = os.environ.get("AANN_MEMORY_GB")
-    if given:
-        try:
-            return float(given) * 2**30
-        except ValueError:
-            raise ValidationError(f"AANN_MEMORY_GB = {given!r} is not a number of GiB") from None
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30
-
-
-def estimate_bytes(config: Config, n_networks: int, rows: int, waveforms: bool) -> float:
-    """The memory the arrays of a run need, before any is allocated (bytes).
-
-    Per network: the weights and solver stages, the weights and MSE after every
-    epoch, the row order of every epoch, and with ``waveforms`` the sampled
-    signals and the weights at every sample of a chunk of epochs.
-    """
-    B, E = float(n_networks), float(config.training.epochs)
-    sizes = config.network.sizes
-    n_cap = float(config.network.n_capacitors)
-    kept = n_cap if config.training.record == "weights" else 0
-    per_row = 2 * config.solver.samples_per_row if waveforms else 0  # edge ramp + hold
-    signals = sizes[0] + 2 * sizes[-1] + 2  # Vin, Vtarget, Vout, Vteach, time
-    return 8 * (B * n_cap * 16  # weights, peak currents, solver stages
-                + B * E * (kept + 4)  # W_epoch, mse, W_min, W_max, step_error
-                + E * rows * (B if config.training.order == "shuffle" else 1)
-                + B * E * rows * per_row * signals
-                + B * E / 20 * rows * per_row * n_cap)
-
-
-def check_size(config: Config, n_networks: int, rows: int, waveforms: bool = False) -> None:
-    """Refuse a run whose arrays would not fit the :func:`memory_budget`, with the estimate."""
-    need, budget = estimate_bytes(config, n_networks, rows, waveforms), memory_budget()
-    if need > budget:
-        raise ValidationError(
-            f"this run needs about {need / 2**30:.3g} GiB for its arrays ({n_networks} "
-            f"network(s) of {config.network.n_capacitors} capacitors, "
-            f"{config.training.epochs} epochs of {rows} rows"
-            + (", waveforms" if waveforms else "") + f"), more than the {budget / 2**30:.3g} "
-            "GiB allowed; use fewer networks, epochs or capacitors"
-            + (" or no waveforms" if waveforms else "")
-            + ", or raise AANN_MEMORY_GB")
 
 
 def initial_networks(config: Config, init_weights=None) -> list[dict]:
@@ -183,8 +145,12 @@ def stack_weights(config: Config, networks) -> tuple:
     return tuple(stacked)
 
 
-def check_circuit(circuit: Circuit, config: Config, n_networks: int, batched: bool) -> None:
-    """A circuit given from outside must fit the description and the batch."""
+def check_circuit(circuit: Circuit, config: Config, n_networks: int,
+                  batched: bool) -> tuple | None:
+    """A circuit given from outside must fit the description and the batch; its
+    :attr:`Prepared.axes`. Given as ``circuit_batched=True``, every constant with a
+    leading axis of ``n_networks`` is per network and every scalar shared: the one
+    place where axes are read from arrays (a builder, :mod:`aann.batch`, says them)."""
     if not isinstance(circuit, Circuit):
         raise ValidationError(f"circuit must be an aann.Circuit, not {type(circuit).__name__}")
     if tuple(circuit.sizes) != tuple(config.network.sizes):
@@ -199,6 +165,22 @@ def check_circuit(circuit: Circuit, config: Config, n_networks: int, batched: bo
                 f"circuit_batched=True needs the block constants that differ per network "
                 f"to have a leading axis of {n_networks} (one value per network; a scalar "
                 f"is shared); got leading sizes {sorted(leading) or 'none'}")
+        return tuple(0 if np.ndim(x) else None for x in jax.tree.leaves(circuit))
+    return None
+
+
+def _checked_axes(circuit: Circuit, axes, n_networks: int) -> tuple:
+    import jax
+
+    leaves = jax.tree.leaves(circuit)
+    axes = tuple(axes)
+    if len(axes) != len(leaves) or any(a not in (0, None) for a in axes) or any(
+            a == 0 and (np.ndim(x) == 0 or np.shape(x)[0] != n_networks)
+            for x, a in zip(leaves, axes)):
+        raise ValidationError(f"circuit_axes must give, for each of the circuit's "
+                              f"{len(leaves)} constants, 0 (it leads with the {n_networks} "
+                              "networks) or None (shared)")
+    return None if all(a is None for a in axes) else axes
 
 
 def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:
@@ -211,7 +193,7 @@ def schedule_for(config: Config, dataset: Dataset, seeds) -> RowSchedule:
 def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset | None = None,
             stimulus: Waveform | str | None = None, circuit: Circuit | None = None,
             circuit_batched: bool = False, waveforms: bool = False,
-            samples=None) -> Prepared:
+            samples=None, circuit_axes: tuple | None = None) -> Prepared:
     """The :class:`Prepared` run a description gives.
 
     ``stimulus``: a :class:`Waveform` (or a CSV path) applied instead of the
@@ -221,6 +203,10 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
     refused before anything is allocated. With ``[mismatch]`` sigmas (and no
     ``circuit``), network k is Monte Carlo sample ``samples[k]`` (default k): the
     circuit is then batched, each network its own drawn constants.
+    ``circuit_axes``: the axes of a ``circuit`` batched over the networks, said
+    explicitly (:func:`aann.batch.stack_circuits`; ``samples`` then labels the
+    networks' Monte Carlo samples); ``circuit_batched=True`` reads them from the
+    constants' shapes instead.
     """
     config = config or Config()
     sizes = config.network.sizes
@@ -245,17 +231,21 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
     seeds = [n["seed"] for n in networks]
     if stimulus is None:
         schedule = schedule_for(config, dataset, seeds)
-    sample_ids = None
-    if circuit is not None:
-        check_circuit(circuit, config, len(networks), circuit_batched)
-    elif circuit_batched:
+    sample_ids, axes = None, None
+    if circuit is not None and circuit_axes is not None:
+        check_circuit(circuit, config, len(networks), False)
+        axes = _checked_axes(circuit, circuit_axes, len(networks))
+        sample_ids = None if samples is None else tuple(samples)
+    elif circuit is not None:
+        axes = check_circuit(circuit, config, len(networks), circuit_batched)
+    elif circuit_batched or circuit_axes is not None:
         raise ValidationError("circuit_batched=True needs a circuit= batched over the networks")
     elif config.mismatch.active:
         sample_ids = tuple(range(len(networks)) if samples is None else samples)
         if len(sample_ids) != len(networks):
             raise ValidationError(f"{len(sample_ids)} Monte Carlo sample(s) given for "
                                   f"{len(networks)} network(s); give one per network")
-        circuit, circuit_batched = sample_circuit(config, sample_ids)
+        circuit, axes = sample_circuits(config, sample_ids)
     return Prepared(config=config, circuit=circuit or build_circuit(config), seeds=seeds,
                     W0=stack_weights(config, networks), schedule=schedule, stimulus=stimulus,
-                    circuit_batched=circuit_batched, samples=sample_ids)
+                    axes=axes, samples=sample_ids)

@@ -14,9 +14,11 @@ import numpy as np
 from . import results_views as views
 from .engines.base import EngineInfo, EpochRecords, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
+from .metrics import DEFAULT_GOAL, Goal, ordered
+from .metrics import learned as _learned
 from .spec import Config
 
-MSE_GOAL = 0.01  # the "converged" threshold of the summary table (V^2)
+MSE_GOAL = DEFAULT_GOAL.value  # the "converged" threshold of the summary table (V^2)
 
 
 class Divergence(enum.StrEnum):
@@ -34,7 +36,8 @@ class Divergence(enum.StrEnum):
 class Results:
     """What a training run produced; arrays have the network (seed) as first axis.
 
-    ``mse[b, e]`` is the MSE after epoch ``e + 1``; ``W_epoch[l][b, e]`` the
+    ``metrics[name][b, e]`` is metric ``name`` (:mod:`aann.metrics`) after epoch
+    ``e + 1``, ``mse[b, e]`` the MSE; ``W_epoch[l][b, e]`` the
     weights of layer ``l`` after that epoch (V; None with ``training.record =
     "mse"``), ``W_min[b, e]``/``W_max[b, e]`` their extremes (always kept);
     ``peak_current[l][b]`` the largest ``|Icharged|`` of each capacitor over the
@@ -44,7 +47,7 @@ class Results:
     config: Config
     seeds: list
     W_init: tuple
-    mse: np.ndarray
+    metrics: dict  # name -> (B, epochs)
     W_epoch: tuple | None
     W_final: tuple
     peak_current: tuple
@@ -60,8 +63,17 @@ class Results:
     W_min: np.ndarray | None = None  # (B, epochs), V; from W_epoch when not given
     W_max: np.ndarray | None = None
     samples: list | None = None  # Monte Carlo sample of each network ([mismatch]), or None
+    settling: float | None = None  # the circuit's settling time (s); None: from the config
+    coords: dict | None = None  # labels of each network beyond seed and sample (a study's
+    # point, swept keys...): name -> one value per network
 
     def __post_init__(self):
+        if self.coords is not None:
+            self.coords = {k: list(v) for k, v in self.coords.items()}
+            for k, v in self.coords.items():
+                if len(v) != len(self.seeds):
+                    raise ValueError(f"coords[{k!r}] has {len(v)} values for "
+                                     f"{len(self.seeds)} networks")
         if self.W_min is None or self.W_max is None:
             self.W_min, self.W_max = EpochRecords.extremes(self.W_epoch)
 
@@ -127,29 +139,44 @@ class Results:
         """The results of ``run``, an engine's run of ``prepared`` (one way for all engines)."""
         stimulus = prepared.stimulus
         return cls(config=prepared.config, seeds=list(prepared.seeds), W_init=prepared.W0,
-                   mse=run.mse, W_epoch=run.W_epoch, W_min=run.W_min, W_max=run.W_max,
-                   W_final=run.W_final,
+                   metrics=ordered(run.metrics), W_epoch=run.W_epoch, W_min=run.W_min,
+                   W_max=run.W_max, W_final=run.W_final,
                    peak_current=run.peak_current, solver_ok=run.solver_ok,
                    waveforms=run.waveforms, engine=run.info.name, wall_seconds=wall_seconds,
                    step_error=run.step_error, engine_info=run.info, rows=prepared.rows,
                    circuit_seconds=prepared.circuit_seconds,
                    breakpoints=None if stimulus is None else int(np.size(stimulus.time)),
-                   samples=None if prepared.samples is None else list(prepared.samples))
+                   samples=None if prepared.samples is None else list(prepared.samples),
+                   settling=prepared.circuit.settling_time())
 
     @property
     def n_networks(self) -> int:
         return len(self.seeds)
 
     @property
+    def mse(self) -> np.ndarray:
+        """(B, epochs) the MSE after each epoch, V^2 (``metrics["mse"]``)."""
+        return self.metrics["mse"]
+
+    @property
     def epochs_done(self) -> int:
         return self.mse.shape[1]
 
-    def first_epoch_below(self, goal: float = MSE_GOAL) -> np.ndarray:
-        """Per network, the first epoch (1-based) with MSE < ``goal``; 0 if never."""
-        below = self.mse < goal
-        if not self.epochs_done:  # a waveform run has no epochs
-            return np.zeros(self.n_networks, int)
-        return np.where(below.any(axis=1), below.argmax(axis=1) + 1, 0)
+    def final(self, metric: str = "mse") -> np.ndarray:
+        """Per network, ``metric`` after the last epoch (NaN without epochs)."""
+        values = self.metrics[metric]
+        return values[:, -1] if values.shape[1] else np.full(self.n_networks, np.nan)
+
+    def learned(self, goal: Goal = DEFAULT_GOAL) -> np.ndarray:
+        """Per network: reached ``goal`` (default final MSE < 0.01 V^2) and did not
+        diverge (:func:`aann.metrics.learned`, the one definition every study uses)."""
+        return _learned(self.final(goal.metric), self.diverged_epoch, goal)
+
+    def first_epoch_below(self, goal: float | Goal = MSE_GOAL) -> np.ndarray:
+        """Per network, the first epoch (1-based) that reaches ``goal`` (a number: MSE <
+        it); 0 if never."""
+        goal = goal if isinstance(goal, Goal) else Goal("mse", goal)
+        return goal.first_epoch(self.metrics[goal.metric])
 
     @property
     def peak_current_max(self) -> np.ndarray:
@@ -229,8 +256,11 @@ class Results:
     @property
     def settling_time(self) -> float:
         """Seconds the charging currents take to settle to 1 % after a row edge through
-        the blocks' poles (:meth:`aann.Circuit.settling_time`); 0 without poles."""
-        from .circuit import build_circuit
+        the blocks' poles of the circuit that ran (:meth:`aann.Circuit.settling_time`);
+        0 without poles."""
+        if self.settling is not None:
+            return self.settling
+        from .circuit import build_circuit  # results made before this was kept
 
         return build_circuit(self.config).settling_time()
 
@@ -244,6 +274,7 @@ class Results:
         peak = self.peak_current_max
         first = self.first_epoch_below()
         diverged, reason = self._divergence()
+        learned = self.learned()
         info = self.engine_info or EngineInfo(self.engine, "unknown", {})
         return {
             "settings": self.config.to_dict(),
@@ -269,8 +300,10 @@ class Results:
             "networks": [
                 {"seed": self.seeds[b],
                  "sample": None if self.samples is None else self.samples[b],
-                 "final_mse": _num(self.mse[b, -1]) if self.epochs_done else None,
-                 f"first_epoch_below_{MSE_GOAL:g}": int(first[b]) or None,
+                 **{f"final_{name}": _num(v[b, -1]) if self.epochs_done else None
+                    for name, v in self.metrics.items()},
+                 DEFAULT_GOAL.key: int(first[b]) or None,
+                 "learned": bool(learned[b]),
                  "peak_current": _num(peak[b]),
                  "peak_over_Imax": _num(peak[b] / Imax),
                  "max_dVw_dt": _num(peak[b] / self.config.constants.C),
@@ -290,12 +323,15 @@ class Results:
                 for b, s in enumerate(self.seeds)]
 
     def mse_csv(self) -> str:
+        """``seed,epoch,mse`` and a column per other metric, one line per network and
+        epoch (what ``mse.csv`` holds)."""
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["seed", "epoch", "mse"])
+        w.writerow(["seed", "epoch", *self.metrics])
+        values = list(self.metrics.values())
         for b, seed in enumerate(self.seeds):
             for e in range(self.epochs_done):
-                w.writerow([seed, e + 1, repr(float(self.mse[b, e]))])
+                w.writerow([seed, e + 1, *(repr(float(v[b, e])) for v in values)])
         return out.getvalue()
 
     def waveforms_csv(self, network: int = 0) -> str:

@@ -3,7 +3,8 @@ HTML table, the lossless archive ``results.npz`` (``Results.save``/``Results.loa
 equality, pandas and xarray views, and the ``res.plot`` accessor.
 
 The archive ``results.npz`` is a plain (uncompressed) NumPy archive, read with
-``allow_pickle=False``: one array per field (``mse``, ``solver_ok``, ``W_min``,
+``allow_pickle=False``: one array per field (``mse``, every other metric as
+``metric_<name>``, ``solver_ok``, ``W_min``,
 ``W_max``, ``step_error``, ``W_init_<l>``, ``W_final_<l>``, ``peak_current_<l>``,
 ``W_epoch_<l>`` with layers ``l`` from 1, ``waveform_<name>``) and ``meta``, a JSON
 text with the settings (``Config.to_dict()``), seeds, samples, engine and its
@@ -24,6 +25,7 @@ import numpy as np
 from .engines.base import EngineInfo
 from .errors import ValidationError
 from .io import atomic_file, check_path_text
+from .metrics import DEFAULT_GOAL, METRICS
 
 ARCHIVE = "results.npz"
 FORMAT = "aann.results"
@@ -53,8 +55,9 @@ def _untag(obj: dict):
 
 def archive_arrays(res) -> dict[str, np.ndarray]:
     """Every array of ``res`` under its archive name, and ``meta`` (JSON text)."""
-    arrays = {"mse": res.mse, "solver_ok": res.solver_ok, "W_min": res.W_min,
-              "W_max": res.W_max}
+    arrays = {"solver_ok": res.solver_ok, "W_min": res.W_min, "W_max": res.W_max}
+    for name, values in res.metrics.items():  # the MSE under its old name "mse"
+        arrays["mse" if name == "mse" else f"metric_{name}"] = values
     if res.step_error is not None:
         arrays["step_error"] = res.step_error
     for name in ("W_init", "W_final", "peak_current", "W_epoch"):
@@ -75,6 +78,9 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
         "layers": len(res.W_final), "W_epoch": res.W_epoch is not None,
         "step_error": res.step_error is not None,
         "waveforms": None if res.waveforms is None else list(res.waveforms),
+        "metrics": list(res.metrics),
+        "settling": res.settling,
+        "coords": res.coords,
     }
     out = {k: np.asarray(v) for k, v in arrays.items()}
     out["meta"] = np.array(json.dumps(_tagged(meta)))
@@ -133,9 +139,12 @@ def read_archive(path) -> dict:
 
         info = meta["engine_info"]
         return dict(
-            config=from_dict(meta["config"]), seeds=list(meta["seeds"]),
+            # an archive saved before unread keys were refused records them all: dropped
+            config=from_dict(meta["config"], given={}), seeds=list(meta["seeds"]),
             samples=None if meta["samples"] is None else list(meta["samples"]),
-            W_init=layers("W_init"), mse=arrays["mse"],
+            W_init=layers("W_init"),
+            metrics={name: arrays["mse" if name == "mse" else f"metric_{name}"]
+                     for name in meta.get("metrics", ["mse"])},
             W_epoch=layers("W_epoch") if meta["W_epoch"] else None,
             W_final=layers("W_final"), peak_current=layers("peak_current"),
             solver_ok=arrays["solver_ok"],
@@ -145,7 +154,8 @@ def read_archive(path) -> dict:
             step_error=arrays["step_error"] if meta["step_error"] else None,
             engine_info=None if info is None else EngineInfo(**info),
             rows=meta["rows"], circuit_seconds=meta["circuit_seconds"],
-            breakpoints=meta["breakpoints"], W_min=arrays["W_min"], W_max=arrays["W_max"])
+            breakpoints=meta["breakpoints"], W_min=arrays["W_min"], W_max=arrays["W_max"],
+            settling=meta.get("settling"), coords=meta.get("coords"))
     except (KeyError, TypeError) as e:
         raise damaged(f"missing or malformed entry {e}") from None
 
@@ -172,7 +182,11 @@ def differences(a, b) -> list[str]:
     """The fields in which results ``a`` and ``b`` differ (arrays exactly, NaN equal
     to NaN, shapes and dtypes included); empty when they are equal."""
     out = []
-    for name in ("mse", "solver_ok", "step_error", "W_min", "W_max"):
+    if set(a.metrics) != set(b.metrics):
+        out.append("metrics")
+    out += [name for name in a.metrics if name in b.metrics
+            and not _same_array(a.metrics[name], b.metrics[name])]
+    for name in ("solver_ok", "step_error", "W_min", "W_max"):
         if not _same_array(getattr(a, name), getattr(b, name)):
             out.append(name)
     for name in ("W_init", "W_epoch", "W_final", "peak_current"):
@@ -186,6 +200,8 @@ def differences(a, b) -> list[str]:
                  "circuit_seconds", "breakpoints"):
         if getattr(a, name) != getattr(b, name):
             out.append(name)
+    if (a.coords or {}) != (b.coords or {}):
+        out.append("coords")
     for name in ("seeds", "samples"):
         x, y = getattr(a, name), getattr(b, name)
         if (None if x is None else list(x)) != (None if y is None else list(y)):
@@ -218,12 +234,9 @@ def _seconds(t: float) -> str:
 def figures(res) -> dict:
     """Per network, vectorised: final MSE, first epoch below the goal, peak current
     over Imax, weight range, divergence (what the repr and the HTML table show)."""
-    from .results import MSE_GOAL
-
-    E = res.epochs_done
-    final = res.mse[:, -1] if E else np.full(res.n_networks, np.nan)
+    final = res.final("mse")
     diverged, reason = res._divergence()
-    learned = (final < MSE_GOAL) & (diverged == 0) if E else np.zeros(res.n_networks, bool)
+    learned = res.learned() if res.epochs_done else np.zeros(res.n_networks, bool)
     return {"final": final, "first": res.first_epoch_below(), "diverged": diverged,
             "reason": reason, "learned": learned,
             "peak_over_Imax": res.peak_current_max / res.config.constants.Imax,
@@ -233,8 +246,6 @@ def figures(res) -> dict:
 
 def repr_lines(res, fig: dict | None = None) -> list[str]:
     """At most 7 lines, whatever the run."""
-    from .results import MSE_GOAL
-
     fig = fig or figures(res)
     cfg, B, E = res.config, res.n_networks, res.epochs_done
     version = res.engine_info.version if res.engine_info is not None else None
@@ -252,8 +263,8 @@ def repr_lines(res, fig: dict | None = None) -> list[str]:
     if E:
         final = fig["final"]
         ok = final[np.isfinite(final)]
-        lines.append(f"  learned: {int(fig['learned'].sum())} of {B} (final MSE < {MSE_GOAL:g} "
-                     f"V^2, not diverged); diverged: {n_div}")
+        lines.append(f"  learned: {int(fig['learned'].sum())} of {B} (final MSE < "
+                     f"{DEFAULT_GOAL.value:g} V^2, not diverged); diverged: {n_div}")
         spread = (f"{ok.min():.3g} .. {ok.max():.3g} V^2 (median {np.median(ok):.3g})"
                   if ok.size else "none finite")
         if 0 < ok.size < B:
@@ -275,12 +286,10 @@ def repr_lines(res, fig: dict | None = None) -> list[str]:
 
 def repr_html(res) -> str:
     """The repr's lines and the summary table (at most :data:`HTML_ROWS` networks)."""
-    from .results import MSE_GOAL
-
     fig = figures(res)
     head = "<br>".join(html.escape(line.strip()) for line in repr_lines(res, fig))
     cols = ["network", "seed"] + (["sample"] if res.samples is not None else []) + [
-        "final MSE [V^2]", f"first epoch < {MSE_GOAL:g}", "peak / Imax", "weight min [V]",
+        "final MSE [V^2]", f"first epoch < {DEFAULT_GOAL.value:g}", "peak / Imax", "weight min [V]",
         "weight max [V]", "status"]
     B = res.n_networks
     shown = range(min(B, HTML_ROWS))
@@ -322,6 +331,11 @@ def _sample_column(res, pd, repeat: int):
     return pd.array(np.repeat(np.asarray(res.samples, dtype=np.int64), repeat), dtype="Int64")
 
 
+def _coord_columns(res, repeat: int) -> dict:
+    """A column per label of :attr:`Results.coords`, each value repeated ``repeat`` times."""
+    return {k: np.repeat(np.asarray(v), repeat) for k, v in (res.coords or {}).items()}
+
+
 def to_dataframe(res, what: str = "mse"):
     pd = _need("pandas")
     B, E = res.n_networks, res.epochs_done
@@ -329,8 +343,9 @@ def to_dataframe(res, what: str = "mse"):
     if what == "mse":
         return pd.DataFrame({
             "network": np.repeat(np.arange(B), E), "seed": np.repeat(seeds, E),
-            "sample": _sample_column(res, pd, E), "epoch": np.tile(np.arange(1, E + 1), B),
-            "mse": res.mse.reshape(-1)})
+            "sample": _sample_column(res, pd, E), **_coord_columns(res, E),
+            "epoch": np.tile(np.arange(1, E + 1), B),
+            **{name: v.reshape(-1) for name, v in res.metrics.items()}})
     if what == "weights":
         stacks = [(W[:, None], np.array([E])) for W in res.W_final]
     elif what == "trajectories":
@@ -349,7 +364,8 @@ def to_dataframe(res, what: str = "mse"):
         grid = np.indices((n_e, n_out, n_in)).reshape(3, -1)
         parts.append(pd.DataFrame({
             "network": np.repeat(np.arange(B), per_net), "seed": np.repeat(seeds, per_net),
-            "sample": _sample_column(res, pd, per_net), "layer": l + 1,
+            "sample": _sample_column(res, pd, per_net), **_coord_columns(res, per_net),
+            "layer": l + 1,
             "neuron": np.tile(grid[1], B), "input": np.tile(grid[2], B),
             "epoch": np.tile(epochs[grid[0]], B), "Vw": W.reshape(-1)}))
     frame = pd.concat(parts, ignore_index=True)
@@ -369,11 +385,15 @@ def to_xarray(res):
               "seed": ("network", np.asarray(res.seeds, dtype=np.int64))}
     if res.samples is not None:
         coords["sample"] = ("network", np.asarray(res.samples, dtype=np.int64))
-    data = {"mse": (("network", "epoch"), res.mse, {"units": "V^2", "long_name":
-                                                    "MSE after each epoch"}),
-            "W_min": (("network", "epoch"), res.W_min[:, :E], {"units": "V"}),
+    for k, v in (res.coords or {}).items():
+        coords[k] = ("network", np.asarray(v))
+    data = {name: (("network", "epoch"), values,
+                   {"units": METRICS[name].unit if name in METRICS else "",
+                    "long_name": f"{name} after each epoch"})
+            for name, values in res.metrics.items()}
+    data |= {"W_min": (("network", "epoch"), res.W_min[:, :E], {"units": "V"}),
             "W_max": (("network", "epoch"), res.W_max[:, :E], {"units": "V"}),
-            "solver_ok": (("network",), res.solver_ok, {})}
+             "solver_ok": (("network",), res.solver_ok, {})}
     if res.step_error is not None and res.step_error.shape == res.mse.shape:
         data["step_error"] = (("network", "epoch"), res.step_error, {"units": "V"})
     for l in range(len(res.W_final)):

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tomllib
+import types
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from . import blocks as _blocks
 from . import mismatch as _mismatch
+from . import rules as _rules
 from .errors import ValidationError
 from .mismatch import Mismatch
-from .params import Param, choice, param, params_of, parse_values
+from .params import Needs, Param, choice, param, params_of, parse_values, toml_text
 from .units import format_quantity
 
 MAX_STEPS = 10_000  # fixed steps per segment; more cost time and gain nothing over adaptive
@@ -59,14 +62,20 @@ class Table:
     """A frozen TOML table whose keys are declared elsewhere (by the blocks).
 
     Values are read as attributes (``constants.C``); :meth:`to_dict` gives them
-    back in SI units.
+    back in SI units, those that are read only: ``needs`` maps a key read only under
+    a switch to its :class:`aann.params.Needs`; such a key given while its switch is
+    off is refused, and left out of :meth:`to_dict` (its attribute keeps its default).
     """
 
-    __slots__ = ("_where", "_values")
+    __slots__ = ("_where", "_values", "_needs")
 
-    def __init__(self, where: str, declared: dict[str, Param], values: dict):
+    def __init__(self, where: str, declared: dict[str, Param], values: dict,
+                 needs: dict | None = None):
         object.__setattr__(self, "_where", where)
         object.__setattr__(self, "_values", parse_values(declared, values, where))
+        object.__setattr__(self, "_needs", needs or {})
+        for _, message in switched_off(where, self._needs, self._values, values)[:1]:
+            raise ValidationError(message)
 
     def __getattr__(self, name):
         try:
@@ -78,18 +87,46 @@ class Table:
         raise dataclasses.FrozenInstanceError(f"[{self._where}] is frozen; use Config.replace")
 
     def __eq__(self, other):
-        return type(other) is type(self) and (self._where, self._values) == (
-            other._where, other._values)
+        return type(other) is type(self) and (self._where, self.to_dict()) == (
+            other._where, other.to_dict())
 
     def __hash__(self):
-        return hash((self._where, tuple(self._values.items())))
+        return hash((self._where, _frozen(self.to_dict())))
 
     def __repr__(self):
-        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"{type(self).__name__}({inner})"
 
     def to_dict(self) -> dict:
+        """The keys that are read, with their values in SI units."""
+        return {k: v for k, v in self._values.items()
+                if k not in self._needs or self._needs[k].met(self._values)}
+
+    def all_values(self) -> dict:
+        """Every declared key's value, read or not (unread keys hold their defaults)."""
         return dict(self._values)
+
+
+def switched_off(where: str, needs: dict, values: dict, given) -> list[tuple[str, str]]:
+    """``(key, message)`` of each key of ``given`` that its switch leaves unread
+    (``needs``: key -> :class:`aann.params.Needs`; ``values``: the table's parsed values),
+    the message naming the switch, its value and the fix."""
+    out = []
+    for key in given:
+        need = needs.get(key)
+        if need is not None and not need.met(values):
+            shown = ", ".join(f"{s} = {toml_text(values[s])}" for s in need.switches)
+            out.append((key, f"{where}.{key} is read only with {need} ({shown}); "
+                             f"set {need}, or remove {key}"))
+    return out
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def constants_params() -> dict[str, Param]:
@@ -113,6 +150,14 @@ def nonideal_params() -> dict[str, Param]:
                                     "(noise_seed, s)")}
 
 
+def nonideal_needs() -> dict[str, Needs]:
+    """The keys of ``[nonideal]`` read only under a switch: the charging source's
+    (:attr:`aann.blocks.ChargingSource.NEEDS`) and ``noise_seed``, read only when there
+    is noise."""
+    return {**_blocks.ChargingSource.NEEDS,
+            "noise_seed": Needs(("temperature", ">", 0.0), ("shot_noise", "=", True))}
+
+
 class Constants(Table):
     """Physical constants (SPEC section 4): ``Constants(C="0.1pF", Keta="1S")``."""
 
@@ -130,7 +175,7 @@ class Nonideal(Table):
     __slots__ = ()
 
     def __init__(self, **values):
-        super().__init__("nonideal", nonideal_params(), values)
+        super().__init__("nonideal", nonideal_params(), values, nonideal_needs())
 
 
 class BlockSpec(Table):
@@ -170,6 +215,9 @@ class BlockSpec(Table):
             for role, over in roles.items()})
         for role, over in roles.items():  # a role keeps only the keys it overrides
             object.__setattr__(self._roles[role], "_overrides", tuple(over))
+        if _where is None:
+            for _, message in unread_block_keys(kind, {**values, **roles})[:1]:
+                raise ValidationError(message)
 
     @property
     def kind(self) -> str:
@@ -186,17 +234,101 @@ class BlockSpec(Table):
         return cls(**{k: spec._values[k] for k in params_of(cls)})
 
     def to_dict(self) -> dict:
-        out = dict(self._values)
-        for role, spec in self._roles.items():
-            out[role] = {k: spec._values[k] for k in spec._overrides}
-        return out
+        """``law`` and the constants it reads (those a role of ``[blocks.multiplier]``
+        takes from the section and its law reads), then each role's overrides."""
+        roles = {role: {k: spec._values[k] for k in spec._overrides}
+                 for role, spec in self._roles.items()}
+        out = {k: v for k, v in self._values.items()
+               if k == "law" or any(k in _law_reads(self.kind, law)
+                                    for law in _taking_laws(self.kind, self.law, roles, k))}
+        return {**out, **roles}
 
     def __eq__(self, other):
         return type(other) is type(self) and self.to_dict() == other.to_dict()
 
     def __hash__(self):
-        return hash((self._where, tuple(self._values.items()),
-                     tuple((r, s.law, tuple(s._values.items())) for r, s in self._roles.items())))
+        return hash((self._where, _frozen(self.to_dict())))
+
+
+def _law_reads(kind: str, law) -> frozenset:
+    """The keys law ``law`` of block ``kind`` reads, ``law`` among them; empty for a name
+    that is no law."""
+    cls = _blocks.LAWS[kind].get(law) if isinstance(law, str) else None
+    return frozenset() if cls is None else frozenset(("law", *params_of(cls)))
+
+
+def _laws_declaring(kind: str, key: str) -> list[str]:
+    return [name for name, cls in _blocks.LAWS[kind].items() if key in params_of(cls)]
+
+
+def _taking_laws(kind: str, law, roles: dict, key: str) -> list:
+    """The laws that take ``key`` from a ``[blocks.<kind>]`` section of law ``law``: its
+    own; for the multiplier, those of the roles that do not set ``key`` themselves
+    (``roles``: role -> its table, or the keys it sets)."""
+    if kind != "multiplier":
+        return [law]
+    return [roles[r].get("law", law) if isinstance(roles.get(r), dict) else law
+            for r in _blocks.ROLES if key not in roles.get(r, ())]
+
+
+def _fix(key: str, laws: list[str], where: str) -> str:
+    if len(laws) == 1:
+        return f'set law = "{laws[0]}"{where} or remove {key}'
+    return f"set law to one of them{where} or remove {key}"
+
+
+def unread_block_keys(kind: str, section: dict) -> list[tuple[tuple, str]]:
+    """``(path, message)`` of every key given in ``section``, a ``[blocks.<kind>]``
+    table as read from TOML (with its role sub-tables), that no law in use reads: a
+    role's key must be read by that role's law; a section's key by the law of at
+    least one role that takes it from the section. The message names the key, the
+    law(s) that read it and the fix. Unknown keys and laws are left to the section."""
+    where = f"blocks.{kind}"
+    law = section.get("law", _blocks.DEFAULT_LAWS[kind])
+    roles = {r: t for r, t in section.items()
+             if kind == "multiplier" and r in _blocks.ROLES and isinstance(t, dict)}
+    declared = _blocks.section_params(kind)
+    out = []
+    for key in section:
+        if key == "law" or key in roles or key not in declared:
+            continue
+        laws = _taking_laws(kind, law, roles, key)
+        reads = [_law_reads(kind, x) for x in laws]
+        if not all(reads) or any(key in r for r in reads):
+            continue  # an unknown law is reported by the section itself
+        readers = _laws_declaring(kind, key)
+        if not laws:
+            out.append(((key,), f"{where}.{key} is read by no multiplier: every role sets its "
+                                f"own {key}; remove it from [{where}]"))
+            continue
+        own = {r: t["law"] for r, t in roles.items() if "law" in t and key not in t}
+        if own:
+            takers = [r for r in _blocks.ROLES if key not in roles.get(r, {})]
+            used = sorted(set(laws))
+            now = (f"the roles that take it from this section, {', '.join(takers)}, use "
+                   + ("law " if len(used) == 1 else "laws ")
+                   + ", ".join(f'"{x}"' for x in used))
+        else:
+            now = f'this section\'s law is "{law}"'
+        out.append(((key,), f"{where}.{key} is read only by {_laws_text(readers)} ({now}); "
+                            + _fix(key, readers, "")))
+    for role, table in roles.items():
+        role_law = table.get("law", law)
+        reads = _law_reads(kind, role_law)
+        if not reads:
+            continue
+        for key in table:
+            if key in declared and key not in reads:
+                readers = _laws_declaring(kind, key)
+                out.append(((role, key), f"{where}.{role}.{key} is read only by "
+                                         f"{_laws_text(readers)} (this role's law is "
+                                         f'"{role_law}"); '
+                                         + _fix(key, readers, f" in [{where}.{role}]")))
+    return out
+
+
+def _laws_text(laws) -> str:
+    return ("law " if len(laws) == 1 else "laws ") + ", ".join(f'"{x}"' for x in laws)
 
 
 @dataclass(frozen=True)
@@ -309,9 +441,12 @@ class Training(_Fields):
     t_edge: float = param(0.0, "s", sign="nonnegative",
                           doc="rise/fall time of the row edges, 0 <= t_edge < t_row; below "
                               "1e-12 of the run: 0")
+    rule: str = param(_rules.DEFAULT_RULE, doc="the learning rule, a registered name "
+                                                "(aann.rules); backprop: the paper's")
 
     def __post_init__(self):
         super().__post_init__()
+        _rules.rule_class(self.rule, "training.rule")  # unknown: the known ones listed
         if self.t_edge >= self.t_row:
             raise ValidationError(
                 f"training.t_edge ({self.t_edge:g} s) must be shorter than t_row "
@@ -433,8 +568,12 @@ class Config:
         return {name: getattr(self, name).to_dict() for name in _SECTIONS}
 
     def replace(self, **sections) -> Config:
-        """A copy with ``section={key: value}`` overrides, e.g. ``training={"epochs": 10}``."""
-        return from_dict(_merge(self.to_dict(), sections))
+        """A copy with ``section={key: value}`` overrides, e.g. ``training={"epochs": 10}``.
+
+        The overrides are checked like a TOML file's keys; a key of this configuration
+        that the new laws or switches do not read (``KI`` once ``law = "ideal"``, ``Vmin``
+        once ``rails = false``, a ``[mismatch]`` sigma of such a key) is dropped."""
+        return from_dict(_merge(self.to_dict(), sections), given=sections)
 
     @classmethod
     def from_toml(cls, path) -> Config:
@@ -465,20 +604,88 @@ def build_section(cls, values, where: str):
     return cls(**values)
 
 
-def from_dict(data: dict) -> Config:
-    """A :class:`Config` from nested dicts as read from TOML; unknown keys are errors."""
+def from_dict(data: dict, *, given: dict | None = None) -> Config:
+    """A :class:`Config` from nested dicts as read from TOML; unknown keys are errors, and
+    so is a key that the chosen law or switch does not read.
+
+    ``given``: the part of ``data`` given now, nested alike (what
+    :meth:`Config.replace` changes); the other keys come from a configuration that
+    read them, and those that the laws and switches of this one do not read are
+    dropped instead of refused. None: every key is given."""
     if not isinstance(data, dict):
         raise ValidationError("a description must be a table of sections")
     for key in data:
         if key not in _SECTIONS:
             raise ValidationError(f"unknown section [{key}]; known: {', '.join(_SECTIONS)}")
+    if given is not None:
+        data = _drop_unread(data, given)
     return Config(**{name: build_section(cls, data.get(name, {}), name)
                      for name, cls in _SECTIONS.items()})
+
+
+def _drop_unread(data: dict, given: dict) -> dict:
+    """``data`` without the keys outside ``given`` that its laws and switches do not read
+    (:func:`from_dict`); what cannot be read yet (a bad value) is left to be reported."""
+    data = _copy(data)
+
+    def is_given(*path) -> bool:
+        table = given
+        for part in path:
+            if not isinstance(table, dict) or part not in table:
+                return False
+            table = table[part]
+        return True
+
+    blocks = data.get("blocks")
+    if isinstance(blocks, dict):
+        for kind, section in blocks.items():
+            if kind not in _blocks.KINDS or not isinstance(section, dict):
+                continue
+            for path, _ in unread_block_keys(kind, section):
+                if not is_given("blocks", kind, *path):
+                    table = section[path[0]] if len(path) == 2 else section
+                    del table[path[-1]]
+    nonideal = data.get("nonideal")
+    if isinstance(nonideal, dict):
+        try:
+            values = parse_values(nonideal_params(), nonideal, "nonideal")
+        except ValidationError:
+            values = None
+        if values is not None:
+            for key, _ in switched_off("nonideal", nonideal_needs(), values, list(nonideal)):
+                if not is_given("nonideal", key):
+                    del nonideal[key]
+    mismatch = data.get("mismatch")
+    if isinstance(mismatch, dict):
+        try:
+            sections = types.SimpleNamespace(
+                blocks=build_section(Blocks, data.get("blocks", {}), "blocks"),
+                nonideal=build_section(Nonideal, data.get("nonideal", {}), "nonideal"),
+                mismatch=build_section(Mismatch, mismatch, "mismatch"))
+        except ValidationError:
+            sections = None
+        if sections is not None:
+            for key, _ in _mismatch.unread(sections):
+                if not is_given("mismatch", key):
+                    del mismatch[key]
+    return data
+
+
+def _copy(d):
+    return {k: _copy(v) for k, v in d.items()} if isinstance(d, dict) else d
+
+
+def is_path(value) -> bool:
+    """``value`` names a file: a ``str`` or an ``os.PathLike``."""
+    return isinstance(value, (str, os.PathLike))
 
 
 def read_toml(path, what: str = "config") -> dict:
     """The tables of TOML file ``path``; unreadable, non-UTF-8 or malformed files are a
     :class:`ValidationError` naming ``what`` the file is and the fix."""
+    if not is_path(path):
+        raise ValidationError(f"{what} must be the path of a TOML file (a str or "
+                              f"os.PathLike), not {type(path).__name__}")
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -496,9 +703,24 @@ def read_toml(path, what: str = "config") -> dict:
                               "deeply") from None
 
 
+def as_config(config) -> Config:
+    """``config`` as a :class:`Config`: one as it is, the path of a TOML file (a str or
+    os.PathLike) loaded, None the defaults; anything else is a :class:`ValidationError`."""
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if is_path(config):
+        return load_toml(config)
+    raise ValidationError("config must be an aann.Config or the path of a TOML file, not "
+                          f"{type(config).__name__}")
+
+
 def load_toml(path) -> Config:
-    path = Path(path)
+    """The :class:`Config` of TOML file ``path`` (a str or os.PathLike); relative paths
+    in it (``init_weights``, a law's ``table``) are relative to the file."""
     data = read_toml(path)
+    path = Path(path)
     for section in _tables_with_a_law(data):  # a law's table file, relative to the TOML file
         table = section.get("table")
         if isinstance(table, str) and table and not Path(table).is_absolute():
@@ -550,7 +772,9 @@ def default_toml() -> str:
     lines = ["[network]", f"sizes = {_toml_value(Network().sizes):<20} "
              "# layer sizes, inputs first; also \"2-8-1\""]
 
-    def table(name, declared: dict[str, Param], values: dict):
+    def table(name, declared: dict[str, Param], values: dict, off: dict | None = None):
+        """``off``: the keys not read by default, commented out, each with what reads it."""
+        off = off or {}
         lines.extend(["", f"[{name}]"])
         for key, p in declared.items():
             value = values[key]
@@ -567,7 +791,18 @@ def default_toml() -> str:
                 p.sign, "")
             if p.maximum is not None:
                 sign += f", <= {p.maximum:g}"
+            if key in off:
+                text = f"# {text}"
+                sign += off[key](p.doc)
             lines.append(f"{text:<27}# {note}{p.doc}{sign}".rstrip())
+
+    def read_by(laws):  # unless the meaning names the laws already
+        return lambda doc: "" if any(law in doc for law in laws) else \
+            f"; {_laws_text(laws)} only"
+
+    def read_with(need):
+        return lambda doc: "" if all(s in doc for s in need.switches) else \
+            f"; read with {need}"
 
     table("constants", constants_params(), Constants().to_dict())
     for kind in _blocks.KINDS:
@@ -575,14 +810,19 @@ def default_toml() -> str:
         laws = _blocks.LAWS[kind]
         law_doc = " | ".join(f"{n} ({c.__name__})" for n, c in laws.items())
         declared = {"law": Param(spec.law, doc=law_doc), **_blocks.section_params(kind)}
-        table(f"blocks.{kind}", declared, spec.to_dict())
+        off = {k: read_by(_laws_declaring(kind, k)) for k in declared
+               if k not in _law_reads(kind, spec.law)}
+        table(f"blocks.{kind}", declared, spec.all_values(), off)
         if kind == "multiplier":
             lines.extend([
                 "# [blocks.multiplier.forward]  (Vw, x)       any key above, for one role only",
                 "# [blocks.multiplier.delta]    (VE, Vd)      Vdelta = VE * Vd",
                 "# [blocks.multiplier.charge]   (Vdelta, x)   sets Icharged",
                 "# [blocks.multiplier.type2]    (Vdelta, Vw)  error of the layer below"])
-    table("nonideal", nonideal_params(), Nonideal().to_dict())
+    nonideal = Nonideal()
+    table("nonideal", nonideal_params(), nonideal.all_values(),
+          {k: read_with(need) for k, need in nonideal_needs().items()
+           if not need.met(nonideal.all_values())})
     lines.extend([
         "", "[mismatch]",
         f"{'seed = 0':<27}# draws of Monte Carlo sample k: from (seed, k, constant)",

@@ -15,6 +15,7 @@ edge:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,27 @@ from .io import match_columns, read_csv_numbers
 
 TEACH_SCHEDULES = ("always", "off", "alternate")
 WAVEFORM_COLUMNS = "time, Vin1..VinN, Vtarget1..VtargetM and optionally Vteach"
+MAX_TIME = 1e250
+"""The largest waveform time (s) in magnitude. The native engine's step arithmetic
+(diffrax's, up to 10,000 steps and samples per piece) overflows float64 for times from
+about 1e296 s (measured: the weights of a held network turn NaN) and fails outright
+beyond about 1e305 s; 1e250 s leaves a margin and is beyond any circuit."""
+MIN_PIECE = 1e-250
+"""The shortest waveform piece (s): its steps, down to 1/10,000 of it, must stay normal
+float64 numbers (from 2.2e-308 s), or they round to equal times and the solver stops
+(measured: from about 1e-308 s); 1e-250 s leaves the same margin."""
+
+
+def check_stimulus(stimulus) -> None:
+    """``stimulus`` is a :class:`Waveform`, the path of a CSV file (a str or os.PathLike),
+    or None; anything else is a :class:`ValidationError` naming it."""
+    if stimulus is not None and not isinstance(stimulus, (Waveform, str, os.PathLike)):
+        raise ValidationError(_not_a_stimulus(stimulus))
+
+
+def _not_a_stimulus(value) -> str:
+    return ("stimulus must be an aann.Waveform or the path of a CSV file with columns "
+            f"{WAVEFORM_COLUMNS}, not {type(value).__name__}")
 
 
 def teach_levels(teach: str, epochs: int, Vteach: float) -> np.ndarray:
@@ -140,6 +162,18 @@ class Waveform:
             if not np.all(np.isfinite(v)):
                 raise ValidationError(f"waveform {name} contains NaN or Inf")
             object.__setattr__(self, name, v)
+        if np.max(np.abs(t)) > MAX_TIME:
+            k = int(np.argmax(np.abs(t) > MAX_TIME))
+            raise ValidationError(
+                f"waveform breakpoint {k} at {t[k]:g} s is beyond {MAX_TIME:g} s: the solver's "
+                "step arithmetic overflows float64 from about 1e296 s; give times in seconds "
+                "(a year is 3.2e7 s)")
+        if np.min(np.diff(t)) < MIN_PIECE and np.all(np.diff(t) > 0):
+            k = int(np.argmin(np.diff(t))) + 1
+            raise ValidationError(
+                f"waveform breakpoint {k} at {t[k]:g} s comes {t[k] - t[k - 1]:g} s after the "
+                f"one before; a piece must last at least {MIN_PIECE:g} s, or its solver steps "
+                "fall below the smallest normal float64 and round to equal times")
         # a piece shorter than this cannot be stepped at float64 resolution
         resolution = 1e-12 * float(np.max(np.abs(t)))
         if not np.all(np.diff(t) > resolution):
@@ -152,6 +186,8 @@ class Waveform:
     def from_csv(cls, path) -> Waveform:
         """Columns ``time, Vin1.., Vtarget1.., [Vteach]`` (s and V; exact names, numbered
         from 1, any order); Vteach defaults to 1 V."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(_not_a_stimulus(path))
         path = Path(path)
         header, data = read_csv_numbers(path, "waveform", WAVEFORM_COLUMNS)
         cols = match_columns(header, path, "waveform", WAVEFORM_COLUMNS,

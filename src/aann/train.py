@@ -7,6 +7,7 @@ way for every engine.
 
 from __future__ import annotations
 
+import os
 import time
 
 from .circuit import Circuit
@@ -15,15 +16,15 @@ from .engines import Engine, get_engine
 from .errors import ValidationError
 from .prepare import Prepared, prepare
 from .results import Results
-from .spec import Config
-from .stimulus import Waveform
+from .spec import Config, as_config
+from .stimulus import Waveform, check_stimulus
 
 
-def train(config: Config | None = None, *, init_weights=None, waveforms: bool = False,
-          engine: str | Engine = "native", progress: bool = False,
+def train(config: Config | str | os.PathLike | None = None, *, init_weights=None,
+          waveforms: bool = False, engine: str | Engine = "native", progress: bool = False,
           circuit: Circuit | None = None, circuit_batched: bool = False,
-          dataset: Dataset | None = None, stimulus: Waveform | None = None, checkpoint=None,
-          resume: bool = False, samples=None, **engine_options) -> Results:
+          dataset: Dataset | None = None, stimulus: Waveform | str | None = None,
+          checkpoint=None, resume: bool = False, samples=None, **engine_options) -> Results:
     """Simulate the training transient of every initial weight set at once.
 
     ``init_weights``: a weights JSON path, or a list of per-layer weight lists;
@@ -37,8 +38,10 @@ def train(config: Config | None = None, *, init_weights=None, waveforms: bool = 
     :func:`simulate`). ``checkpoint``: a file written after every chunk of
     epochs (engines that can resume; no waveforms); ``resume`` continues from it.
     ``samples``: with ``[mismatch]``, the Monte Carlo sample of each network
-    (default: network k is sample k).
+    (default: network k is sample k). ``config`` may be the path of a TOML file.
     """
+    config = as_config(config)
+    check_stimulus(stimulus)
     engine = get_engine(engine, **engine_options)
     prepared = prepare(config, init_weights=init_weights, dataset=dataset, stimulus=stimulus,
                        circuit=circuit, circuit_batched=circuit_batched,
@@ -56,7 +59,8 @@ def train_prepared(prepared: Prepared, engine: Engine, *, waveforms: bool = Fals
     return Results.from_run(prepared, run, time.perf_counter() - started)
 
 
-def simulate(config: Config | None = None, stimulus: Waveform | None = None, *,
+def simulate(config: Config | str | os.PathLike | None = None,
+             stimulus: Waveform | str | os.PathLike | None = None, *,
              init_weights=None, circuit: Circuit | None = None, circuit_batched: bool = False,
              engine: str | Engine = "native", progress: bool = False,
              **engine_options) -> Results:
@@ -67,9 +71,12 @@ def simulate(config: Config | None = None, stimulus: Waveform | None = None, *,
     the results hold the final weights, the waveforms at
     ``solver.samples_per_row`` samples per PWL piece, and the diagnostics.
     An engine that cannot apply PWL sources raises :class:`aann.ValidationError`.
+    ``config`` may be the path of a TOML file.
     """
+    config = as_config(config)
     if stimulus is None:
         raise ValidationError("simulate needs a stimulus: a Waveform or a CSV file")
+    check_stimulus(stimulus)
     return train(config, init_weights=init_weights, circuit=circuit,
                  circuit_batched=circuit_batched, stimulus=stimulus, engine=engine,
                  progress=progress, **engine_options)

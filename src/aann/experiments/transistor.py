@@ -371,8 +371,9 @@ def cosim_figure(co: dict):
 
 
 def _learned(r) -> np.ndarray:
-    final = r.mse[:, -1]
-    return (final < GOAL) & (r.diverged_epoch <= 0) & np.isfinite(final)
+    import aann
+
+    return r.learned(aann.Goal("mse", GOAL))
 
 
 def learning_figure(learn: dict, corners):

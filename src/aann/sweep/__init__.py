@@ -6,6 +6,8 @@ keys, times seeds, run in batches (here or on Dask) into a crash-safe store.
 in Python and notebooks :func:`load_sweep_results` (:class:`SweepResults`: pandas,
 xarray).
 See docs/sweeps.md: the file format, run ids, grouping into batches, the store.
+A Monte Carlo run (:func:`aann.montecarlo`) is a sweep of one point over its
+samples, in the same store (:mod:`aann.sweep.samples`: its files).
 Importing this package imports neither JAX's engines nor Dask.
 """
 

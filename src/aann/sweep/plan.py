@@ -12,7 +12,11 @@ A *run* is one (point, seed); its id is its index in the order points x seeds
 configurations differ only in circuit constants (``[blocks.*]``, ``[constants]``
 of the circuit, ``[mismatch]``) share one compiled call: :func:`plan` groups
 them (same network, training, solver, block laws and the same constants that are
-literally 0, which the circuit skips) and cuts each group into batches.
+literally 0, which the circuit skips) and cuts each group into batches sized by
+the one memory estimate (:func:`aann.batch.batch_limit`).
+
+A Monte Carlo run (:func:`aann.montecarlo`) is a sweep too: one point whose seeds
+are its samples (:func:`samples_sweep`).
 """
 
 from __future__ import annotations
@@ -23,18 +27,18 @@ import itertools
 import json
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import metrics as _metrics
+from ..batch import MAX_BATCH
 from ..errors import ValidationError, short_repr
 
 FORMAT = 1  # of the sweep's canonical form and of the store
-MAX_BATCH = 256  # networks per compiled call by default; several batches per worker
 MAX_POINTS = 1_000_000
 MAX_RUNS = 10_000_000
-SECTIONS_OF_CIRCUIT = ("blocks", "mismatch")  # and [constants] keys the circuit holds
 FIXED = {"training.record": "a sweep keeps the MSE after every epoch only (record = \"mse\")",
          "training.init_weights": "a sweep draws the initial weights of every run from its "
                                   "seed (training.seeds); give seeds instead"}
@@ -49,7 +53,13 @@ class Sweep:
     ``given[p]``: point ``p``'s value of each key as written (or drawn);
     ``raw[p]``: the nested dict its :class:`aann.Config` is built from;
     ``seeds[p]``: its number of seeds; ``first_run[p]``: the id of its run of seed 0.
-    ``canonical``: the sweep as canonical JSON, ``digest`` its SHA-256.
+    ``canonical``: the sweep as canonical JSON, ``digest`` its SHA-256 (with the
+    names of the registered metrics, unless ``mse`` is the only one).
+    ``kind``: ``"sweep"`` or ``"montecarlo"`` (:func:`samples_sweep`); ``metrics``:
+    the metrics every run keeps (:func:`aann.metrics.names` when made); ``goal``:
+    what *learned* means (:class:`aann.metrics.Goal`); ``weights``: one initial
+    weight set ``{"seed", "layers"}`` for every run, or None (run of seed s: the
+    weights of seed s).
     """
 
     where: str
@@ -61,6 +71,10 @@ class Sweep:
     first_run: tuple
     canonical: str
     digest: str
+    kind: str = "sweep"
+    metrics: tuple = field(default_factory=_metrics.names)
+    goal: _metrics.Goal = _metrics.DEFAULT_GOAL
+    weights: dict | None = None
 
     @property
     def n_points(self) -> int:
@@ -91,8 +105,8 @@ def load_sweep(path) -> Sweep:
     key and value otherwise."""
     from ..spec import read_toml
 
-    path = Path(path)
-    return parse_sweep(read_toml(path, "sweep file"), f"sweep file {path}")
+    data = read_toml(path, "sweep file")  # a path of the wrong type: its message
+    return parse_sweep(data, f"sweep file {Path(path)}")
 
 
 def parse_sweep(data: dict, where: str = "sweep") -> Sweep:
@@ -142,7 +156,9 @@ def parse_sweep(data: dict, where: str = "sweep") -> Sweep:
             point = {**dict(zip((k for k, _ in grid), combo)), **drawn}
             config_dict = _with(base, point)
             try:
-                cfg = from_dict(config_dict)
+                # the point's keys are given; the base's keys that a law or switch the
+                # point chooses does not read are dropped (the base alone was checked)
+                cfg = from_dict(config_dict, given=_with({}, point))
             except ValidationError as e:
                 raise ValidationError(f"{where}: point {_describe(point)}: {e}") from None
             given.append(point)
@@ -155,12 +171,58 @@ def parse_sweep(data: dict, where: str = "sweep") -> Sweep:
     if first_run[-1] + seeds[-1] > MAX_RUNS:
         raise ValidationError(f"{where}: {first_run[-1] + seeds[-1]} runs (points x seeds) "
                               f"are more than the {MAX_RUNS} a sweep may have; split it")
-    canonical = json.dumps({"format": FORMAT, "base": base, "grid": grid,
-                            "random": random_spec, "datasets": _dataset_digests(configs)},
-                           sort_keys=True, default=str, separators=(",", ":"))
+    identity = {"format": FORMAT, "base": base, "grid": grid, "random": random_spec,
+                "datasets": _dataset_digests(configs)}
+    if _metrics.names() != ("mse",):  # a store made with other metrics is another sweep
+        identity["metrics"] = list(_metrics.names())
+    canonical = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
     return Sweep(where=where, keys=tuple(keys), given=tuple(given), raw=tuple(raw),
                  configs=tuple(configs), seeds=tuple(seeds), first_run=tuple(first_run),
                  canonical=canonical, digest=hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def samples_sweep(config, samples: int, identity: dict, *, goal=_metrics.DEFAULT_GOAL,
+                  weights: dict | None = None, where: str = "Monte Carlo run") -> Sweep:
+    """A Monte Carlo run as a sweep: one point, ``config`` (a :class:`aann.Config`),
+    whose ``samples`` seeds are its samples (run k: mismatch draw k, the initial
+    weights of seed k or ``weights`` for all). ``identity``: what must match to
+    resume it (its canonical JSON and digest)."""
+    canonical = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
+    return Sweep(where=where, keys=(), given=({},), raw=(config,), configs=(config,),
+                 seeds=(samples,), first_run=(0,), canonical=canonical,
+                 digest=hashlib.sha256(canonical.encode()).hexdigest(), kind="montecarlo",
+                 goal=goal, weights=weights)
+
+
+def goal_to_json(goal) -> str:
+    """A goal as the store keeps it (with its direction and unit, so that a reader
+    without the metric registered can still say what it was)."""
+    m = _metrics.METRICS.get(goal.metric)
+    return json.dumps({"metric": goal.metric, "value": goal.value,
+                       "better": m.better if m else "lower", "unit": m.unit if m else ""})
+
+
+def goal_fields(text) -> dict:
+    """A store's ``goal`` as a dict ``metric, value, better, unit`` (default: MSE < 0.01
+    V^2, the goal of a store made before goals were kept), read without the registry."""
+    if not text:
+        return {"metric": "mse", "value": _metrics.DEFAULT_GOAL.value, "better": "lower",
+                "unit": "V^2"}
+    return json.loads(text)
+
+
+def goal_from_json(text):
+    """The :class:`aann.metrics.Goal` of a store's ``goal`` (its metric registered)."""
+    d = goal_fields(text)
+    return _metrics.Goal(d["metric"], d["value"])
+
+
+def goal_text(text) -> str:
+    """A store's goal for people: ``final MSE < 0.01 V^2``."""
+    d = goal_fields(text)
+    name = "MSE" if d["metric"] == "mse" else d["metric"]
+    unit = f" {d['unit']}" if d.get("unit") else ""
+    return f"final {name} {'>' if d.get('better') == 'higher' else '<'} {d['value']:g}{unit}"
 
 
 def key_path(key: str) -> list[str]:
@@ -206,7 +268,7 @@ def _check_one(base: dict, key: str, value, where: str) -> None:
         raise ValidationError(f"{where}: a swept value is one value, not a table; sweep "
                               "the table's keys one by one")
     try:
-        from_dict(_with(base, {key: value}))
+        from_dict(_with(base, {key: value}), given=_with({}, {key: value}))
     except ValidationError as e:
         raise ValidationError(f"{where}: {e}") from None
 
@@ -328,7 +390,7 @@ def _bound(base: dict, key: str, value, where: str, percent: bool):
         return float(value.strip()[:-1])
     from ..spec import from_dict
 
-    si = from_dict(_with(base, {key: value})).to_dict()
+    si = from_dict(_with(base, {key: value}), given=_with({}, {key: value})).to_dict()
     for part in key_path(key):
         si = si[part]
     if isinstance(si, bool) or not isinstance(si, int | float):
@@ -339,6 +401,11 @@ def _bound(base: dict, key: str, value, where: str, percent: bool):
 
 def _describe(point: dict) -> str:
     return ", ".join(f"{k} = {short_repr(v)}" for k, v in point.items())
+
+
+def _at(sweep: Sweep, p: int) -> str:
+    """Where a message about point ``p`` is: the sweep and the point's values."""
+    return f"{sweep.where}: point {_describe(sweep.given[p])}" if sweep.given[p] else sweep.where
 
 
 def _dataset_digests(configs) -> dict:
@@ -360,12 +427,13 @@ def _dataset_digests(configs) -> dict:
 
 @dataclass(frozen=True)
 class Group:
-    """Points that can share one compiled call: ``batched[i]`` tells whether circuit
-    leaf ``i`` is stacked over the networks of a batch (it differs between the group's
-    points, or is an array of per-instance mismatch draws)."""
+    """Points that can share one compiled call (:func:`aann.batch.group_key`):
+    ``axes`` (:func:`aann.batch.leaf_axes` of the points' circuits) says which circuit
+    leaves are stacked over the networks of a batch (they differ between the group's
+    points, or are per-instance mismatch draws); None: one circuit serves a batch."""
 
     points: tuple
-    batched: tuple
+    axes: tuple | None
     solver: dict
     max_batch: int
 
@@ -388,51 +456,16 @@ class Plan:
     datasets: dict
 
 
-def group_key(cfg) -> tuple:
-    """What runs that share a compiled call must have in common: every setting that is
-    not a circuit constant (with ``solver.steps`` resolved), the circuit's structure (block
-    laws, mismatch keys drawn), and which constants are literally 0 (skipped)."""
-    import jax
-
-    from ..circuit import build_circuit
-
-    settings = cfg.to_dict()
-    for name in SECTIONS_OF_CIRCUIT:
-        settings.pop(name, None)
-    circuit_constants = _circuit_constant_keys()
-    settings["constants"] = {k: v for k, v in settings["constants"].items()
-                             if k not in circuit_constants}
-    settings["training"] = {k: v for k, v in settings["training"].items() if k != "seeds"}
-    settings["solver"] = dataclasses.asdict(cfg.solver.resolved(cfg.lam))
-    circuit = build_circuit(cfg, sample=0 if cfg.mismatch.active else None)
-    leaves, treedef = jax.tree.flatten(circuit)
-    return (json.dumps(settings, sort_keys=True, default=str), str(treedef),
-            tuple(np.shape(x) for x in leaves), tuple(_is_zero(x) for x in leaves))
-
-
-def _circuit_constant_keys() -> set:
-    from ..blocks import ChargingSource
-    from ..circuit import Circuit
-    from ..params import params_of
-
-    return set(params_of(ChargingSource)) | set(params_of(Circuit))
-
-
-def _is_zero(x) -> bool:
-    """A literal 0 (a Python number): the blocks skip such a constant altogether."""
-    return isinstance(x, int | float) and x == 0
-
-
-def plan(sweep: Sweep, max_batch: int | None = None) -> Plan:
+def plan(sweep: Sweep, max_batch: int | None = None, check_draws: bool = True) -> Plan:
     """The runs of ``sweep`` grouped and cut into batches of at most ``max_batch``
-    networks (default :data:`MAX_BATCH`; fewer where the memory budget needs it), in
-    near-equal parts. The plan depends only on the sweep and ``max_batch``."""
-    import jax
-
+    networks (default :data:`MAX_BATCH`; fewer where the memory budget needs it,
+    :func:`aann.batch.batch_limit`), in near-equal parts. The plan depends only on the sweep and
+    ``max_batch``. ``check_draws``: draw every run's mismatch now (a sigma that
+    makes a constant change sign is refused before anything runs)."""
+    from ..batch import batch_limit, check_size, cut, group_key, leaf_axes
     from ..circuit import build_circuit
     from ..datasets import load_dataset
     from ..mismatch import draw
-    from ..prepare import check_size, estimate_bytes, memory_budget
 
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int)
                                   or max_batch < 1):
@@ -448,8 +481,7 @@ def plan(sweep: Sweep, max_batch: int | None = None) -> Plan:
             datasets[name].check_topology(cfg.network.sizes)
             check_size(cfg, 1, datasets[name].rows)
         except ValidationError as e:
-            raise ValidationError(f"{sweep.where}: point {_describe(sweep.given[p])}: "
-                                  f"{e}") from None
+            raise ValidationError(f"{_at(sweep, p)}: {e}") from None
         k = group_key(cfg)
         if k not in keys:
             keys[k] = len(members)
@@ -458,7 +490,7 @@ def plan(sweep: Sweep, max_batch: int | None = None) -> Plan:
     groups, batches = [], []
     for g, points in enumerate(members):
         cfg = sweep.configs[points[0]]
-        if cfg.mismatch.active:  # every draw checked now (a sign a sigma breaks)
+        if cfg.mismatch.active and check_draws:  # every draw now (a sign a sigma breaks)
             for p in points:
                 c = sweep.configs[p]
                 circuit = build_circuit(c)
@@ -466,41 +498,21 @@ def plan(sweep: Sweep, max_batch: int | None = None) -> Plan:
                     try:
                         draw(circuit, c.mismatch, seed)
                     except ValidationError as e:
-                        raise ValidationError(f"{sweep.where}: point "
-                                              f"{_describe(sweep.given[p])}: {e}") from None
+                        raise ValidationError(f"{_at(sweep, p)}: {e}") from None
         sample = 0 if cfg.mismatch.active else None
-        leaves = [jax.tree.leaves(build_circuit(sweep.configs[p], sample=sample))
-                  for p in points]
-        differs = [any(not _same(n[i], leaves[0][i]) for n in leaves)
-                   for i in range(len(leaves[0]))]
-        arrays = [np.ndim(x) > 0 for x in leaves[0]]  # per-instance draws
-        batched = tuple(d or a for d, a in zip(differs, arrays)) \
-            if any(differs) or any(arrays) else (False,) * len(arrays)
-        rows = datasets[cfg.training.dataset].rows
-        per_network = estimate_bytes(cfg, 2, rows, False) - estimate_bytes(cfg, 1, rows, False)
-        fixed = estimate_bytes(cfg, 1, rows, False) - per_network
-        fits = int((memory_budget() - fixed) // per_network) if per_network > 0 else cap
-        group_cap = max(1, min(cap, fits))
+        axes = leaf_axes([build_circuit(sweep.configs[p], sample=sample) for p in points])
+        group_cap = batch_limit(cfg, datasets[cfg.training.dataset].rows, cap)
         # the stiffest point of the group sets the steps of all (steps "auto")
         stiffness = max(2 * math.pi * build_circuit(sweep.configs[p]).fastest_pole() *
                         sweep.configs[p].training.t_row for p in points)
-        groups.append(Group(points=tuple(points), batched=batched,
+        groups.append(Group(points=tuple(points), axes=axes,
                             solver=dataclasses.asdict(cfg.solver.resolved(cfg.lam, stiffness)),
                             max_batch=group_cap))
         runs = [(sweep.first_run[p] + s, p, s) for p in points for s in range(sweep.seeds[p])]
         runs.sort()
-        parts = -(-len(runs) // group_cap)
-        size, extra = divmod(len(runs), parts)
-        start = 0
-        for i in range(parts):
-            n = size + (1 if i < extra else 0)
-            batches.append(Batch(index=len(batches), group=g, runs=tuple(runs[start:start + n])))
-            start += n
+        for part in cut(runs, group_cap):
+            batches.append(Batch(index=len(batches), group=g, runs=tuple(part)))
     return Plan(groups=tuple(groups), batches=tuple(batches), datasets=datasets)
-
-
-def _same(a, b) -> bool:
-    return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
 
 
 def given_text(value) -> str:

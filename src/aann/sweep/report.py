@@ -14,29 +14,30 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..io import atomic_write, check_output_file, ensure_writable_dir
-from ..results import MSE_GOAL
-from .plan import given_text
+from .plan import given_text, goal_fields, goal_text
 from .store import Store
 
 
 def export_csv(out_dir, csv_path) -> tuple[int, int]:
     """Write ``csv_path``: one row per stored run, columns ``run``, every swept key (its
-    value as the sweep file gives it), ``seed``, ``final_mse`` (V^2, exact; ``nan`` when
-    not finite) and ``learned`` (1: final MSE below 0.01 and not diverged), sorted by
-    ``run``. Returns (rows written, runs in the sweep)."""
+    value as the sweep file gives it), ``seed``, ``final_<metric>`` for every metric
+    the store keeps (``final_mse`` first: V^2, exact; ``nan`` when not finite) and
+    ``learned`` (1: the final value reaches the goal, by default MSE below 0.01, and
+    the run did not diverge), sorted by ``run``. Returns (rows written, runs in the
+    sweep)."""
     store = Store.existing(out_dir)
     try:
-        meta, runs = store.meta(), store.runs()
+        meta, runs, names = store.meta(), store.runs(), store.metric_names()
     finally:
         store.close()
     keys = json.loads(meta["keys"])
     path = check_output_file(csv_path)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["run", *keys, "seed", "final_mse", "learned"])
+    w.writerow(["run", *keys, "seed", *(f"final_{n}" for n in names), "learned"])
     for r in runs:
         w.writerow([r["run"], *(given_text(r["given"][k]) for k in keys), r["seed"],
-                    repr(float(r["final_mse"])), int(r["learned"])])
+                    *(repr(float(r["finals"][n])) for n in names), int(r["learned"])])
     atomic_write(path, buf.getvalue())
     return len(runs), int(meta["runs"])
 
@@ -103,13 +104,13 @@ def write_report(out_dir, by: list[str] | None = None) -> Path:
              f"From {meta['source']} (digest {meta['digest'][:12]}): {len(runs)} of {total} "
              f"runs done, {learned} learned. Swept: " + ", ".join(f"`{k}`" for k in keys) + ".",
              "",
-             f"A run has *learned* when its final MSE is below {MSE_GOAL:g} V^2 and it did not "
+             f"A run has *learned* when its {goal_text(meta.get('goal'))} and it did not "
              "diverge; the yield is the fraction of runs that learned. Each figure pools the "
              "runs of every seed and of every value of the keys not shown; a diverged run "
              "counts as MSE = inf in the median.", ""]
     for chosen in selections:
         if len(chosen) == 1:
-            lines += _one_key(runs, chosen[0], figures)
+            lines += _one_key(runs, chosen[0], figures, goal_fields(meta.get("goal")))
         else:
             lines += _two_keys(runs, chosen[0], chosen[1], figures)
     path = out / "report.md"
@@ -117,7 +118,7 @@ def write_report(out_dir, by: list[str] | None = None) -> Path:
     return path
 
 
-def _one_key(runs, key, figures: Path) -> list[str]:
+def _one_key(runs, key, figures: Path, goal) -> list[str]:
     import matplotlib.pyplot as plt
 
     from .. import plots
@@ -133,7 +134,8 @@ def _one_key(runs, key, figures: Path) -> list[str]:
         a2.plot(x, [c["median"] for c in cells], marker="o")
         if all(0 < c["median"] < math.inf for c in cells):
             a2.set_yscale("log")
-        a2.axhline(MSE_GOAL, color="k", lw=0.6, ls=":")
+        if goal["metric"] == "mse":  # the goal, on the axis of the final MSE
+            a2.axhline(goal["value"], color="k", lw=0.6, ls=":")
         a2.set_ylabel("median final MSE [V$^2$]")
         for ax in (a1, a2):
             ax.set_xlabel(key)

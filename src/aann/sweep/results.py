@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ValidationError
-from ..results import MSE_GOAL
 from ..results_views import _need
-from .plan import given_text
+from .plan import given_text, goal_fields, goal_text
 from .store import Store
 
 HTML_ROWS = 20  # points shown in the notebook table; the rest are counted
@@ -36,7 +35,9 @@ class SweepResults:
     ``n_points``: the sweep's runs and points (done or not); ``runs``: the stored runs
     (dicts as :meth:`aann.sweep.Store.runs` gives them, by run id); ``points``: every
     point (:meth:`aann.sweep.Store.points`); ``source``, ``digest``: the sweep file and
-    the sweep's SHA-256."""
+    the sweep's SHA-256; ``metrics``: the names of the metrics each run keeps (its
+    final value of each: ``final_<name>``); ``goal``: what *learned* means (a dict
+    ``metric, value, better, unit``; by default MSE < 0.01 V^2)."""
 
     def __init__(self, out_dir, meta: dict, points: list, runs: list):
         self.out_dir = Path(out_dir)
@@ -45,6 +46,9 @@ class SweepResults:
         self.n_points = int(meta["points"])
         self.source = meta.get("source", "")
         self.digest = meta["digest"]
+        self.metrics = tuple(json.loads(meta.get("metrics", '["mse"]')))
+        self.goal = goal_fields(meta.get("goal"))
+        self._goal_text = goal_text(meta.get("goal"))
         self.points = points
         self.runs = runs
 
@@ -70,8 +74,18 @@ class SweepResults:
 
     @property
     def n_learned(self) -> int:
-        """Stored runs that learned (final MSE below 0.01 V^2, not diverged)."""
+        """Stored runs that learned (reached the goal, by default final MSE below 0.01
+        V^2, and did not diverge: :func:`aann.metrics.learned`, when they ran)."""
         return sum(r["learned"] for r in self.runs)
+
+    def final(self, metric: str = "mse") -> np.ndarray:
+        """Per stored run (by run id), its final value of ``metric`` (NaN: not finite)."""
+        if metric not in self.metrics:
+            raise ValidationError(f"the store keeps no metric {metric!r}; it keeps "
+                                  + ", ".join(self.metrics))
+        return np.array([r["finals"].get(metric, math.nan) if "finals" in r else
+                         (r["final_mse"] if metric == "mse" else math.nan)
+                         for r in self.runs], float)
 
     def _values(self, key: str) -> list[str]:
         """The distinct values of ``key`` as written, in point order."""
@@ -90,7 +104,7 @@ class SweepResults:
                      f"{seeds_text})")
         if self.runs:
             frac = self.n_learned / self.n_done
-            lines.append(f"learned (final MSE < {MSE_GOAL:g} V^2): {self.n_learned} of "
+            lines.append(f"learned ({self._goal_text}): {self.n_learned} of "
                          f"{self.n_done} ({100 * frac:.0f} %)")
             mse = np.array([r["final_mse"] for r in self.runs], float)
             finite = mse[np.isfinite(mse)]
@@ -141,9 +155,10 @@ class SweepResults:
         """A pandas DataFrame (needs ``pip install "aann[notebook]"``), one row per stored
         run, by run id: ``run``, ``point``, every swept key (its SI value: float for
         numbers, text otherwise; see the module docstring), ``seed``, ``final_mse``
-        (V^2, NaN when not finite), ``learned``, ``diverged_epoch``,
-        ``diverged_because`` (None when not), ``first_epoch_below`` (the first epoch
-        with MSE < 0.01 V^2; both epochs ``<NA>`` when none), ``batch`` and ``seconds``
+        (V^2, NaN when not finite), ``final_<name>`` for every other metric the store
+        keeps, ``learned``, ``diverged_epoch``, ``diverged_because`` (None when not),
+        ``first_epoch_below`` (the first epoch reaching the goal, by default MSE < 0.01
+        V^2; both epochs ``<NA>`` when none), ``batch`` and ``seconds``
         (the wall time of the run's batch, shared by its runs). ``df.attrs``: ``keys``,
         ``runs`` (total), ``digest``."""
         pd = _need("pandas")
@@ -154,7 +169,10 @@ class SweepResults:
             data[k] = key_values(k, [r["si"][k] for r in runs])
         data["seed"] = np.array([r["seed"] for r in runs], np.int64)
         fig = self._figures(runs)
-        data["final_mse"], data["learned"] = fig["final_mse"], fig["learned"]
+        data["final_mse"] = fig["final_mse"]
+        for name in self._other_metrics():
+            data[f"final_{name}"] = fig[f"final_{name}"]
+        data["learned"] = fig["learned"]
         data["diverged_epoch"] = pd.array([r["diverged_epoch"] for r in runs], dtype="Int64")
         data["diverged_because"] = [r["diverged_because"] for r in runs]
         data["first_epoch_below"] = pd.array([r["first_epoch_below"] for r in runs],
@@ -164,9 +182,13 @@ class SweepResults:
         frame.attrs = {"keys": list(self.keys), "runs": self.n_runs, "digest": self.digest}
         return frame
 
-    @staticmethod
-    def _figures(runs: list) -> dict:
+    def _other_metrics(self) -> tuple:
+        return tuple(n for n in self.metrics if n != "mse")
+
+    def _figures(self, runs: list) -> dict:
         return {"final_mse": np.array([r["final_mse"] for r in runs], float),
+                **{f"final_{n}": np.array([r.get("finals", {}).get(n, math.nan) for r in runs],
+                                          float) for n in self._other_metrics()},
                 "learned": np.array([r["learned"] for r in runs], bool),
                 "batch": np.array([r["batch"] for r in runs], np.int64),
                 "seconds": np.array([math.nan if r["seconds"] is None else r["seconds"]
@@ -201,7 +223,8 @@ class SweepResults:
                 done.append(r is not None)
                 planned.append(r if r is not None else {
                     "run": run, "point": p["point"], "seed": seed, "si": p["si"],
-                    "final_mse": math.nan, "learned": False, "diverged_epoch": None,
+                    "final_mse": math.nan, "finals": {}, "learned": False,
+                    "diverged_epoch": None,
                     "diverged_because": None, "first_epoch_below": None, "batch": -1,
                     "seconds": None})
         ds = self._dataset(xr, planned, np.array(done, bool))
@@ -219,10 +242,14 @@ class SweepResults:
                 "grid=False and ds.set_index(run=[...]).unstack('run') over the keys you "
                 "choose")
         ds = ds.assign_coords(run_id=("run", ds["run"].values))
-        fill = {"final_mse": math.nan, "learned": False, "done": False, "diverged_epoch":
-                math.nan, "first_epoch_below": math.nan, "diverged_because": "",
-                "batch": -1, "seconds": math.nan, "point": -1, "run_id": -1}
-        out = ds.set_index(run=names).unstack("run", fill_value=fill)
+        fill = {"final_mse": math.nan, **{f"final_{n}": math.nan for n in self._other_metrics()},
+                "learned": False, "done": False, "diverged_epoch": math.nan,
+                "first_epoch_below": math.nan, "diverged_because": "", "batch": -1,
+                "seconds": math.nan, "point": -1, "run_id": -1}
+        if len(names) > 1:
+            out = ds.set_index(run=names).unstack("run", fill_value=fill)
+        else:  # no swept key (a Monte Carlo run): the seeds (samples) alone
+            out = ds.swap_dims({"run": "seed"}).drop_vars("run")
         out = out.rename({"run_id": "run"})
         for k in self.keys:
             out[k].attrs = ds[k].attrs
@@ -240,16 +267,21 @@ class SweepResults:
             coords[k] = xr.Variable("run", key_values(k, [r["si"][k] for r in runs]),
                                     {"long_name": k, "values_given": ", ".join(sorted(given))})
         fig = self._figures(runs)
+        from ..metrics import METRICS
+
         data = {
             "final_mse": (fig["final_mse"], {"units": "V^2", "long_name": "final MSE"}),
-            "learned": (fig["learned"], {"long_name": f"final MSE < {MSE_GOAL:g} V^2 and "
-                                                      "not diverged"}),
+            **{f"final_{n}": (fig[f"final_{n}"], {"units": getattr(METRICS.get(n), "unit", ""),
+                                                   "long_name": f"final {n}"})
+               for n in self._other_metrics()},
+            "learned": (fig["learned"], {"long_name": f"{self._goal_text} and not diverged"}),
             "diverged_epoch": (opt("diverged_epoch"), {"long_name": "epoch it diverged "
                                                                     "(NaN: did not)"}),
             "diverged_because": (np.array([r["diverged_because"] or "" for r in runs],
                                           dtype=object), {}),
             "first_epoch_below": (opt("first_epoch_below"), {
-                "long_name": f"first epoch with MSE < {MSE_GOAL:g} V^2 (NaN: none)"}),
+                "long_name": f"first epoch with {self._goal_text.removeprefix('final ')} "
+                             "(NaN: none)"}),
             "batch": (fig["batch"], {}),
             "seconds": (fig["seconds"], {"units": "s", "long_name": "wall time of the "
                                                                     "run's batch"}),

@@ -4,7 +4,8 @@
 its :class:`BatchTask`). :func:`run_sweep` is the driver: it checks the sweep,
 plans the batches (:func:`aann.sweep.plan.plan`), opens the store, skips the
 runs already stored, hands the other batches out (here, one after another, or
-to Dask workers, a few per worker in flight) and commits each finished batch.
+to Dask workers, a few per worker in flight) and commits each finished batch
+(:func:`execute`, which :func:`aann.montecarlo` runs too).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import metrics as _metrics
 from ..datasets import Dataset
 from ..errors import ValidationError, short_repr
 from ..io import check_path_text, ensure_writable_dir
-from ..results import MSE_GOAL
 from .plan import Plan, Sweep, plan
 from .store import STORE, Store, writer_lock
 
@@ -30,80 +31,100 @@ from .store import STORE, Store, writer_lock
 @dataclass(frozen=True)
 class BatchTask:
     """One batch: its runs ``((run, point, seed), ...)``, the raw configuration of
-    each of their points, which circuit leaves are stacked, the resolved solver and
-    the data set (a worker reads no file)."""
+    each of their points, which circuit leaves are stacked (``axes``, the group's:
+    :func:`aann.batch.leaf_axes`), the resolved solver and
+    the data set (a worker reads no file); the goal that defines *learned*; one
+    initial weight set for every run (``weights``; None: run of seed s starts from
+    the weights of seed s); the engine (None: the native engine with ``solver``)."""
 
     index: int
     runs: tuple
     points: dict
-    batched: tuple
+    axes: tuple | None
     solver: dict
     dataset: Dataset
+    goal: _metrics.Goal = _metrics.DEFAULT_GOAL
+    weights: dict | None = None
+    engine: object = None
 
 
 @dataclass(frozen=True)
 class BatchResult:
     """Per run ``(run, point, seed, final_mse, learned, diverged_epoch,
-    diverged_because, first_epoch_below)``; ``seconds``: the batch's wall time."""
+    diverged_because, first_epoch_below)``; ``seconds``: the batch's wall time;
+    ``finals``: per run the final value of every metric, by name; ``engine``: the
+    engine's name, version and settings."""
 
     index: int
     rows: tuple
     seconds: float
+    finals: tuple = ()
+    engine: dict | None = None
 
 
-def stack_circuits(circuits, batched):
-    """The circuits as one circuit batched over networks: leaf ``i`` stacked along a new
-    leading axis where ``batched[i]``, else the first circuit's (equal in all)."""
-    import jax
+def variants(task: BatchTask) -> list:
+    """The runs of ``task`` as :class:`aann.batch.Variant`: run (point, seed) is Monte
+    Carlo sample ``seed`` of its point's circuit (with ``[mismatch]``) started from the
+    weights of ``seed`` (or ``task.weights``), labelled by its run and point."""
+    from ..batch import Variant
+    from ..spec import Config, from_dict
 
-    flat = [jax.tree.leaves(c) for c in circuits]
-    treedef = jax.tree.structure(circuits[0])
-    if any(len(f) != len(batched) for f in flat):
-        raise ValueError("circuits of one batch must have the same structure")
-    leaves = [np.stack([np.asarray(f[i]) for f in flat]) if b else flat[0][i]
-              for i, b in enumerate(batched)]
-    return jax.tree.unflatten(treedef, leaves)
+    configs = {p: raw if isinstance(raw, Config) else from_dict(raw)
+               for p, raw in task.points.items()}
+    shared = task.weights
+    return [Variant(configs[p], shared["seed"] if shared else seed,
+                    sample=seed if configs[p].mismatch.active else None,
+                    weights=shared["layers"] if shared else None,
+                    coords={"run": run, "point": p}) for run, p, seed in task.runs]
+
+
+def prepare_batch(task: BatchTask):
+    """The :class:`aann.prepare.Prepared` of ``task`` (:func:`aann.study.prepare_variants`
+    of its :func:`variants`, stacked along the group's axes)."""
+    from ..study import prepare_variants
+
+    return prepare_variants(variants(task), task.axes, task.dataset)
 
 
 def run_batch(task: BatchTask, progress: bool = False) -> BatchResult:
-    """Train every run of ``task`` in one compiled call; its figures per run."""
-    from ..circuit import build_circuit
+    """Train every run of ``task`` in one engine call; its figures per run: the final
+    value of every registered metric, *learned* (:func:`aann.metrics.learned`, the
+    one definition), the divergence and the first epoch reaching the goal."""
     from ..engines.native import Native
-    from ..io import random_weights
-    from ..mismatch import draw
-    from ..spec import from_dict
-    from ..train import train
+    from ..study import run_batch as run_variants
 
     started = time.perf_counter()
-    configs = {p: from_dict(raw) for p, raw in task.points.items()}
-    nominal = {p: build_circuit(cfg) for p, cfg in configs.items()}
-    circuits, networks = [], []
-    for _, p, seed in task.runs:
-        cfg, circuit = configs[p], nominal[p]
-        if cfg.mismatch.active:  # Monte Carlo sample = the run's seed
-            circuit = dataclasses.replace(circuit, instances=draw(circuit, cfg.mismatch, seed))
-        circuits.append(circuit)
-        networks.append({"seed": seed, "layers": random_weights(
-            cfg.network.sizes, seed, cfg.training.init_range)})
-    cfg = configs[task.runs[0][1]]
-    batched = any(task.batched)
-    circuit = stack_circuits(circuits, task.batched) if batched else circuits[0]
-    results = train(cfg, init_weights=networks, circuit=circuit, circuit_batched=batched,
-                    dataset=task.dataset, engine=Native(solver=task.solver), progress=progress)
-    final = results.mse[:, -1]
+    engine = task.engine if task.engine is not None else Native(solver=task.solver)
+    results = run_variants(variants(task), axes=task.axes, engine=engine,
+                           dataset=task.dataset, progress=progress)
+    B = results.n_networks
+    finals = {name: values[:, -1] if values.shape[1] else np.full(B, np.nan)
+              for name, values in results.metrics.items()}
     diverged_at, reason = results.diverged_epoch, results.diverged_reason
-    first = results.first_epoch_below(MSE_GOAL)
+    learned = _metrics.learned(finals, diverged_at, task.goal)
+    first = task.goal.first_epoch(results.metrics[task.goal.metric])
     rows = []
     for b, (run, p, seed) in enumerate(task.runs):
-        learned = bool(np.isfinite(final[b]) and final[b] < MSE_GOAL and reason[b] is None)
-        rows.append((run, p, seed, float(final[b]), learned, int(diverged_at[b]) or None,
-                     reason[b].value if reason[b] else None, int(first[b]) or None))
+        rows.append((run, p, seed, float(finals["mse"][b]), bool(learned[b]),
+                     int(diverged_at[b]) or None, reason[b].value if reason[b] else None,
+                     int(first[b]) or None))
+    info = results.engine_info
+    engine_info = {"name": results.engine, "version": info.version if info else None,
+                   "settings": info.settings if info else None}
     # a long sweep compiles a circuit per group: keep the process below the kernel's
     # limit on memory mappings (see aann.engines.native.release_compiled)
     from ..engines.native import release_compiled_if_crowded
 
     release_compiled_if_crowded()
-    return BatchResult(task.index, tuple(rows), time.perf_counter() - started)
+    return BatchResult(task.index, tuple(rows), time.perf_counter() - started,
+                       tuple({n: float(v[b]) for n, v in finals.items()} for b in range(B)),
+                       json.loads(json.dumps(engine_info, default=_jsonable)))
+
+
+def _jsonable(x):
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dataclasses.asdict(x)
+    return str(x)
 
 
 @dataclass(frozen=True)
@@ -123,17 +144,24 @@ class SweepOutcome:
         return self.done_before == self.total
 
 
-def _tasks(sweep: Sweep, the_plan: Plan, done: set):
-    """A :class:`BatchTask` per batch with runs not yet stored (those runs only)."""
+def tasks(sweep: Sweep, the_plan: Plan, done: set = frozenset(), engine=None) -> list:
+    """A :class:`BatchTask` per batch with runs not yet stored (those runs only);
+    ``engine``: what runs them (None: the native engine with the group's solver)."""
+    out = []
     for batch in the_plan.batches:
         runs = tuple(r for r in batch.runs if r[0] not in done)
         if not runs:
             continue
         group = the_plan.groups[batch.group]
         dataset = the_plan.datasets[sweep.configs[runs[0][1]].training.dataset]
-        yield BatchTask(index=batch.index, runs=runs,
-                        points={p: sweep.raw[p] for p in sorted({r[1] for r in runs})},
-                        batched=group.batched, solver=group.solver, dataset=dataset)
+        out.append(BatchTask(index=batch.index, runs=runs,
+                             points={p: sweep.raw[p] for p in sorted({r[1] for r in runs})},
+                             axes=group.axes, solver=group.solver, dataset=dataset,
+                             goal=sweep.goal, weights=sweep.weights, engine=engine))
+    return out
+
+
+_KINDS = {"sweep": "sweep (aann sweep)", "montecarlo": "Monte Carlo run (aann montecarlo)"}
 
 
 def check_store(out: Path, sweep: Sweep) -> int | None:
@@ -146,6 +174,9 @@ def check_store(out: Path, sweep: Sweep) -> int | None:
         meta = store.meta()
         if meta is None:
             return None
+        if meta.get("kind", "sweep") != sweep.kind:
+            raise ValidationError(f"{out} holds a {_KINDS[meta.get('kind', 'sweep')]}, not a "
+                                  f"{_KINDS[sweep.kind]}; use another --out")
         if meta["digest"] != sweep.digest:
             raise ValidationError(
                 f"{out} holds another sweep ({_difference(meta['canonical'], sweep.canonical)}"
@@ -189,55 +220,76 @@ def run_sweep(sweep: Sweep, out, *, resume: bool = False, workers: int | None = 
     the_plan = plan(sweep, batch)
     cluster = _connect(workers, scheduler, echo) if workers or scheduler else None
     try:
-        ensure_writable_dir(out)
-        with writer_lock(out):
-            store = Store(out / STORE)
-            try:
-                if store.meta() is None:
-                    store.initialize(sweep)
-                elif store.meta()["digest"] != sweep.digest:  # changed since the check
-                    raise ValidationError(f"{out} holds another sweep; use another --out")
-                done = store.done_runs()
-                before = len(done)
-                if before:
-                    echo(f"resuming: {before} of {total} runs are done; "
-                         f"{total - before} left")
-                tasks = _tasks(sweep, the_plan, done)
-                run = _run_dask if cluster else _run_local
-                batches = run(tasks, store, (before, total), progress, cluster)
-                done_now = store.count()
-                learned = store.conn.execute(
-                    "SELECT count(*) FROM runs WHERE learned").fetchone()[0]
-            finally:
-                store.close()
+        before, batches, done_now, learned = execute(sweep, out, the_plan, cluster=cluster,
+                                                     progress=progress, echo=echo)
     finally:
         if cluster is not None:
             _close(cluster)
     seconds = time.perf_counter() - started
-    echo(f"sweep done: {done_now} of {total} runs ({learned} learned, MSE < {MSE_GOAL:g}) in "
-         f"{out}; {batches} batch(es) in {seconds:.1f} s. Export: aann sweep export {out} "
-         "--csv FILE")
+    echo(f"sweep done: {done_now} of {total} runs ({learned} learned, "
+         f"{_goal_text(sweep.goal)}) in {out}; {batches} batch(es) in {seconds:.1f} s. "
+         f"Export: aann sweep export {out} --csv FILE")
     return SweepOutcome(total, before, done_now, learned, batches, seconds, out)
 
 
-def _run_local(tasks, store: Store, span: tuple, progress: bool, cluster) -> int:
+def _goal_text(goal) -> str:
+    """``MSE < 0.01`` (as before other metrics), or the goal's own description."""
+    return f"MSE < {goal.value:g}" if goal.metric == "mse" else goal.describe()
+
+
+def execute(sweep: Sweep, out: Path, the_plan: Plan, *, cluster=None, engine=None,
+            progress: bool = False, fresh: bool = False, echo=print,
+            label: tuple = ("sweep", "runs")) -> tuple:
+    """Run the batches of ``the_plan`` whose runs ``out/sweep.sqlite`` does not hold,
+    committing each as it finishes, under the folder's writer lock; the store is
+    created (with ``fresh``: emptied and made anew) first. ``engine``: what runs the
+    batches (None: the native engine). Returns (runs stored before, batches run, runs
+    stored now, of which learned)."""
+    ensure_writable_dir(out)
+    with writer_lock(out):
+        store = Store(out / STORE)
+        try:
+            meta = store.meta()
+            if meta is None or fresh:
+                store.initialize(sweep)
+            elif meta["digest"] != sweep.digest:  # changed since the check
+                raise ValidationError(f"{out} holds another sweep; use another --out")
+            done = store.done_runs()
+            before = len(done)
+            if before:
+                echo(f"resuming: {before} of {sweep.n_runs} runs are done; "
+                     f"{sweep.n_runs - before} left")
+            todo = tasks(sweep, the_plan, done, engine)
+            run = _run_dask if cluster else _run_local
+            batches = run(todo, store, (before, sweep.n_runs), progress, cluster, label)
+            done_now = store.count()
+            learned = store.conn.execute(
+                "SELECT count(*) FROM runs WHERE learned").fetchone()[0]
+        finally:
+            store.close()
+    return before, batches, done_now, learned
+
+
+def _run_local(todo, store: Store, span: tuple, progress: bool, cluster, label) -> int:
     """Each batch in this process, one after another; its epochs move the bar (over
-    ``span`` = (runs stored before, runs in the sweep))."""
+    ``span`` = (runs stored before, runs in the sweep); ``label``: the bar's name and
+    unit)."""
     from ..progress import progress_bar, reporting_into
 
     batches, (done, total) = 0, span
-    with progress_bar(progress, total, "sweep", "runs", start=done) as update:
-        for task in tasks:
+    with progress_bar(progress, total, *label, start=done,
+                      description=f"batch 1/{len(todo)}") as update:
+        for i, task in enumerate(todo):
             n = len(task.runs)
             with reporting_into(update, done, done + n):
                 result = run_batch(task, progress=progress)
             store.commit(result)
             batches, done = batches + 1, done + n
-            update(done)
+            update(done, description=f"batch {i + 1}/{len(todo)}")
     return batches
 
 
-def _run_dask(tasks, store: Store, span: tuple, progress: bool, cluster) -> int:
+def _run_dask(todo, store: Store, span: tuple, progress: bool, cluster, label) -> int:
     """Batches on the Dask cluster, a few per worker thread in flight; each committed
     here as it comes back (in any order)."""
     from distributed import as_completed
@@ -247,21 +299,21 @@ def _run_dask(tasks, store: Store, span: tuple, progress: bool, cluster) -> int:
     client = cluster[0]
     threads = sum(client.nthreads().values()) or 1
     in_flight = max(2, 2 * threads)
-    tasks = iter(tasks)
+    pending = iter(todo)
 
     def submit(task):
         return client.submit(run_batch, task, pure=False,
                              key=f"aann-sweep-batch-{task.index}-{uuid.uuid4().hex[:8]}")
 
     live = set()
-    for task in tasks:
+    for task in pending:
         live.add(submit(task))
         if len(live) >= in_flight:
             break
     batches, (done, total) = 0, span
     queue = as_completed(list(live))
     try:
-        with progress_bar(progress, total, "sweep", "runs", start=done,
+        with progress_bar(progress, total, *label, start=done,
                           description=f"on {len(client.nthreads())} Dask worker(s)") as update:
             for future in queue:
                 result = future.result()
@@ -270,7 +322,7 @@ def _run_dask(tasks, store: Store, span: tuple, progress: bool, cluster) -> int:
                 store.commit(result)
                 batches, done = batches + 1, done + len(result.rows)
                 update(done)
-                task = next(tasks, None)
+                task = next(pending, None)
                 if task is not None:
                     future = submit(task)
                     live.add(future)

@@ -10,9 +10,15 @@ adds nothing. SQLite's write-ahead log makes a commit atomic and durable
 yet committed and never leaves a torn or duplicated row. Readers (``export``,
 ``report``, a test polling progress) may read while the driver writes.
 
-Tables: ``meta`` (format, the sweep's canonical JSON and digest, swept keys,
-number of runs), ``points`` (each point's values as written and in SI units,
-its seeds and first run id) and ``runs`` (one row per finished run).
+Tables: ``meta`` (format, what the store holds (``kind``: ``sweep`` or
+``montecarlo``), the canonical JSON and its digest, swept keys, number of runs,
+the registered metrics' names, the goal that defines *learned*, the engine
+that ran), ``points`` (each point's values as written and in SI units, its
+seeds and first run id), ``runs`` (one row per finished run: its final MSE,
+``learned``, divergence, first epoch reaching the goal, batch and the batch's
+wall time) and ``finals`` (``run, metric, value``: the final value of every
+registered metric, :mod:`aann.metrics`, by name). A Monte Carlo run
+(:func:`aann.montecarlo`) is a store of one point whose seeds are its samples.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import ValidationError
-from .plan import FORMAT, Sweep
+from .plan import FORMAT, Sweep, goal_from_json, goal_to_json
 
 STORE = "sweep.sqlite"
 LOCK = "sweep.lock"
@@ -38,6 +44,8 @@ SCHEMA = (
     "seed INTEGER NOT NULL, final_mse REAL, learned INTEGER NOT NULL, "
     "diverged_epoch INTEGER, diverged_because TEXT, first_epoch_below INTEGER, "
     "batch INTEGER NOT NULL, seconds REAL)",
+    "CREATE TABLE IF NOT EXISTS finals (run INTEGER NOT NULL, metric TEXT NOT NULL, "
+    "value REAL, PRIMARY KEY (run, metric))",
 )
 RUN_COLUMNS = ("run", "point", "seed", "final_mse", "learned", "diverged_epoch",
                "diverged_because", "first_epoch_below", "batch", "seconds")
@@ -109,9 +117,12 @@ class Store:
             c.execute("DELETE FROM meta")
             c.execute("DELETE FROM points")
             c.execute("DELETE FROM runs")
+            c.execute("DELETE FROM finals")
             meta = {"format": str(FORMAT), "digest": sweep.digest, "canonical": sweep.canonical,
                     "keys": json.dumps(list(sweep.keys)), "runs": str(sweep.n_runs),
-                    "points": str(sweep.n_points), "source": sweep.where}
+                    "points": str(sweep.n_points), "source": sweep.where, "kind": sweep.kind,
+                    "metrics": json.dumps(list(sweep.metrics)),
+                    "goal": goal_to_json(sweep.goal)}
             c.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             c.executemany("INSERT INTO points VALUES (?, ?, ?, ?, ?)", (
                 (p, json.dumps(sweep.given[p], default=str),
@@ -126,31 +137,87 @@ class Store:
 
     def commit(self, result) -> int:
         """Store a finished batch (:class:`aann.sweep.runner.BatchResult`) in one
-        transaction; rows of runs already stored are ignored. Returns the rows added."""
+        transaction: its runs, their final value of every metric and, the first time,
+        the engine that ran; rows of runs already stored are ignored. A batch whose
+        metrics are not the store's (a worker with other metrics registered) is
+        refused. Returns the runs added."""
+        names = self.metric_names()
+        for finals in result.finals:
+            if tuple(finals) != names:
+                raise ValidationError(
+                    f"a batch came back with the metrics {', '.join(finals)}, but {self.path} "
+                    f"holds {', '.join(names)}; register the same metrics wherever the "
+                    "batches run")
         rows = [(*row[:3], _real(row[3]), int(row[4]), *row[5:], result.index,
                  result.seconds) for row in result.rows]
+        finals = [(row[0], name, _real(value)) for row, values in zip(result.rows, result.finals)
+                  for name, value in values.items()]
         with self.transaction() as c:
+            c.execute(SCHEMA[3])  # a store made before the metrics were kept by name
             before = c.total_changes
             c.executemany(f"INSERT OR IGNORE INTO runs ({', '.join(RUN_COLUMNS)}) VALUES "
                           f"({', '.join('?' * len(RUN_COLUMNS))})", rows)
-            return c.total_changes - before
+            added = c.total_changes - before
+            c.executemany("INSERT OR IGNORE INTO finals VALUES (?, ?, ?)", finals)
+            if result.engine is not None:
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('engine', ?)",
+                          (json.dumps(result.engine, default=str),))
+            return added
+
+    def metric_names(self) -> tuple:
+        """The metrics the store keeps, ``mse`` first (a store made before they were
+        kept by name holds ``mse`` only)."""
+        meta = self.meta() or {}
+        return tuple(json.loads(meta.get("metrics", '["mse"]')))
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """A read transaction: the queries inside see one committed state."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
 
     def runs(self) -> list[dict]:
-        """Every stored run with its point's values (``given``, ``si``), its batch and the
+        """Every stored run with its point's values (``given``, ``si``), the final value
+        of every metric (``finals``, by name; NaN when not finite), its batch and the
         batch's wall time (``seconds``), by run id."""
         query = ("SELECT r.run, r.point, r.seed, r.final_mse, r.learned, r.diverged_epoch, "
                  "r.diverged_because, r.first_epoch_below, p.given, p.si, r.batch, r.seconds "
                  "FROM runs r "
                  "JOIN points p ON p.point = r.point ORDER BY r.run")
+        names = self.metric_names()
+        with self.snapshot() as c:
+            rows = c.execute(query).fetchall()
+            try:
+                stored = c.execute("SELECT run, metric, value FROM finals").fetchall()
+            except sqlite3.OperationalError:  # made before the metrics were kept by name
+                stored = []
+        finals: dict = {}
+        for run, name, value in stored:
+            finals.setdefault(run, {})[name] = math.nan if value is None else value
         out = []
-        for row in self.conn.execute(query):
+        for row in rows:
+            mse = math.nan if row[3] is None else row[3]
+            have = finals.get(row[0], {})
             out.append({"run": row[0], "point": row[1], "seed": row[2],
-                        "final_mse": math.nan if row[3] is None else row[3],
-                        "learned": bool(row[4]), "diverged_epoch": row[5],
+                        "final_mse": mse, "learned": bool(row[4]), "diverged_epoch": row[5],
                         "diverged_because": row[6], "first_epoch_below": row[7],
                         "given": json.loads(row[8]), "si": json.loads(row[9]),
-                        "batch": row[10], "seconds": row[11]})
+                        "batch": row[10], "seconds": row[11],
+                        "finals": {n: mse if n == "mse" else have.get(n, math.nan)
+                                   for n in names}})
         return out
+
+    def wall_seconds(self) -> float:
+        """The wall time of the stored batches, summed (s)."""
+        query = "SELECT DISTINCT batch, seconds FROM runs WHERE seconds IS NOT NULL"
+        return float(sum(s for _, s in self.conn.execute(query)))
+
+    def goal(self):
+        """The :class:`aann.metrics.Goal` that defines *learned* in this store."""
+        return goal_from_json((self.meta() or {}).get("goal"))
 
     def points(self) -> list[dict]:
         """Every point of the sweep (stored or not): ``point``, ``given`` and ``si`` (its

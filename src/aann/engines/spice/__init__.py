@@ -9,10 +9,11 @@ What is measured, and how:
 * weights after each epoch: the weight node voltages read from the raw file at
   exactly ``t = epoch * rows * t_row`` (a PWL breakpoint, so ngspice has a time
   point there; linear interpolation between time points otherwise);
-* MSE after each epoch: the forward pass of :class:`aann.circuit.Circuit` (the
-  same block laws as the netlist) over every row with those weights -- the
-  SPEC's definition (weights frozen, forward only); running that in SPICE too
-  would need a second transient per epoch and give the same numbers;
+* every metric after each epoch (:mod:`aann.metrics`, the MSE first): the forward
+  pass of :class:`aann.circuit.Circuit` (the same block laws as the netlist) over
+  every row with those weights -- the SPEC's definition (weights frozen, forward
+  only); running that in SPICE too would need a second transient per epoch and
+  give the same numbers;
 * peak charging current: the charging currents computed from the weights and
   source voltages read at every ngspice time point (the same laws as the
   B-sources), their largest magnitude per capacitor;
@@ -32,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import metrics as _metrics
 from ...errors import SimulationError, ValidationError
 from ...progress import progress_bar
 from ..base import Engine, EngineInfo, EpochRecords, Run, check_options
@@ -55,7 +57,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
                           options: SpiceOptions | None = None, workers: int = 2,
                           timeout: float | None = 3600, workdir=None, keep_files: bool = False,
                           executable: str | None = None, record_weights: bool = True,
-                          circuit_batched: bool = False) -> Run:
+                          axes: tuple | None = None) -> Run:
     """Run a batch of networks through a row schedule in ngspice, one process per network.
 
     ``W0``: per layer, arrays (B, n_out, n_in + 1) in V. A zero ``t_edge`` in the
@@ -65,8 +67,9 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     raw files (``net<b>.cir``, ``net<b>.raw``) there. ``n_samples > 0`` records
     waveforms at that many samples per segment (the native engine's grid).
     ``record_weights``: return the weights after each epoch (else only their extremes).
-    ``circuit_batched``: the circuit's non-scalar constants lead with the network
-    axis (e.g. Monte Carlo samples); network b's netlist is written with its own.
+    ``axes`` (:attr:`aann.Prepared.axes`): leaf by leaf, 0 where the circuit's constant
+    leads with the network axis (e.g. Monte Carlo samples), None where it is shared;
+    network b's netlist is written with its own. None: one circuit for all.
     """
     options = options or SpiceOptions()
     exe = find_ngspice(executable)  # fail early, with the install hint
@@ -79,18 +82,22 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     t_epoch = (np.arange(E) + 1) * R * schedule.t_row
     X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
     def circuit_of(b: int):
-        if not circuit_batched:
+        if axes is None:
             return circuit
-        return jax.tree.map(lambda x: np.asarray(x)[b] if np.ndim(x) else x, circuit)
+        leaves = [x if a is None else np.asarray(x)[b]
+                  for x, a in zip(jax.tree.leaves(circuit), axes)]
+        return jax.tree.unflatten(jax.tree.structure(circuit), leaves)
+
+    which = _metrics.names()
 
     def read_back_functions(b: int):
-        """The compiled MSE and charging currents of network b's circuit (closed over:
+        """The compiled metrics and charging currents of network b's circuit (closed over:
         one pair for a shared circuit, one per network of a batched one)."""
         c = circuit_of(b)
-        return (jax.jit(jax.vmap(lambda W: c.mse(W, X, Y))),
+        return (jax.jit(jax.vmap(lambda W: _metrics.evaluate(c, W, X, Y, which))),
                 jax.jit(jax.vmap(lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])))
 
-    shared_functions = None if circuit_batched else read_back_functions(0)
+    shared_functions = None if axes is not None else read_back_functions(0)
     waveforms = n_samples > 0
     grid = schedule.sample_times(n_samples) if waveforms else None
 
@@ -112,8 +119,9 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         Wt = [np.stack([np.stack([plot[f"v({n})"] for n in row], -1) for row in layer], -2)
               for layer in nodes]  # per layer (points, n_out, n_in + 1)
         W_epoch = [_interp(t_epoch, t, w) for w in Wt]
-        mse_fn, current_fn = shared_functions or read_back_functions(b)
-        mse = np.asarray(mse_fn(tuple(jnp.asarray(w) for w in W_epoch)))
+        metrics_fn, current_fn = shared_functions or read_back_functions(b)
+        metrics = {k: np.asarray(v) for k, v in
+                   metrics_fn(tuple(jnp.asarray(w) for w in W_epoch)).items()}
         x = np.stack([plot[f"v(vin{i + 1})"] for i in range(sizes[0])], -1)
         y = np.stack([plot[f"v(vtarget{k + 1})"] for k in range(sizes[-1])], -1)
         vt = plot["v(vteach)"]
@@ -129,7 +137,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
             wave = {"Vin": _interp(grid, t, x), "Vtarget": _interp(grid, t, y),
                     "Vout": _interp(grid, t, out), "Vteach": np.interp(grid, t, vt)}
         W_final = [_interp(np.array([schedule.duration]), t, w)[0] for w in Wt]
-        return {"mse": mse, "W_epoch": W_epoch, "W_final": W_final, "peak": peak,
+        return {"metrics": metrics, "W_epoch": W_epoch, "W_final": W_final, "peak": peak,
                 "wave": wave, "points": int(t.size)}
 
     results = [None] * B
@@ -152,7 +160,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     W_epoch = tuple(np.stack([r["W_epoch"][l] for r in results]) for l in range(len(nodes)))
     W_min, W_max = EpochRecords.extremes(W_epoch)
     return Run(
-        mse=np.stack([r["mse"] for r in results]),
+        metrics={k: np.stack([r["metrics"][k] for r in results]) for k in which},
         W_epoch=W_epoch if record_weights else None, W_min=W_min, W_max=W_max,
         W_final=tuple(np.stack([r["W_final"][l] for r in results]) for l in range(len(nodes))),
         peak_current=tuple(np.stack([r["peak"][l] for r in results]) for l in range(len(nodes))),
@@ -216,4 +224,4 @@ class Ngspice(Engine):
             options=self.options, workers=self.workers, timeout=self.timeout,
             workdir=self.workdir, keep_files=self.keep_files, executable=self.executable,
             record_weights=prepared.config.training.record == "weights",
-            circuit_batched=prepared.circuit_batched)
+            axes=prepared.axes)

@@ -145,23 +145,27 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     ``vgrad<i>`` when the charge multipliers have a pole), ``IE`` (list over inputs
     1..N, current into ``ie_i``), ``Ru``, ``tau`` (the time constant of each lagged
     signal of :meth:`aann.Circuit.lagged`, s). Written by the same block methods the native
-    engine runs, each multiplier role its own block, each instance its own constants.
+    engine runs, each multiplier role its own block, each instance its own constants;
+    the operands of the delta, charge and Type2 multipliers are those of the circuit's
+    learning rule (:mod:`aann.rules`; its fixed feedback voltages, if any, on ports
+    ``fb1..fbN``).
     """
     n_in = circuit.sizes[l]
+    rule = circuit.rule
     x = [v(f"x{i}") for i in range(n_in + 1)]
     w = [v(f"w{i}") for i in range(n_in + 1)]
     act, der = block_at(circuit, "activation", l, j), block_at(circuit, "derivative", l, j)
     delta = block_at(circuit, "multiplier.delta", l, j)
     Inet = v("inet") / der.Ru  # the multiplier currents summed into the sense resistor Ru
     lagged = circuit.lagged()[l]
-    Vgrad = [block_at(circuit, "multiplier.charge", l, (j, i)).product(v("vdelta"), x[i], m=SPICE)
-             for i in range(n_in + 1)]
+    Vgrad = [block_at(circuit, "multiplier.charge", l, (j, i)).product(
+        *rule.charge_inputs(v("vdelta"), x[i], m=SPICE), m=SPICE) for i in range(n_in + 1)]
     out = {
         "Imult": [block_at(circuit, "multiplier.forward", l, (j, i)).output(w[i], x[i], m=SPICE)
                   for i in range(n_in + 1)],
         "Vout": act.Vout(Inet, m=SPICE),
         "Vd": der.Vd(Inet, m=SPICE),
-        "Vdelta": delta.product(v("ve"), v("vd"), m=SPICE),
+        "Vdelta": delta.product(*rule.delta_inputs(v("ve"), v("vd"), m=SPICE), m=SPICE),
         "Vgrad": Vgrad,
         # with a pole on the charge multipliers, each current reads its lagged node vgrad<i>
         "Icharged": [block_at(circuit, "charging", l, (j, i)).current(
@@ -172,11 +176,32 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
         "tau": {name: time_constant(circuit, l, name) for name in lagged},
     }
     if l > 0:
+        fixed = rule.feedback(l) is not None  # the rule's fixed voltages on ports fb<i>
         for i in range(1, n_in + 1):
             T = block_at(circuit, "type2", l, i - 1)
             M = block_at(circuit, "multiplier.type2", l, (j, i - 1))
-            out["IE"].append(T.K_E * M.product(v("vdelta"), w[i], m=SPICE))
+            operands = rule.type2_inputs(v("vdelta"), w[i], m=SPICE,
+                                         Vfb=v(f"fb{i}") if fixed else None)
+            out["IE"].append(T.K_E * M.product(*operands, m=SPICE))
     return out
+
+
+def has_feedback(circuit: Circuit, l: int) -> bool:
+    """The rule gives the Type2 multipliers of layer index ``l`` fixed voltages (ports
+    ``fb1..fbN`` of its subcircuit, DC sources at the top level)."""
+    return l > 0 and circuit.rule.feedback(l) is not None
+
+
+def feedback_at(circuit: Circuit, l: int, j: int, i: int) -> float:
+    """The rule's fixed voltage (V) for the Type2 multiplier of neuron ``j`` (0-based) of
+    layer index ``l`` and its input ``i`` (1-based, the non-bias weight ``w<i>``)."""
+    return float(np.asarray(circuit.rule.feedback(l))[j, i - 1])
+
+
+def vfb(L: int, j: int, i: int) -> str:
+    """Node of the rule's fixed voltage read by the Type2 multiplier of neuron ``j``
+    (1-based) of layer ``L`` (2-based) beside weight ``vw(L, j, i)``."""
+    return f"vfb_l{L}_n{j}_i{i}"
 
 
 def time_constant(circuit: Circuit, l: int, name: str) -> float:
@@ -292,11 +317,18 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
         ["vteach", "ve", "vout", "vd", "vdelta"]
     if l > 0:
         ports += [f"ie{i}" for i in range(1, n_in + 1)]
+    if has_feedback(circuit, l):
+        ports += [f"fb{i}" for i in range(1, n_in + 1)]
+    rule = circuit.rule
     who = f"Neuron {j + 1} of layer {L}" if j is not None else f"Neuron of layer {L}"
     add(f"* {who} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
         " weight capacitor nodes,")
     add("*   vteach learning gate, ve error in, vout output, vd/vdelta probes"
-        + (f", ie1..ie{n_in} Type2 error currents out." if l > 0 else "."))
+        + (f", ie1..ie{n_in} Type2 error currents out" if l > 0 else "")
+        + (f", fb1..fb{n_in} the rule's fixed feedback voltages." if has_feedback(circuit, l)
+           else "."))
+    add(f"* Learning rule {rule.name!r} (aann.rules): the operands of the delta, charge and "
+        "Type2 multipliers")
     add(f".subckt {_subckt_name(L, j or 0, j is not None)} " + " ".join(ports))
     add("* Eq. 5: forward multipliers (role forward: input 1 = Vw, input 2 = x); their")
     add("* currents sum at node inet into Ru, so v(inet) = Ru * Inet, the voltage image u")
@@ -314,19 +346,23 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     out.extend(_output("vout", "vout", ex["Vout"], tau.get("Vout")))
     add("* Eq. 7: sigmoid derivative of the same Inet")
     out.extend(_output("vd", "vd", ex["Vd"], tau.get("Vd")))
-    add("* multiplier role delta (input 1 = VE, input 2 = Vd) read through 1/Km: "
-        "Vdelta = VE * Vd")
+    a, b = rule.operands_text("delta", ("VE", "Vd"))
+    add(f"* multiplier role delta (rule {rule.name}: input 1 = {a}, input 2 = {b}) read through "
+        f"1/Km: Vdelta = {a} * {b}")
     out.extend(_output("vdelta", "vdelta", ex["Vdelta"], tau.get("Vdelta")))
+    a, b = rule.operands_text("charge", ("Vdelta", "x_i"))
     add("* Eq. 9: charging currents into the weight capacitors, multiplier role charge")
-    add("*   (input 1 = Vdelta, input 2 = x_i): Icharged = -Keta*Vteach*Vdelta*x_i")
+    add(f"*   (rule {rule.name}: input 1 = {a}, input 2 = {b}): Icharged = -Keta*Vteach*{a}*{b}")
     if "Vgrad" in tau:
         for i, expr in enumerate(ex["Vgrad"]):
             out.extend(_output(f"vgrad{i}", f"vgrad{i}", expr, tau["Vgrad"]))
     for i, expr in enumerate(ex["Icharged"]):
         add(f"Bch{i} 0 w{i} I={expr}")
     if l > 0:
-        add("* Eq. 15-16: Type2 error currents IE_i = K_E * Vdelta * Vw_i into the layer below,")
-        add("*   multiplier role type2 (input 1 = Vdelta, input 2 = Vw_i)")
+        a, b = rule.operands_text("type2", ("Vdelta", "Vw_i", "Vfb_i")[
+            :3 if has_feedback(circuit, l) else 2])
+        add(f"* Eq. 15-16: Type2 error currents IE_i = K_E * {a} * {b} into the layer below,")
+        add(f"*   multiplier role type2 (rule {rule.name}: input 1 = {a}, input 2 = {b})")
         for i, expr in enumerate(ex["IE"], start=1):
             add(f"Bie{i} 0 ie{i} I={expr}")
     add(f".ends {_subckt_name(L, j or 0, j is not None)}")
@@ -440,6 +476,11 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                      f"vdelta_l{L}_n{j + 1}"]
             if l > 0:
                 nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
+            if has_feedback(circuit, l):  # the rule's fixed voltages: DC sources
+                for i in range(1, n_in + 1):
+                    add(f"Vfb_l{L}_n{j + 1}_i{i} {vfb(L, j + 1, i)} 0 DC "
+                        f"{_num(feedback_at(circuit, l, j, i))}")
+                nodes += [vfb(L, j + 1, i) for i in range(1, n_in + 1)]
             add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" {_subckt_name(L, j, per_neuron)}")
         # the pole of the error node: the error block's (output layer) or the Type2
         # multipliers' of the layer above (their currents summed into R_E)
