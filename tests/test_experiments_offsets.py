@@ -12,8 +12,8 @@ def test_a_network_of_the_offset_batch_is_the_described_offset():
     W = [aann.random_weights((2, 8, 1), 4)]
     cases = [("charge.Voff1", 0.01), ("type2.Ioff", 3e-7), ("error.Voff", 0.03), None]
     assignments = [None if c is None else c for c in cases]
-    batch = aann.train(cfg, init_weights=W * len(cases), circuit_batched=True,
-                       circuit=offsets.offsets_circuit(cfg, assignments))
+    nets = [{"seed": 4, "layers": W[0]}] * len(cases)
+    batch = aann.train_variants(offsets.offsets_variants(cfg, assignments, nets))
     for b, case in enumerate(cases):
         if case is None:
             alone = aann.train(cfg, init_weights=W)

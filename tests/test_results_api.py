@@ -281,3 +281,20 @@ def test_the_plots_keep_a_notebook_backend(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "module://my_inline_backend"
+
+
+def test_derived_figures_come_from_the_circuit_that_ran():
+    """Settling time and retention are the circuit's that ran (a circuit given with
+    circuit=, or each network's mismatch draws), not the nominal one of the settings."""
+    cfg = TINY.replace(nonideal={"R_leak": "1e12ohm"}, training={"epochs": 1})
+    drawn = aann.train(cfg.replace(mismatch={"C": "5%"}))
+    circuits = [aann.build_circuit(drawn.config, sample=k) for k in drawn.samples]
+    shortest = min(float(np.min(1e12 * c.block("charging", l).C))
+                   for c in circuits for l in range(len(c.sizes) - 1))
+    assert drawn.retention_seconds == shortest < 1e12 * cfg.constants.C
+    assert drawn.summary()["retention_seconds"] == shortest
+    nominal = aann.build_circuit(cfg)
+    slow = dataclasses.replace(nominal, activation=dataclasses.replace(
+        nominal.activation, f3dB=1e13))
+    given = aann.train(cfg, circuit=slow)
+    assert given.settling_time == slow.settling_time() > 0 == nominal.settling_time()

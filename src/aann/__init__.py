@@ -45,6 +45,7 @@ from .spec import (  # noqa: E402
     load_toml,
 )
 from .stimulus import RowSchedule, Waveform  # noqa: E402
+from .study import Variant, train_variants  # noqa: E402
 from .train import simulate, train  # noqa: E402
 from .units import format_quantity, parse_quantity  # noqa: E402
 
@@ -59,6 +60,7 @@ __all__ = [
 ]
 __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
 __all__ += ["Goal", "Metric", "register_metric", "unregister_metric"]  # aann.metrics
+__all__ += ["Variant", "train_variants"]  # studies: many variants in one batch (aann.study)
 __all__ += ["Backprop", "Rule", "register_rule"]  # learning rules (aann.rules)
 from .sweep import Sweep, SweepResults, load_sweep, load_sweep_results, run_sweep  # noqa: E402
 

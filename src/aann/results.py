@@ -64,6 +64,8 @@ class Results:
     W_max: np.ndarray | None = None
     samples: list | None = None  # Monte Carlo sample of each network ([mismatch]), or None
     settling: float | None = None  # the circuit's settling time (s); None: from the config
+    retention: float | None = None  # the shortest R_leak * C of the circuit that ran (s);
+    # None: from the config (0: no leakage)
     coords: dict | None = None  # labels of each network beyond seed and sample (a study's
     # point, swept keys...): name -> one value per network
 
@@ -147,7 +149,8 @@ class Results:
                    circuit_seconds=prepared.circuit_seconds,
                    breakpoints=None if stimulus is None else int(np.size(stimulus.time)),
                    samples=None if prepared.samples is None else list(prepared.samples),
-                   settling=prepared.circuit.settling_time())
+                   settling=prepared.circuit.settling_time(),
+                   retention=_retention(prepared.circuit))
 
     @property
     def n_networks(self) -> int:
@@ -230,7 +233,7 @@ class Results:
         charging current against ``Imax`` (the slew rate against ``Imax / C``), and
         ``retention``, the weights' ``R_leak * C`` against the run's length, and
         ``settling``, the blocks' settling time against ``t_row``."""
-        c, n = self.config.constants, self.config.nonideal
+        c = self.config.constants
         out = {}
         peak = float(np.max(self.peak_current_max, initial=0.0))
         if peak > c.Imax * (1 + 1e-9):
@@ -239,9 +242,10 @@ class Results:
                 f"weights move at up to {peak / c.C:.3g} V/s, beyond the slew limit Imax/C = "
                 f"{c.Imax / c.C:.3g} V/s a real source allows; run slower (longer t_row, "
                 "smaller Keta) or set [nonideal] current_limit.")
-        if n.R_leak > 0 and self.circuit_seconds > n.R_leak * c.C:
+        retention = self.retention_seconds
+        if retention is not None and self.circuit_seconds > retention:
             out["retention"] = (
-                f"The weights' retention R_leak*C = {n.R_leak * c.C:.3g} s is shorter than the "
+                f"The weights' retention R_leak*C = {retention:.3g} s is shorter than the "
                 f"run ({self.circuit_seconds:.3g} s): a weight that learning does not "
                 "refresh decays within it.")
         settling = self.settling_time
@@ -252,6 +256,16 @@ class Results:
                 "signals still moving from the previous one; run slower or widen the "
                 "blocks' bandwidth (f3dB).")
         return out
+
+    @property
+    def retention_seconds(self) -> float | None:
+        """The shortest ``R_leak * C`` of the weight capacitors of the circuit that ran
+        (s): how long a weight that learning does not refresh holds; None without
+        leakage."""
+        if self.retention is not None:
+            return self.retention or None
+        c, n = self.config.constants, self.config.nonideal  # results made before it was kept
+        return n.R_leak * c.C if n.R_leak > 0 else None
 
     @property
     def settling_time(self) -> float:
@@ -291,8 +305,7 @@ class Results:
             "circuit_seconds": self.circuit_seconds,
             "Imax": Imax,
             "slew_limit": Imax / self.config.constants.C,
-            "retention_seconds": (self.config.nonideal.R_leak * self.config.constants.C
-                                  if self.config.nonideal.R_leak > 0 else None),
+            "retention_seconds": self.retention_seconds,
             "settling_time": self.settling_time,
             "limits_broken": list(self.limits().values()),
             "process_seconds": info.process_seconds,
@@ -367,6 +380,21 @@ class Results:
             if self.waveforms is not None:
                 P.save(P.waveforms(self), out / "waveforms.png")
         return out
+
+
+def _retention(circuit) -> float:
+    """The shortest ``R_leak * C`` (s) of ``circuit``'s weight capacitors (per network
+    and per instance where those vary), 0 without leakage."""
+    def per_weight(x):  # a value per network (B,) lines up with (B, n_out, n_in + 1)
+        x = np.asarray(x, float)
+        return x.reshape(x.shape + (1, 1)) if x.ndim == 1 else x
+
+    taus = []
+    for l in range(len(circuit.sizes) - 1):
+        node = circuit.block("charging", l)
+        R, C = np.broadcast_arrays(per_weight(node.R_leak), per_weight(node.C))
+        taus.extend((R * C)[R > 0].tolist())
+    return min(taus, default=0.0)
 
 
 def _num(x) -> float | None:

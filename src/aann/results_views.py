@@ -80,6 +80,7 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
         "waveforms": None if res.waveforms is None else list(res.waveforms),
         "metrics": list(res.metrics),
         "settling": res.settling,
+        "retention": res.retention,
         "coords": res.coords,
     }
     out = {k: np.asarray(v) for k, v in arrays.items()}
@@ -155,7 +156,8 @@ def read_archive(path) -> dict:
             engine_info=None if info is None else EngineInfo(**info),
             rows=meta["rows"], circuit_seconds=meta["circuit_seconds"],
             breakpoints=meta["breakpoints"], W_min=arrays["W_min"], W_max=arrays["W_max"],
-            settling=meta.get("settling"), coords=meta.get("coords"))
+            settling=meta.get("settling"), retention=meta.get("retention"),
+            coords=meta.get("coords"))
     except (KeyError, TypeError) as e:
         raise damaged(f"missing or malformed entry {e}") from None
 

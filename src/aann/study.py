@@ -3,7 +3,7 @@ batches, each batch one engine call and one labelled :class:`aann.Results`.
 
 The sweep planner (:func:`aann.sweep.plan.plan`) groups a study's runs by
 :func:`aann.batch.group_key` and cuts the groups by the one memory estimate
-(:func:`aann.batch.batch_limit`); :func:`run_batch` stacks a batch's circuits
+(:func:`aann.batch.batch_limit`); :func:`train_variants` stacks a batch's circuits
 with explicit axes (:func:`aann.batch.stack_circuits`) and trains it. Sweeps and
 Monte Carlo (a sweep over samples) run their batches here.
 """
@@ -42,7 +42,7 @@ def prepare_variants(variants, axes: tuple | None = (), dataset: Dataset | None 
                    samples=None if all(s is None for s in samples) else samples)
 
 
-def run_batch(variants, *, axes: tuple | None = (), solver: Solver | None = None,
+def train_variants(variants, *, axes: tuple | None = (), solver: Solver | None = None,
               engine: str | Engine | None = None, dataset: Dataset | None = None,
               progress: bool = False) -> Results:
     """Train ``variants`` in one engine call (:func:`prepare_variants`); ``solver``: the
@@ -68,4 +68,4 @@ def _leaves(circuit) -> list:
     return jax.tree.leaves(circuit)
 
 
-__all__ = ["Variant", "prepare_variants", "run_batch"]
+__all__ = ["Variant", "prepare_variants", "train_variants"]

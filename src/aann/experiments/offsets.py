@@ -16,7 +16,6 @@ circuit per network). Then the yield (MSE < 0.01, Wilson 95 % interval) over
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -92,22 +91,23 @@ def offset_value(placement: str, size: float) -> float:
     return KM * size * 1.0 if placement.endswith("Ioff") else size
 
 
-def offsets_circuit(config, assignments):
-    """The nominal circuit of ``config`` batched over networks: network b has the offset
-    ``assignments[b] = (placement, value)`` (or None: none) and every other offset 0."""
+def offsets_variants(config, assignments, weights):
+    """The networks of the offsets batch (:class:`aann.Variant`): network b is ``config``
+    with the offset ``assignments[b] = (placement, value)`` (or None: none), started
+    from ``weights[b]`` (``{"seed", "layers"}``). Trained together
+    (:func:`aann.train_variants`), every offset constant is stacked over the networks
+    (0 where a network has none), one compiled call for all."""
     import aann
 
-    circuit = aann.build_circuit(config)
-    B = len(assignments)
-    values = {p: np.zeros(B) for p in PLACEMENTS}
-    for b, a in enumerate(assignments):
+    out = []
+    for a, w in zip(assignments, weights):
+        cfg = config
         if a is not None:
-            values[a[0]][b] = a[1]
-    multipliers = {role: dataclasses.replace(
-        m, **{op: values[f"{role}.{op}"] for op in ("Voff1", "Voff", "Ioff")})
-        for role, m in circuit.multipliers.items()}
-    error = dataclasses.replace(circuit.error, Voff=values["error.Voff"])
-    return dataclasses.replace(circuit, multipliers=multipliers, error=error)
+            (where, op), value = a[0].split("."), a[1]
+            cfg = config.replace(blocks={"error": {op: value}} if where == "error" else
+                                 {"multiplier": {where: {op: value}}})
+        out.append(aann.Variant(cfg, w["seed"], weights=w["layers"]))
+    return out
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -139,8 +139,8 @@ def run_offsets(epochs: int, seeds: int, engine: str, progress: bool) -> dict:
             assignments.append(None if placement is None else
                                (placement, offset_value(placement, size)))
             weights.append({"seed": s, "layers": sets[s]})
-    r = aann.train(cfg, init_weights=weights, circuit=offsets_circuit(cfg, assignments),
-                   circuit_batched=True, engine=engine, progress=progress)
+    r = aann.train_variants(offsets_variants(cfg, assignments, weights), engine=engine,
+                            progress=progress)
     learned, final = _learned(r), r.mse[:, -1]
     table = {}
     for c, (placement, size) in enumerate(cases):

@@ -91,11 +91,11 @@ def run_batch(task: BatchTask, progress: bool = False) -> BatchResult:
     value of every registered metric, *learned* (:func:`aann.metrics.learned`, the
     one definition), the divergence and the first epoch reaching the goal."""
     from ..engines.native import Native
-    from ..study import run_batch as run_variants
+    from ..study import train_variants
 
     started = time.perf_counter()
     engine = task.engine if task.engine is not None else Native(solver=task.solver)
-    results = run_variants(variants(task), axes=task.axes, engine=engine,
+    results = train_variants(variants(task), axes=task.axes, engine=engine,
                            dataset=task.dataset, progress=progress)
     B = results.n_networks
     finals = {name: values[:, -1] if values.shape[1] else np.full(B, np.nan)
