@@ -1,5 +1,6 @@
 """Process corners: a cell characterized at each corner gives a law per corner, and the
-network is run with the laws of every corner at once (one batched circuit).
+network is run with the laws of every corner at once (one batch of variants,
+:func:`aann.train_variants`, ``aann reproduce transistor``).
 
 Every corner is fitted with the same law of each kind (:data:`CORNER_LAWS`), so that
 the corners differ only in their constants: those become arrays over the batch of
@@ -7,10 +8,6 @@ networks and one compiled simulation runs them all.
 """
 
 from __future__ import annotations
-
-import dataclasses
-
-import numpy as np
 
 from .characterization import Characterization, Fit, characterize
 from .library import CELLS
@@ -55,27 +52,3 @@ def corner_sections(chars: dict[str, Characterization]) -> dict:
     """The ``[blocks]`` sections of one corner with :data:`CORNER_LAWS`."""
     return {kind: {"law": law, **fit_named(chars[kind], law).constants}
             for kind, law in CORNER_LAWS.items()}
-
-
-def corner_circuit(config, by_corner: dict[str, dict[str, Characterization]],
-                   corner_of_network: list[str]):
-    """The circuit of ``config`` (whose blocks use :data:`CORNER_LAWS`) batched over
-    networks: network b has the fitted constants of corner ``corner_of_network[b]``
-    in every multiplier role, its neurons and its derivative blocks."""
-    import aann
-
-    circuit = aann.build_circuit(config)
-
-    def arrays(kind):
-        fits = [fit_named(by_corner[c][kind], CORNER_LAWS[kind]) for c in corner_of_network]
-        keys = [k for k in fits[0].constants if k != "Ru"]  # Ru is held at its default
-        return {k: np.array([f.constants[k] for f in fits]) for k in keys}
-
-    mult = arrays("multiplier")
-    multipliers = {role: dataclasses.replace(m, **mult)
-                   for role, m in circuit.multipliers.items()}
-    return dataclasses.replace(circuit, multipliers=multipliers,
-                               activation=dataclasses.replace(circuit.activation,
-                                                              **arrays("activation")),
-                               derivative=dataclasses.replace(circuit.derivative,
-                                                              **arrays("derivative")))

@@ -21,7 +21,6 @@ scaled to them: inputs 0 and 0.2 V, targets 0.16 and 0.04 V (0.8 and 0.2 of the
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -140,32 +139,40 @@ def network_config(by_corner: dict, out: Path, epochs: int, seeds: int):
         blocks=corner_sections(ref))
 
 
-def _trimmed(circuit, networks, roles_of_network):
-    """``circuit`` with the offsets of the listed multiplier roles set to 0, per network."""
-    multipliers = {}
-    for role, m in circuit.multipliers.items():
-        keep = np.array([role not in roles_of_network[b] for b in range(len(networks))], float)
-        multipliers[role] = dataclasses.replace(
-            m, **{k: np.asarray(getattr(m, k)) * keep for k in ("Voff1", "Voff", "Ioff")})
-    return dataclasses.replace(circuit, multipliers=multipliers)
+def corner_variant(cfg, chars: dict, seed: int, trims: tuple):
+    """Network of ``seed`` with the fitted laws of one corner (``chars``: its
+    characterizations; ``Ru`` held at ``cfg``'s) and the offsets of the multiplier roles
+    ``trims`` set to 0 (:class:`aann.Variant`)."""
+    import aann
+
+    from ..blocks import ROLES
+    from ..cells.corners import corner_sections
+
+    blocks = corner_sections(chars)
+    blocks["derivative"].pop("Ru", None)
+    zero = {"Voff1": 0.0, "Voff": 0.0, "Ioff": 0.0}
+    if set(trims) == set(ROLES):  # every role: the section's own offsets
+        blocks["multiplier"].update(zero)
+    else:
+        blocks["multiplier"].update({role: zero for role in trims})
+    return aann.Variant(cfg.replace(blocks=blocks), seed,
+                        weights=aann.random_weights((1, 2, 1), seed, SCALE))
 
 
 def run_learning(cfg, by_corner: dict, seeds: int, engine: str, progress: bool) -> dict:
-    """Every corner x variant x seed in one batch; then tt with the tabulated laws."""
+    """Every corner x variant x seed in one batch (:func:`aann.train_variants`: the
+    corners' constants and the trims stacked over the networks); then tt with the
+    tabulated laws."""
     import aann
 
-    from ..cells.corners import corner_circuit
+    from ..blocks import ROLES
 
     networks = [(c, v, s) for c in by_corner for v in VARIANTS for s in range(seeds)]
+    trims = {"as fitted": (), "charge trimmed": ("charge",), "all trimmed": ROLES}
+    r = aann.train_variants([corner_variant(cfg, by_corner[c], s, trims[v])
+                             for c, v, s in networks], engine=engine, progress=progress)
     weights = [{"seed": s, "layers": aann.random_weights((1, 2, 1), s, SCALE)}
-               for _, _, s in networks]
-    circuit = corner_circuit(cfg, by_corner, [c for c, _, _ in networks])
-    every = tuple(circuit.multipliers)
-    trims = [() if v == "as fitted" else ("charge",) if v == "charge trimmed" else every
-             for _, v, _ in networks]
-    circuit = _trimmed(circuit, networks, trims)
-    r = aann.train(cfg, init_weights=weights, circuit=circuit, circuit_batched=True,
-                   engine=engine, progress=progress)
+               for s in range(seeds)]
     out = {"networks": networks, "results": r}
     if "tt" in by_corner:
         # the measured surfaces carry the cells' offsets: the table's own are 0
@@ -174,7 +181,7 @@ def run_learning(cfg, by_corner: dict, seeds: int, engine: str, progress: bool) 
         sections["multiplier"].update(Km=cfg.blocks.multiplier.build().Km, Voff1=0.0, Voff=0.0,
                                       Ioff=0.0)
         table_cfg = cfg.replace(blocks=sections)
-        out["table"] = aann.train(table_cfg, init_weights=weights[:seeds], engine=engine,
+        out["table"] = aann.train(table_cfg, init_weights=weights, engine=engine,
                                   progress=progress)
     return out
 
