@@ -1,6 +1,10 @@
 """Shared fixtures. JAX runs in float64 (aann enables it on import)."""
 
 import os
+import signal
+import sqlite3
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -29,6 +33,50 @@ def rng():
 def random_circuit_weights(sizes, rng, scale=1.0):
     """Random weights of every layer, shapes (n_out, n_in + 1), in V."""
     return tuple(rng.uniform(-scale, scale, (b, a + 1)) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+@pytest.fixture
+def max_abs_weight():
+    """A second metric, registered for one test (the studies' files carry it by name;
+    tests/test_metrics.py registers its own, to show that one file is enough)."""
+    import jax.numpy as jnp
+
+    @aann.register_metric("max_abs_weight", "V", better="lower", doc="the largest |Vw|")
+    def _largest(ev):
+        return jnp.max(jnp.stack([jnp.max(jnp.abs(w)) for w in ev.W]))
+
+    yield "max_abs_weight"
+    aann.unregister_metric("max_abs_weight")
+
+
+def stored_runs(path) -> int:
+    """Runs committed to the sweep store ``path`` (read-only; 0 before it exists)."""
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as c:
+            return c.execute("SELECT count(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def sigkill_when(cmd, log, ready, timeout: float = 120.0) -> None:
+    """Run ``cmd`` (stderr to ``log``) and SIGKILL it once ``ready()`` holds; a command
+    that ends first fails the test, showing the end of its messages."""
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=f)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.002)
+        assert proc.poll() is None, "it ended before it could be killed: " + \
+            log.read_text()[-500:]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture

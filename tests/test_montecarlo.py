@@ -6,17 +6,13 @@ import csv
 import importlib
 import json
 import math
-import os
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import sigkill_when, stored_runs
 
 import aann
 from aann.cli import main
@@ -334,16 +330,6 @@ t_row = "0.3ps"
 """
 
 
-def _count(path):
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as c:
-            return c.execute("SELECT count(*) FROM runs").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
 def test_sigkill_then_resume_gives_the_files_of_an_uninterrupted_run(tmp_path, capsys):
     """`aann montecarlo` in a subprocess, SIGKILLed once a batch is committed and before
     the last; --resume then gives the files an uninterrupted run gives."""
@@ -353,25 +339,9 @@ def test_sigkill_then_resume_gives_the_files_of_an_uninterrupted_run(tmp_path, c
     args = ["montecarlo", str(toml), "--samples", str(total), "--batch", "1", "--goal",
             "0.09"]
     out = tmp_path / "killed"
-    log = tmp_path / "stderr.txt"
-    with open(log, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "aann.cli", *args, "--out", str(out)],
-                                stdout=subprocess.DEVNULL, stderr=f)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _count(out / STORE) >= 1:
-                break
-            time.sleep(0.002)
-        assert proc.poll() is None, "the run ended before it could be killed: " + \
-            log.read_text()[-500:]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    kept = _count(out / STORE)
+    sigkill_when([sys.executable, "-m", "aann.cli", *args, "--out", str(out)],
+                 tmp_path / "stderr.txt", lambda: stored_runs(out / STORE) >= 1)
+    kept = stored_runs(out / STORE)
     assert 1 <= kept < total
     assert not (out / "montecarlo.csv").exists()
     with sqlite3.connect(out / STORE) as c:
@@ -394,16 +364,6 @@ def test_sigkill_then_resume_gives_the_files_of_an_uninterrupted_run(tmp_path, c
 
 
 # --- a registered metric ----------------------------------------------------------------
-
-@pytest.fixture
-def max_abs_weight():
-    @aann.register_metric("max_abs_weight", "V", better="lower", doc="the largest |Vw|")
-    def _largest(ev):
-        return jnp.max(jnp.stack([jnp.max(jnp.abs(w)) for w in ev.W]))
-
-    yield "max_abs_weight"
-    aann.unregister_metric("max_abs_weight")
-
 
 def test_a_registered_metric_reaches_the_files(tmp_path, max_abs_weight):
     cfg = CFG.replace(training={"epochs": 4})

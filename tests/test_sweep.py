@@ -2,15 +2,11 @@
 --resume), local against a Dask cluster, export and report, bad sweep files."""
 
 import csv
-import os
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
+from conftest import sigkill_when, stored_runs
 
 import aann
 from aann.cli import main
@@ -294,25 +290,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path, capsys):
     total = 80
     cmd = [sys.executable, "-m", "aann.cli", "sweep", str(sweep_file), "--out", str(out),
            "--batch", "1"]
-    log = tmp_path / "stderr.txt"
-    with open(log, "wb") as f:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=f)
-    done, deadline = 0, time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            done = _count(out / STORE)
-            if done >= 8:
-                break
-            time.sleep(0.005)
-        assert proc.poll() is None, "the sweep ended before it could be killed: " + \
-            log.read_text()[-500:]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    kept = _count(out / STORE)
+    sigkill_when(cmd, tmp_path / "stderr.txt", lambda: stored_runs(out / STORE) >= 8)
+    kept = stored_runs(out / STORE)
     assert 8 <= kept < total
     with sqlite3.connect(out / STORE) as c:
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -332,16 +311,6 @@ def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path, capsys):
     assert resumed == whole
     rc, stdout, _ = run_cli(["sweep", sweep_file, "--out", out, "--resume"], capsys)
     assert rc == 0 and "nothing left to run" in stdout
-
-
-def _count(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as c:
-            return c.execute("SELECT count(*) FROM runs").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from test_sweep import export, write
@@ -223,16 +222,6 @@ def test_export_equals_the_tree_before_metrics_by_name(reference_run, tmp_path, 
         finals = c.execute("SELECT run, metric, value FROM finals ORDER BY run").fetchall()
     assert [(r, m) for r, m, _ in finals] == [(r, "mse") for r in range(8)]
     assert [v for _, _, v in finals] == res.final("mse").tolist()
-
-
-@pytest.fixture
-def max_abs_weight():
-    @aann.register_metric("max_abs_weight", "V", better="lower", doc="the largest |Vw|")
-    def _largest(ev):
-        return jnp.max(jnp.stack([jnp.max(jnp.abs(w)) for w in ev.W]))
-
-    yield "max_abs_weight"
-    aann.unregister_metric("max_abs_weight")
 
 
 def test_a_registered_metric_reaches_the_store_export_and_views(reference_run, tmp_path,
