@@ -67,7 +67,7 @@ def montecarlo(config: Config | None, samples: int, *, goal=metrics.DEFAULT_GOAL
     per-layer arrays as :func:`aann.random_weights` gives them; default:
     ``training.init_weights``) for every sample. ``goal``: the final MSE (V^2) a
     sample must end below, or an :class:`aann.metrics.Goal`. ``batch``: samples per
-    engine call (default: all, or as many as :func:`aann.prepare.memory_budget`
+    engine call (default: all, or as many as :func:`aann.batch.memory_budget`
     allows). ``out``: the folder of the run's store and, once all are done, its files
     (:meth:`MonteCarlo.save`); ``resume`` continues the run found there (other
     settings are refused, naming them). ``training.seeds`` and ``training.record``

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batch import (  # noqa: F401  (estimate_bytes, memory_budget: their old home)
-    check_size,
-    estimate_bytes,
-    memory_budget,
-    sample_circuits,
-)
+from .batch import check_size, sample_circuits
 from .circuit import Circuit, build_circuit
 from .datasets import Dataset, load_dataset
 from .errors import ValidationError

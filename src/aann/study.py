@@ -10,6 +10,8 @@ Monte Carlo (a sweep over samples) run their batches here.
 
 from __future__ import annotations
 
+import jax
+
 from .batch import Variant, stack_circuits
 from .datasets import Dataset
 from .engines import Engine, get_engine
@@ -37,7 +39,7 @@ def prepare_variants(variants, axes: tuple | None = (), dataset: Dataset | None 
                 for v in variants]
     samples = [v.sample for v in variants]
     return prepare(variants[0].config, init_weights=networks, dataset=dataset,
-                   circuit=circuit, circuit_axes=axes or (None,) * len(_leaves(circuit)),
+                   circuit=circuit, circuit_axes=axes or (None,) * len(jax.tree.leaves(circuit)),
                    waveforms=waveforms,
                    samples=None if all(s is None for s in samples) else samples)
 
@@ -60,12 +62,6 @@ def train_variants(variants, *, axes: tuple | None = (), solver: Solver | None =
     if keys:
         results.coords = {k: [v.coords.get(k) for v in variants] for k in keys}
     return results
-
-
-def _leaves(circuit) -> list:
-    import jax
-
-    return jax.tree.leaves(circuit)
 
 
 __all__ = ["Variant", "prepare_variants", "train_variants"]
