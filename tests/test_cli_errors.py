@@ -19,7 +19,7 @@ def toml(tmp_path, text):
 
 
 CASES = {
-    "unknown dataset": (lambda p: ["--dataset", "iris"], "unknown data set"),
+    "unknown dataset": (lambda p: ["--dataset", "mnist"], "unknown data set"),
     "input size": (lambda p: ["--topology", "3-8-1"], "does not match"),
     "output size": (lambda p: ["--topology", "2-8-2"], "does not match"),
     "zero t_row": (lambda p: ["--t-row", "0ps"], "t_row must be positive"),
@@ -90,7 +90,7 @@ def test_unwritable_output_directory(tmp_path, capsys):
 def test_real_process_prints_one_line_and_exits_2(tmp_path):
     aann = Path(sys.executable).parent / "aann"
     cmd = [str(aann)] if aann.exists() else [sys.executable, "-m", "aann.cli"]
-    for args, expected in ((["--dataset", "iris"], "unknown data set"),
+    for args, expected in ((["--dataset", "mnist"], "unknown data set"),
                            (["--epochs", "x"], "--epochs")):
         p = subprocess.run([*cmd, "train", *args, "--out", str(tmp_path / "o")],
                            capture_output=True, text=True, timeout=120)

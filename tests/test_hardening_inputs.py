@@ -308,8 +308,9 @@ def test_train_and_simulate_take_the_path_of_a_toml_file(tmp_path):
     (lambda: aann.load_toml(5),
      "config must be the path of a TOML file (a str or os.PathLike), not int"),
     (lambda: aann.load_dataset(None),
-     "dataset must be the name of a built-in data set (xor, parity3, two-row) or the path of "
-     "a CSV file with columns x1..xN and y1..yM, not NoneType"),
+     "dataset must be the name of a built-in data set (xor, parity3, two-row, iris, wine, "
+     "breast_cancer, digits) or the path of a CSV file with columns x1..xN and y1..yM "
+     "(targets in V) or class (integers 0, 1, ...), not NoneType"),
     (lambda: aann.simulate(aann.Config(), 5),
      "stimulus must be an aann.Waveform or the path of a CSV file with columns time, "
      "Vin1..VinN, Vtarget1..VtargetM and optionally Vteach, not int"),

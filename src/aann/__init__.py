@@ -39,6 +39,7 @@ from .spec import (  # noqa: E402
     BlockSpec,
     Config,
     Constants,
+    Data,
     Network,
     Solver,
     Training,
@@ -51,7 +52,7 @@ from .units import format_quantity, parse_quantity  # noqa: E402
 
 __all__ = [
     "Activation", "AannError", "BlockSpec", "Blocks", "ChargingSource", "Circuit", "Config",
-    "Constants", "Dataset", "Derivative", "Divergence", "Engine", "IdealMultiplier",
+    "Constants", "Data", "Dataset", "Derivative", "Divergence", "Engine", "IdealMultiplier",
     "Multiplier", "Native", "Network", "Ngspice", "OutputError", "Param", "ParasiticMultiplier",
     "Prepared", "Results", "RowSchedule", "Run", "SimulationError", "Solver", "SpiceOptions",
     "Training", "Type2", "ValidationError", "Waveform", "build_circuit", "format_quantity",

@@ -25,7 +25,10 @@ def _group():
 # Options shared by every command that describes a training run.
 ConfigArg = typer.Argument(None, help="TOML description; flags override it.", show_default=False)
 TopologyOpt = typer.Option(None, "--topology", help="Layer sizes, e.g. 2-8-1.")
-DatasetOpt = typer.Option(None, "--dataset", help="xor | parity3 | two-row | FILE.csv")
+DatasetOpt = typer.Option(None, "--dataset", help="xor | parity3 | two-row | iris | wine | "
+                          "breast_cancer | digits | FILE.csv")
+TestFractionOpt = typer.Option(None, "--test-fraction", help="Rows held out for testing, per "
+                               "class ([data] test_fraction), e.g. 0.25.")
 TRowOpt = typer.Option(None, "--t-row", help="Time each row is held, e.g. 0.1ps.")
 EpochsOpt = typer.Option(None, "--epochs", help="Number of epochs.")
 SeedsOpt = typer.Option(None, "--seeds", help="Number of random initial weight sets.")
@@ -36,7 +39,8 @@ EdgeOpt = typer.Option(None, "--t-edge", help="Rise/fall time of the row edges, 
 
 
 def build_config(config: Path | None, topology=None, dataset=None, t_row=None, epochs=None,
-                 seeds=None, init_weights=None, teach=None, multiplier=None, t_edge=None):
+                 seeds=None, init_weights=None, teach=None, multiplier=None, t_edge=None,
+                 test_fraction=None):
     """The Config from a TOML file (or the defaults) with the flags applied on top."""
     from .spec import Config, parse_topology
 
@@ -51,6 +55,8 @@ def build_config(config: Path | None, topology=None, dataset=None, t_row=None, e
         over["network"] = {"sizes": parse_topology(topology)}
     if multiplier is not None:
         over["blocks"] = {"multiplier": {"law": multiplier}}
+    if test_fraction is not None:
+        over["data"] = {"test_fraction": test_fraction}
     return base.replace(**over)
 
 
@@ -60,6 +66,7 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
           epochs: int | None = EpochsOpt, seeds: int | None = SeedsOpt,
           init_weights: Path | None = InitOpt, teach: str | None = TeachOpt,
           multiplier: str | None = MultOpt, t_edge: str | None = EdgeOpt,
+          test_fraction: float | None = TestFractionOpt,
           waveforms: bool = typer.Option(False, "--waveforms", help="Record and plot waveforms."),
           stimulus: Path | None = typer.Option(
               None, "--stimulus", help="CSV of PWL sources (time,Vin1..,Vtarget1..,Vteach) "
@@ -71,8 +78,13 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
               None, "--cells", help="sky130 (with --engine ngspice): every block a SkyWater "
                                     "130 nm transistor cell (co-simulation; docs/cells.md)."),
           corner: str = typer.Option("tt", "--corner", help="with --cells: tt|ss|ff|sf|fs"),
+          baselines: bool = typer.Option(
+              False, "--baselines", help="Also train the digital baselines (per-row SGD in "
+              "JAX, scikit-learn's MLP) on the same rows; print them beside the circuit and "
+              "write baselines.json."),
           out: str = typer.Option("aann-out", "--out", help="Output directory.")):
-    """Simulate the training transient; write mse.csv, weights.json, summary.json, plots."""
+    """Simulate the training transient; write mse.csv, weights.json, summary.json, the
+    encoded rows (train.csv, test.csv), plots."""
     from .engines import get_engine
     from .errors import ValidationError
     from .io import check_path_text, ensure_writable_dir
@@ -82,7 +94,7 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
     from .train import train_prepared
 
     cfg = build_config(config, topology, dataset, t_row, epochs, seeds, init_weights, teach,
-                       multiplier, t_edge)
+                       multiplier, t_edge, test_fraction)
     if cells is not None:
         if cells != "sky130" or engine != "ngspice":
             raise ValidationError(f"--cells {cells} --engine {engine}: the cells are "
@@ -94,6 +106,8 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             raise ValidationError("--corner applies to --cells sky130 only")
         engine_obj = get_engine(engine)
     wave = Waveform.from_csv(stimulus) if stimulus is not None else None
+    if baselines and wave is not None:
+        raise ValidationError("--baselines compares training on data rows; drop --stimulus")
     resumable = engine_obj.resumable and wave is None and not waveforms
     if resume and not resumable:
         raise ValidationError("--resume works with the native engine on data rows, "
@@ -115,7 +129,29 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
     results.save(out)
     checkpoint.unlink(missing_ok=True)  # the results are complete; nothing to resume
     print_summary(results)
+    if baselines:
+        _baselines(cfg, prepared, results, out)
     typer.echo(f"wrote {out}/")
+
+
+def _baselines(cfg, prepared, results, out: Path) -> None:
+    """``aann train --baselines``: the digital baselines on the run's rows, printed beside
+    the circuit and saved as OUT/baselines.json."""
+    import json
+
+    from rich.console import Console
+
+    from .baselines import baselines, circuit_figures, comparison_table
+    from .io import atomic_write
+
+    console = Console()
+    with console.status("training the digital baselines"):
+        report = baselines(cfg, dataset=prepared.schedule.dataset, seeds=prepared.seeds)
+    console.print(comparison_table(report, results))
+    for note in report["notes"]:
+        console.print(f"note: {note}")
+    report["circuit"] = circuit_figures(results)
+    atomic_write(out / "baselines.json", json.dumps(report, indent=1) + "\n")
 
 
 @app.command()
@@ -195,6 +231,30 @@ def netlist(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
     typer.echo(f"wrote {output}: {cfg.network.topology}, initial weights of seed "
                f"{info['seed']}{mc}, row edges t_edge = {info['t_edge']:g} s; run it with: "
                f"ngspice -b -r out.raw {output}")
+
+
+@app.command(no_args_is_help=True)
+def evaluate(run_dir: str = typer.Argument(..., metavar="RUN_DIR", show_default=False,
+                                           help="The --out folder of an 'aann train' run."),
+             dataset: str | None = typer.Option(
+                 None, "--dataset", help="FILE.csv in volts (x1..,y1.., like test.csv), or a "
+                 "built-in name / CSV with a class column, encoded as the run encoded its "
+                 "rows (default: the run's held-out rows)."),
+             out: str | None = typer.Option(None, "--out", help="Output folder (default "
+                                            "RUN_DIR/evaluation).")):
+    """Run every trained network on a data set, weights frozen; write predictions.csv,
+    evaluation.json (accuracy per network), confusion_<seed>.png."""
+    from .evaluate import evaluate as run_evaluate
+    from .evaluate import write
+    from .io import check_path_text
+
+    run_path = check_path_text(run_dir, "run folder")
+    target = check_path_text(out, "output directory") if out is not None \
+        else run_path / "evaluation"
+    ev = run_evaluate(run_path, dataset)
+    write(ev, target)
+    typer.echo(ev.table())
+    typer.echo(f"wrote {target}/")
 
 
 @app.command(no_args_is_help=True)

@@ -6,8 +6,9 @@ outputs ``sigmoid(W[j, 0] * Vbias + sum_i W[j, i] * x_i)``, weights in the
 circuit's layout ``W[l]`` of shape ``(n_out, n_in + 1)`` with column 0 the bias,
 and the loss of one row is ``E = 1/2 * sum_k (Vout_k - Vtarget_k)^2`` (Eq. 2).
 One row is one SGD step ``W -= lr * dE/dW``; one epoch applies every row once,
-in order. With ``lr = lambda`` this is the limit the circuit tends to for small
-``lambda`` (SPEC section 2), so the two are directly comparable.
+in order (or in a given order per epoch: the circuit's ``order = "shuffle"``).
+With ``lr = lambda`` this is the limit the circuit tends to for small ``lambda``
+(SPEC section 2), so the two are directly comparable.
 
 * :func:`sgd_jax`: the whole run compiled into one ``lax.scan`` (the fastest
   digital baseline on a CPU).
@@ -62,7 +63,9 @@ def _forward_jax(W, x, Vbias):
 
 
 @lru_cache(maxsize=16)
-def _compiled_sgd(n_layers: int, with_mse: bool):
+def _compiled_sgd(n_layers: int, with_mse: bool, ordered: bool = False):
+    """``run(W, X, Y, lr, Vbias, epochs_marker)``; ``ordered``: the last argument is
+    instead the row order, (epochs, rows) indices into ``X``, ``Y``."""
     import jax
     import jax.numpy as jnp
 
@@ -76,30 +79,52 @@ def _compiled_sgd(n_layers: int, with_mse: bool):
             g = grad(W, xy[0], xy[1], Vbias)
             return tuple(w - lr * gw for w, gw in zip(W, g)), None
 
-        def epoch(W, _):
-            W, _ = jax.lax.scan(row, W, (X, Y))
+        def row_at(W, i):
+            return row(W, (X[i], Y[i]))
+
+        def epoch(W, idx):
+            W, _ = jax.lax.scan(row_at, W, idx) if ordered else jax.lax.scan(row, W, (X, Y))
             if with_mse:
                 out = jax.vmap(lambda x: _forward_jax(W, x, Vbias))(X)
                 return W, jnp.mean((out - Y) ** 2)
             return W, jnp.zeros((), X.dtype)
 
+        if ordered:
+            return jax.lax.scan(epoch, W, epochs_marker)
         return jax.lax.scan(epoch, W, None, length=epochs_marker.shape[0])
 
     return jax.jit(run)
 
 
+def check_order(order, epochs: int, rows: int) -> np.ndarray:
+    """``order`` as (epochs, rows) integer row indices, each epoch a permutation of
+    ``range(rows)`` (what :func:`aann.stimulus.row_order` gives)."""
+    order = np.asarray(order)
+    if order.shape != (epochs, rows) or not np.issubdtype(order.dtype, np.integer):
+        raise ValueError(f"order must be ({epochs}, {rows}) row indices (one permutation "
+                         f"of the rows per epoch), not an array of shape {order.shape}")
+    if not np.array_equal(np.sort(order, axis=1), np.broadcast_to(np.arange(rows), order.shape)):
+        raise ValueError("each epoch of order must apply every row once (a permutation)")
+    return order
+
+
 def sgd_jax(W0, X, Y, lr: float, epochs: int, *, Vbias: float = 1.0, dtype=np.float64,
-            with_mse: bool = True, warmup: bool = True) -> DigitalRun:
+            with_mse: bool = True, warmup: bool = True, order=None) -> DigitalRun:
     """Per-row SGD for ``epochs`` epochs, compiled; ``seconds`` excludes compilation
-    (with ``warmup`` a first call compiles before the timed one)."""
+    (with ``warmup`` a first call compiles before the timed one). ``order``: the rows
+    applied in each epoch, (epochs, rows) indices (e.g. one network's
+    ``RowSchedule.order``); None: every epoch in the rows' order."""
     import jax
     import jax.numpy as jnp
 
     W = tuple(jnp.asarray(w, dtype) for w in W0)
     X, Y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
     lr, Vb = jnp.asarray(lr, dtype), jnp.asarray(Vbias, dtype)
-    marker = jnp.zeros((epochs, 0), dtype)  # only its length matters (a static shape)
-    fn = _compiled_sgd(len(W), with_mse)
+    if order is None:
+        marker = jnp.zeros((epochs, 0), dtype)  # only its length matters (a static shape)
+    else:
+        marker = jnp.asarray(check_order(order, epochs, X.shape[0]), jnp.int32)
+    fn = _compiled_sgd(len(W), with_mse, order is not None)
     if warmup:
         jax.block_until_ready(fn(W, X, Y, lr, Vb, marker))
     t0 = time.perf_counter()

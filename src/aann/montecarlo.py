@@ -33,7 +33,7 @@ import numpy as np
 from . import metrics
 from .batch import batch_limit, check_size, memory_budget
 from .checkpoint import describe_difference
-from .datasets import load_dataset
+from .datasets import for_config
 from .engines import Engine, get_engine
 from .errors import ValidationError, short_repr
 from .io import check_path_text
@@ -88,8 +88,7 @@ def montecarlo(config: Config | None, samples: int, *, goal=metrics.DEFAULT_GOAL
             f"per-sample results, more than the {budget / 2**30:.3g} GiB allowed; use fewer "
             "samples, or raise AANN_MEMORY_GB")
     cfg = config.replace(training={"record": "mse", "seeds": n})
-    dataset = load_dataset(cfg.training.dataset)
-    dataset.check_topology(cfg.network.sizes)
+    dataset = for_config(cfg)
     rows = dataset.rows
     shared = one_weight_set(cfg, init_weights)
     saved = None
@@ -101,7 +100,7 @@ def montecarlo(config: Config | None, samples: int, *, goal=metrics.DEFAULT_GOAL
     B = min(_positive_int(batch, "batch", "the number of samples per batch"), n) \
         if batch is not None else batch_limit(cfg, rows, n)
     check_size(cfg, B, rows)
-    fp = fingerprint(cfg, n, B, goal, shared, engine)
+    fp = fingerprint(cfg, n, B, goal, shared, engine, metrics.names(dataset))
     sweep = samples_sweep(cfg, n, fp, goal=goal, weights=shared)
     if saved is not None and resume and saved["digest"] != sweep.digest:
         diff = describe_difference(json.loads(saved["canonical"]), fp, "it",

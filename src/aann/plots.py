@@ -36,6 +36,31 @@ def learning_curves(results, title: str | None = None, log: bool = True, ax=None
         return fig
 
 
+def accuracy_curves(results, title: str | None = None, ax=None):
+    """Train (dashed) and test (solid) accuracy after each epoch: the median over the
+    networks, and their range shaded (a classification, docs/tasks.md)."""
+    with plt.rc_context(STYLE):
+        fig, ax = _axes(ax)
+        epochs = np.arange(1, results.epochs_done + 1)
+        for name, style, color in (("train_accuracy", "--", "C0"), ("test_accuracy", "-", "C1")):
+            if name not in results.metrics:
+                continue
+            v = 100 * results.metrics[name]
+            ax.fill_between(epochs, v.min(axis=0), v.max(axis=0), color=color, alpha=0.2,
+                            lw=0)
+            ax.plot(epochs, np.median(v, axis=0), style, color=color,
+                    label=f"{name.split('_')[0]} (median, range of {results.n_networks})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy [%]")
+        ax.set_ylim(0, 100)
+        ax.set_xlim(1, max(epochs[-1], 2))
+        ds = results.dataset
+        ax.set_title(title or f"{results.config.network.topology} on {ds.name}, "
+                     f"{ds.classes} classes ({results.engine})")
+        ax.legend(fontsize=7, loc="lower right")
+        return fig
+
+
 def waveforms(results, network: int = 0, ax=None):
     """``Vtarget``, ``Vout`` and ``Vteach`` against time in ps (Fig. 8)."""
     wf = results.waveforms

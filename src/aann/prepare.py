@@ -17,7 +17,7 @@ import numpy as np
 
 from .batch import check_size, sample_circuits
 from .circuit import Circuit, build_circuit
-from .datasets import Dataset, load_dataset
+from .datasets import Dataset, for_config
 from .errors import ValidationError
 from .io import check_seed, random_weights, read_weights
 from .spec import Config, Solver, row_learning_rate
@@ -215,7 +215,7 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
                 f"topology {config.network.topology} does not match the stimulus, which has "
                 f"{n_in} input(s) and {n_out} target(s); use a topology {n_in}-...-{n_out}")
     else:
-        dataset = dataset or load_dataset(config.training.dataset)
+        dataset = dataset or for_config(config)
         dataset.check_topology(sizes)
     random = init_weights is None and config.training.init_weights is None
     rows = dataset.rows if stimulus is None else int(np.size(stimulus.time))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import results_views as views
+from .datasets import Dataset
 from .engines.base import EngineInfo, EpochRecords, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
 from .metrics import DEFAULT_GOAL, Goal, ordered
@@ -68,6 +69,8 @@ class Results:
     # None: from the config (0: no leakage)
     coords: dict | None = None  # labels of each network beyond seed and sample (a study's
     # point, swept keys...): name -> one value per network
+    dataset: Dataset | None = None  # the encoded rows trained on (and held out), V; None
+    # under a PWL stimulus
 
     def __post_init__(self):
         if self.coords is not None:
@@ -150,7 +153,8 @@ class Results:
                    breakpoints=None if stimulus is None else int(np.size(stimulus.time)),
                    samples=None if prepared.samples is None else list(prepared.samples),
                    settling=prepared.circuit.settling_time(),
-                   retention=_retention(prepared.circuit))
+                   retention=_retention(prepared.circuit),
+                   dataset=None if prepared.schedule is None else prepared.schedule.dataset)
 
     @property
     def n_networks(self) -> int:
@@ -364,19 +368,27 @@ class Results:
 
     def save(self, out_dir, plots: bool = True) -> Path:
         """Write mse.csv, weights.json, summary.json, results.npz (the lossless archive
-        :meth:`load` reads), learning_curves.png and, with waveforms, waveforms.csv and
-        waveforms.png. Every file is written atomically."""
+        :meth:`load` reads), learning_curves.png (and accuracy.png for a
+        classification), the encoded data rows (train.csv, and
+        test.csv with held-out rows: columns x1.., y1.., as a data set CSV) and, with
+        waveforms, waveforms.csv and waveforms.png. Every file is written atomically."""
         out = ensure_writable_dir(out_dir)
         views.write_archive(self, out)
         atomic_write(out / "mse.csv", self.mse_csv())
         atomic_write(out / "weights.json", weights_to_json(self.weights_networks()))
         atomic_write(out / "summary.json", json.dumps(self.summary(), indent=1, default=str))
+        if self.dataset is not None:  # the rows as the circuit saw them, to check a result
+            atomic_write(out / "train.csv", self.dataset.to_csv())
+            if self.dataset.test is not None:
+                atomic_write(out / "test.csv", self.dataset.test.to_csv())
         if self.waveforms is not None:
             atomic_write(out / "waveforms.csv", self.waveforms_csv())
         if plots:
             P = views._plots()  # aann.plots, keeping a notebook's backend
             if self.epochs_done:
                 P.save(P.learning_curves(self), out / "learning_curves.png")
+                if "train_accuracy" in self.metrics:
+                    P.save(P.accuracy_curves(self), out / "accuracy.png")
             if self.waveforms is not None:
                 P.save(P.waveforms(self), out / "waveforms.png")
         return out

@@ -66,6 +66,7 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
             arrays[f"{name}_{l + 1}"] = W
     for key, a in (res.waveforms or {}).items():
         arrays[f"waveform_{key}"] = a
+    data = _dataset_entries(res.dataset, arrays)
     info = res.engine_info
     meta = {
         "format": FORMAT, "version": VERSION,
@@ -82,6 +83,7 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
         "settling": res.settling,
         "retention": res.retention,
         "coords": res.coords,
+        "dataset": data,
     }
     out = {k: np.asarray(v) for k, v in arrays.items()}
     out["meta"] = np.array(json.dumps(_tagged(meta)))
@@ -157,9 +159,33 @@ def read_archive(path) -> dict:
             rows=meta["rows"], circuit_seconds=meta["circuit_seconds"],
             breakpoints=meta["breakpoints"], W_min=arrays["W_min"], W_max=arrays["W_max"],
             settling=meta.get("settling"), retention=meta.get("retention"),
-            coords=meta.get("coords"))
+            coords=meta.get("coords"), dataset=_read_dataset(meta.get("dataset"), arrays))
     except (KeyError, TypeError) as e:
         raise damaged(f"missing or malformed entry {e}") from None
+
+
+def _dataset_entries(ds, arrays: dict, prefix: str = "data") -> dict | None:
+    """Put the rows of ``ds`` into ``arrays`` (``data_X``, ``data_test_X``...); its meta."""
+    if ds is None:
+        return None
+    for key in ("X", "Y", "labels"):
+        if getattr(ds, key) is not None:
+            arrays[f"{prefix}_{key}"] = getattr(ds, key)
+    return {"name": ds.name, "levels": ds.levels, "clipped": ds.clipped,
+            "labels": ds.labels is not None, "encoding": ds.encoding,
+            "test": _dataset_entries(ds.test, arrays, f"{prefix}_test")}
+
+
+def _read_dataset(meta: dict | None, arrays: dict, prefix: str = "data"):
+    from .datasets import Dataset
+
+    if meta is None:
+        return None
+    return Dataset(meta["name"], arrays[f"{prefix}_X"], arrays[f"{prefix}_Y"],
+                   labels=arrays[f"{prefix}_labels"] if meta["labels"] else None,
+                   levels=None if meta["levels"] is None else tuple(meta["levels"]),
+                   test=_read_dataset(meta["test"], arrays, f"{prefix}_test"),
+                   clipped=meta["clipped"], encoding=meta["encoding"])
 
 
 # --- equality ----------------------------------------------------------------------
@@ -204,6 +230,10 @@ def differences(a, b) -> list[str]:
             out.append(name)
     if (a.coords or {}) != (b.coords or {}):
         out.append("coords")
+    da, db = {}, {}
+    if _dataset_entries(a.dataset, da) != _dataset_entries(b.dataset, db) or set(da) != set(db) \
+            or not all(_same_array(da[k], db[k]) for k in da):
+        out.append("dataset")
     for name in ("seeds", "samples"):
         x, y = getattr(a, name), getattr(b, name)
         if (None if x is None else list(x)) != (None if y is None else list(y)):
@@ -456,7 +486,7 @@ class ResultsPlot:
         self._res = results
 
     def __repr__(self):
-        return "<res.plot: learning_curves(), waveforms(), weights()>"
+        return "<res.plot: learning_curves(), accuracy(), waveforms(), weights()>"
 
     def _network(self, network: int) -> int:
         B = self._res.n_networks
@@ -472,6 +502,14 @@ class ResultsPlot:
             raise ValidationError("this run has no epochs (a PWL stimulus), so no learning "
                                   "curves; plot res.plot.waveforms()")
         fig = _plots().learning_curves(self._res, ax=ax, **kw)
+        return ax if ax is not None else fig.axes[0]
+
+    def accuracy(self, ax=None, **kw):
+        """Train and test accuracy after each epoch, median and range (``title=``)."""
+        if "train_accuracy" not in self._res.metrics:
+            raise ValidationError("this run has no accuracy: its data set has no classes "
+                                  "(docs/tasks.md); plot res.plot.learning_curves()")
+        fig = _plots().accuracy_curves(self._res, ax=ax, **kw)
         return ax if ax is not None else fig.axes[0]
 
     def waveforms(self, ax=None, network: int = 0):

@@ -454,6 +454,45 @@ class Training(_Fields):
 
 
 @dataclass(frozen=True)
+class Data(_Fields):
+    """How a data set becomes voltages and which rows are held out (:mod:`aann.datasets`,
+    docs/tasks.md). Data given in volts (``xor``, ``parity3``, ``two-row``, a CSV with
+    ``y1..``) is taken as it is unless ``scale`` says otherwise."""
+
+    _where = "data"
+    scale: str = choice("auto", "auto", "feature", "global", "none",
+                        doc="inputs min-max into [Vin_low, Vin_high] per feature, or one "
+                            "range for all (global), fitted on the training rows; auto: "
+                            "none for data in volts, global for digits, else feature")
+    Vin_low: float = param(0.0, "V", doc="the voltage of a feature's smallest training value")
+    Vin_high: float = param(1.0, "V", doc="the voltage of a feature's largest training value")
+    Vlow: float = param(0.2, "V", doc="a class's output voltage on the other classes' rows "
+                                      "(and a regression target's lowest)")
+    Vhigh: float = param(0.8, "V", doc="the output voltage of a row's own class")
+    test_fraction: float = param(0.0, sign="nonnegative", maximum=0.9,
+                                 doc="rows held out for testing, drawn per class")
+    split_seed: int = param(0, sign="nonnegative", doc="the seed of that draw")
+    test: str | None = param(None, doc="a CSV of held-out rows, the training data's columns; "
+                                       "relative to this file")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.Vin_high == self.Vin_low:
+            raise ValidationError("data.Vin_low and data.Vin_high are equal; give the input "
+                                  "range, e.g. 0 V and 1 V")
+        if self.Vhigh <= self.Vlow:
+            raise ValidationError(f"data.Vhigh ({self.Vhigh:g} V) must be above data.Vlow "
+                                  f"({self.Vlow:g} V): a row's own class reads high")
+        if self.test is not None and self.test_fraction > 0:
+            raise ValidationError("give [data] test (a file of held-out rows) or "
+                                  "test_fraction, not both")
+
+    @property
+    def is_default(self) -> bool:
+        return self == Data()
+
+
+@dataclass(frozen=True)
 class Solver(_Fields):
     """How the native engine integrates.
 
@@ -520,7 +559,7 @@ class Solver(_Fields):
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
              "mismatch": Mismatch, "nonideal": Nonideal, "training": Training,
-             "solver": Solver}
+             "data": Data, "solver": Solver}
 
 
 @dataclass(frozen=True)
@@ -534,6 +573,7 @@ class Config:
     mismatch: Mismatch = None
     nonideal: Nonideal = None
     training: Training = None
+    data: Data = None
     solver: Solver = None
 
     def __post_init__(self):
@@ -564,8 +604,11 @@ class Config:
         return row_learning_rate(c.Keta, c.C, t.Vteach, t.t_row)
 
     def to_dict(self) -> dict:
-        """Every setting, by section, in SI units (what summary.json records)."""
-        return {name: getattr(self, name).to_dict() for name in _SECTIONS}
+        """Every setting, by section, in SI units (what summary.json records). ``[data]``
+        only where it is not at its defaults: runs on data in volts keep the settings,
+        fingerprints and sweep digests they had before the section existed."""
+        return {name: getattr(self, name).to_dict() for name in _SECTIONS
+                if name != "data" or not self.data.is_default}
 
     def replace(self, **sections) -> Config:
         """A copy with ``section={key: value}`` overrides, e.g. ``training={"epochs": 10}``.
@@ -729,6 +772,9 @@ def load_toml(path) -> Config:
     init = config.training.init_weights
     if init is not None and not Path(init).is_absolute():  # relative to the TOML file
         config = config.replace(training={"init_weights": str(path.parent / init)})
+    test = config.data.test
+    if test is not None and not Path(test).is_absolute():  # relative to the TOML file
+        config = config.replace(data={"test": str(path.parent / test)})
     return config
 
 
@@ -752,6 +798,9 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 # --- the documented defaults ---------------------------------------------------
+
+_EXAMPLE_FILES = {"test": "test.csv"}  # what a key whose default is None is shown with
+
 
 def _toml_value(value) -> str:
     if isinstance(value, bool):
@@ -782,8 +831,8 @@ def default_toml() -> str:
             if p.unit and isinstance(value, float):
                 shown = format_quantity(value, p.unit)
             text = f"{key} = {_toml_value(shown)}"
-            if value is None:
-                text = f'# {key} = "w.json"'
+            if value is None:  # a file name, not given by default
+                text = f'# {key} = "{_EXAMPLE_FILES.get(key, "w.json")}"'
             note = f"({p.unit_text}) " if p.unit_text else ""
             if p.choices is not None and not isinstance(p.default, bool):
                 note += " | ".join(map(str, p.choices)) + ("; " if p.doc else "")
@@ -829,6 +878,6 @@ def default_toml() -> str:
         '# "multiplier.Km" = "3%"   # sigma, relative or absolute ("2mV"); per instance',
         '# "multiplier.charge.Voff1" = "2mV"', '# "activation.Iref" = "2%"',
         '# "C" = "1%"'])
-    for name, cls in (("training", Training), ("solver", Solver)):
+    for name, cls in (("training", Training), ("data", Data), ("solver", Solver)):
         table(name, params_of(cls), cls().to_dict())
     return "\n".join(lines) + "\n"

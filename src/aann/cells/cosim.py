@@ -230,7 +230,7 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
     Returns ``(text, info)``. Raises :class:`aann.ValidationError` for what the cells
     cannot run: ``teach`` other than ``always``, ``order = "shuffle"``.
     """
-    from ..datasets import load_dataset
+    from ..datasets import for_config
     from ..errors import ValidationError
     from ..io import check_seed, random_weights, read_weights
     from .models import check_corner
@@ -239,8 +239,7 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
     check_runnable(config)
     check_corner(corner)
     sizes = config.network.sizes
-    data = load_dataset(t.dataset)
-    data.check_topology(sizes)
+    data = for_config(config)
     if t.init_weights is not None:
         networks = read_weights(t.init_weights, sizes)
         chosen = networks[0] if seed is None else next(

@@ -8,11 +8,14 @@ other. The weights are read at the end of every epoch; the metrics of an epoch
 end of each of its rows, while it learned (the native engines evaluate the
 network's function at the epoch's weights, frozen, which the cells have no law
 for): ``EngineInfo.settings["outputs"]`` says so in every result. What the cells cannot report
-is left out: no waveforms, no peak charging current (NaN), no step errors.
+is left out: no waveforms, no peak charging current (NaN), no step errors, and no
+metric of the held-out rows (``[data] test_fraction``): the transistors see only the
+training rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -67,9 +70,10 @@ class Cells(Engine):
         W_epoch = tuple(np.stack([r["W_epoch"][l] for r in runs])
                         for l in range(len(cfg.network.sizes) - 1))
         Vout = np.stack([r["Vout_rows"] for r in runs])  # (B, epochs, rows, outputs)
-        which = _metrics.names()
+        which = _metrics.names(dataclasses.replace(schedule.dataset, test=None))
+        rows = _metrics.Rows.of(schedule.dataset)
         evaluate = jax.jit(jax.vmap(jax.vmap(
-            lambda W, out: _metrics.evaluate_outputs(W, out, np.asarray(Y, float), which))))
+            lambda W, out: _metrics.evaluate_outputs(W, out, rows, which))))
         metrics = {k: np.asarray(v) for k, v in evaluate(W_epoch, Vout).items()}
         W_min, W_max = EpochRecords.extremes(W_epoch)
         final = tuple(w[:, -1] for w in W_epoch)

@@ -350,14 +350,15 @@ class RowState(NamedTuple):
     ok: jax.Array  # no solver failure so far
 
 
-def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_keys=None, *,
+def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_keys=None, *,
               solver, n_samples, ramp, axes, record_weights, metrics):
     """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
 
     ``order``: (epochs, rows) shared, or (B, epochs, rows). Returns the state and
     ``(EpochRecords, waveform pieces)``, the network as their leading axis, then the
     epoch; the weights after each epoch only with ``record_weights``; ``metrics``: the
-    names of the metrics evaluated after each epoch (:mod:`aann.metrics`).
+    names of the metrics evaluated after each epoch on ``rows`` (a
+    :class:`aann.metrics.Rows`; its training rows are the data).
     ``noise_keys`` (B PRNG keys, or None: no noise): the segment of row k, edge e
     (0: the edge ramp, 1: the rest), of network b is driven by
     ``fold_in(fold_in(noise_keys[b], k), e)``.
@@ -367,6 +368,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
         order = jnp.moveaxis(order, 0, 2)  # (epochs, rows, B)
     R = order.shape[1]
     batch = axes_tree(circuit, axes)
+    X, Y = rows.X, rows.Y
 
     def row(carry, inp):
         state, err = carry  # err: per value, the largest local error estimate this epoch
@@ -405,7 +407,7 @@ def _run_rows(circuit, state, order, vteach_epoch, X, Y, t_row, t_edge, noise_ke
         state = RowState(*y, sig, peak, k + 1, ok & ok_f)
         return (state, jax.tree.map(jnp.maximum, err, err_f)), wave
 
-    evaluate = jax.vmap(lambda c, W: _metrics.evaluate(c, W, X, Y, metrics), in_axes=(batch, 0))
+    evaluate = jax.vmap(lambda c, W: _metrics.evaluate(c, W, rows, metrics), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
@@ -530,8 +532,8 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     n_samples = solver.samples_per_row if waveforms else 0
     run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, axes, order_batched,
                          record_weights, noise_keys is not None,
-                         _metrics.names() if metrics is None else tuple(metrics))
-    X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
+                         _metrics.names(schedule.dataset) if metrics is None else tuple(metrics))
+    rows = _metrics.Rows.of(schedule.dataset)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
     state = initial_state(W0, schedule, circuit, axes) if state is None else state
     E, step = schedule.epochs, chunk_size(schedule.epochs)
@@ -541,7 +543,7 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
             schedule.order[0, e0:e0 + step]
         state, (records, wave) = run(
             circuit, state, jnp.asarray(order), jnp.asarray(schedule.Vteach[e0:e0 + step], float),
-            X, Y, t_row, t_edge, noise_keys)
+            rows, t_row, t_edge, noise_keys)
         recorder.add(records)
         waves.append(jax.tree.map(np.asarray, wave))
         if on_chunk is not None:
@@ -749,7 +751,8 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
             raise ValidationError("a run with waveforms cannot be resumed; drop --waveforms "
                                   "or --resume")
         return None, None
-    fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver)
+    fp = ck.fingerprint(prepared.config, prepared.W0, prepared.circuit, solver,
+                        _metrics.names(prepared.schedule.dataset))
     record_weights = prepared.config.training.record == "weights"
     done = ck.load(path, fp, initial_state(prepared.W0, prepared.schedule, prepared.circuit,
                                            prepared.axes),

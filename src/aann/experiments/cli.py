@@ -14,12 +14,13 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), offsets, limits and transistor (beyond the paper), or all; each writes figures (PNG, SVG), CSV and its section of "
-         "DIR/report.md.")
+         "speed (E4), offsets, limits, transistor and tasks (beyond the paper), or all; each "
+         "writes figures (PNG, SVG), CSV and its section of DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
 EngineOpt = typer.Option("native", "--engine", help="native | ngspice")
 SeedsOpt = typer.Option(None, "--seeds", min=1, help="Initial weight sets (default 10).")
+_TASKS = ("iris", "wine", "breast_cancer", "digits16", "digits32")  # tasks.NETWORKS, unimported
 
 
 def _done(out: Path, what: str, started: float) -> None:
@@ -178,6 +179,37 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "transistor", started)
 
 
+@reproduce_app.command("tasks")
+def tasks_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+              epochs: int | None = typer.Option(
+                  None, "--epochs", min=1, help="Epochs of every network (default: each its "
+                  "own, iris 100, wine 50, breast_cancer 40, digits 15)."),
+              seeds: int | None = SeedsOpt,
+              networks: str = typer.Option(",".join(_TASKS), "--networks",
+                                           help="Which networks, comma-separated."),
+              cell_samples: int | None = typer.Option(
+                  None, "--cell-samples", min=2, help="Monte Carlo samples of each cell's "
+                  "mismatch when the SkyWater sigmas are measured here (default 4).")):
+    """Beyond the paper: iris, wine, breast cancer and digits under the circuit's
+    imperfections (Imax, offsets, SkyWater cells with PDK mismatch), beside digital SGD
+    and scikit-learn's MLP."""
+    import numpy as np
+
+    from . import tasks
+
+    started = time.perf_counter()
+    f = tasks.run(out, engine=engine, networks=_networks(networks), epochs=epochs,
+                  seeds=_or(seeds, tasks.SEEDS),
+                  cell_samples=_or(cell_samples, tasks.CELL_SAMPLES), progress=True)
+    if "skipped" in f["cells"]:
+        typer.echo(f"tasks: SkyWater conditions skipped, {f['cells']['skipped']}")
+    for net, row in f["networks"].items():
+        acc = {c: float(np.median(v["test"])) for c, v in row["conditions"].items()}
+        typer.echo(f"{tasks.label(net)}: median test accuracy " + ", ".join(
+            f"{c} {a:.1%}" for c, a in acc.items()))
+    _done(out, "tasks", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -187,33 +219,33 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic, speed, offsets, limits and transistor, then write
+    """Run fig8, xor, parasitic, speed, offsets, limits, transistor and tasks, then write
     DIR/report.md with everything."""
-    from . import fig8, limits, offsets, parasitic, speed, transistor, xor
+    from . import fig8, limits, offsets, parasitic, speed, tasks, transistor, xor
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/7] fig8")
+    typer.echo("[1/8] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/7] xor")
+    typer.echo("[2/8] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/7] parasitic")
+    typer.echo("[3/8] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/7] speed")
+    typer.echo("[4/8] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
-    typer.echo("[5/7] offsets")
+    typer.echo("[5/8] offsets")
     offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
                 seeds=_or(seeds, offsets.SEEDS), progress=True)
-    typer.echo("[6/7] limits")
+    typer.echo("[6/8] limits")
     limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
                seeds=_or(seeds, limits.SEEDS), progress=True)
-    typer.echo("[7/7] transistor")
+    typer.echo("[7/8] transistor")
     missing = _transistor_missing()
     if missing:
         typer.echo(f"transistor: skipped, {missing}")
@@ -228,9 +260,27 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        yield_samples=2 if reduced else transistor.YIELD_SAMPLES,
                        cosim_epochs=min(epochs, 2) if reduced else transistor.COSIM_EPOCHS,
                        progress=True)
+    typer.echo("[8/8] tasks")
+    # after transistor: its laws and sigmas (in this directory) serve the SkyWater
+    # conditions; a reduced run (--epochs) trains iris alone
+    tasks.run(out, engine=engine,
+              networks=("iris",) if epochs is not None else tuple(tasks.NETWORKS),
+              epochs=epochs, seeds=_or(seeds, tasks.SEEDS), progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
+
+
+def _networks(text: str) -> tuple:
+    from ..errors import ValidationError
+    from .tasks import NETWORKS
+
+    chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in chosen if t not in NETWORKS]
+    if not chosen or unknown:
+        raise ValidationError(f"--networks {text!r}: give networks among "
+                              f"{', '.join(NETWORKS)} separated by commas, e.g. iris,wine")
+    return chosen
 
 
 def _or(given: int | None, default: int) -> int:

@@ -44,7 +44,7 @@ def epoch_table(results) -> list[dict]:
     import aann
 
     cfg = results.config
-    ds = aann.load_dataset(cfg.training.dataset)
+    ds = aann.datasets.for_config(cfg)
     circuit = aann.build_circuit(cfg)
     levels = _teach_levels(results)
     rows, prev = [], [w[0] for w in results.W_init]

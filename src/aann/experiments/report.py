@@ -11,7 +11,7 @@ import datetime
 import platform
 from pathlib import Path
 
-ORDER = ("fig8", "xor", "parasitic", "speed", "offsets", "limits", "transistor")
+ORDER = ("fig8", "xor", "parasitic", "speed", "offsets", "limits", "transistor", "tasks")
 
 
 def write_fragment(out: Path, name: str, text: str) -> Path:

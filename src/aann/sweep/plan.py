@@ -176,9 +176,33 @@ def parse_sweep(data: dict, where: str = "sweep") -> Sweep:
     if _metrics.names() != ("mse",):  # a store made with other metrics is another sweep
         identity["metrics"] = list(_metrics.names())
     canonical = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
-    return Sweep(where=where, keys=tuple(keys), given=tuple(given), raw=tuple(raw),
-                 configs=tuple(configs), seeds=tuple(seeds), first_run=tuple(first_run),
-                 canonical=canonical, digest=hashlib.sha256(canonical.encode()).hexdigest())
+    sweep = Sweep(where=where, keys=tuple(keys), given=tuple(given), raw=tuple(raw),
+                  configs=tuple(configs), seeds=tuple(seeds), first_run=tuple(first_run),
+                  canonical=canonical, digest=hashlib.sha256(canonical.encode()).hexdigest())
+    return dataclasses.replace(sweep, metrics=metrics_of(sweep))
+
+
+def metrics_of(sweep: Sweep) -> tuple:
+    """The metrics every run of ``sweep`` keeps: :func:`aann.metrics.names` of its data
+    (the same for every point: the store holds one set)."""
+    from ..datasets import for_config, key
+
+    found = {}
+    for p, cfg in enumerate(sweep.configs):
+        k = key(cfg)
+        if k not in found:
+            try:
+                found[k] = (_metrics.names(for_config(cfg)), p)
+            except ValidationError as e:
+                raise ValidationError(f"{_at(sweep, p)}: {e}") from None
+    (first, p0), *rest = found.values()
+    for names, p in rest:
+        if names != first:
+            raise ValidationError(
+                f"{_at(sweep, p)} keeps the metrics {', '.join(names)} but "
+                f"{_at(sweep, p0)} keeps {', '.join(first)}; a sweep's points must all have "
+                "held-out rows and classes or none (split the sweep)")
+    return first
 
 
 def samples_sweep(config, samples: int, identity: dict, *, goal=_metrics.DEFAULT_GOAL,
@@ -188,10 +212,11 @@ def samples_sweep(config, samples: int, identity: dict, *, goal=_metrics.DEFAULT
     weights of seed k or ``weights`` for all). ``identity``: what must match to
     resume it (its canonical JSON and digest)."""
     canonical = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
-    return Sweep(where=where, keys=(), given=({},), raw=(config,), configs=(config,),
-                 seeds=(samples,), first_run=(0,), canonical=canonical,
-                 digest=hashlib.sha256(canonical.encode()).hexdigest(), kind="montecarlo",
-                 goal=goal, weights=weights)
+    sweep = Sweep(where=where, keys=(), given=({},), raw=(config,), configs=(config,),
+                  seeds=(samples,), first_run=(0,), canonical=canonical,
+                  digest=hashlib.sha256(canonical.encode()).hexdigest(), kind="montecarlo",
+                  goal=goal, weights=weights)
+    return dataclasses.replace(sweep, metrics=metrics_of(sweep))
 
 
 def goal_to_json(goal) -> str:
@@ -412,14 +437,15 @@ def _dataset_digests(configs) -> dict:
     """SHA-256 of every data set file the sweep reads (a changed file is another sweep)."""
     out = {}
     for cfg in configs:
-        name = cfg.training.dataset
-        if name in out:
-            continue
-        path = Path(name)
-        try:
-            out[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        except OSError:
-            out[name] = None
+        for name in (cfg.training.dataset, cfg.data.test):  # a held-out rows file too
+            if name is None or name in out:
+                continue
+            path = Path(name)
+            try:
+                out[name] = hashlib.sha256(path.read_bytes()).hexdigest() \
+                    if path.is_file() else None
+            except OSError:
+                out[name] = None
     return out
 
 
@@ -464,7 +490,7 @@ def plan(sweep: Sweep, max_batch: int | None = None, check_draws: bool = True) -
     makes a constant change sign is refused before anything runs)."""
     from ..batch import batch_limit, check_size, cut, group_key, leaf_axes
     from ..circuit import build_circuit
-    from ..datasets import load_dataset
+    from ..datasets import for_config, key
     from ..mismatch import draw
 
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int)
@@ -474,10 +500,10 @@ def plan(sweep: Sweep, max_batch: int | None = None, check_draws: bool = True) -
     keys, members = {}, []
     datasets = {}
     for p, cfg in enumerate(sweep.configs):
-        name = cfg.training.dataset
+        name = key(cfg)
         try:
             if name not in datasets:
-                datasets[name] = load_dataset(name)
+                datasets[name] = for_config(cfg)
             datasets[name].check_topology(cfg.network.sizes)
             check_size(cfg, 1, datasets[name].rows)
         except ValidationError as e:
@@ -501,7 +527,7 @@ def plan(sweep: Sweep, max_batch: int | None = None, check_draws: bool = True) -
                         raise ValidationError(f"{_at(sweep, p)}: {e}") from None
         sample = 0 if cfg.mismatch.active else None
         axes = leaf_axes([build_circuit(sweep.configs[p], sample=sample) for p in points])
-        group_cap = batch_limit(cfg, datasets[cfg.training.dataset].rows, cap)
+        group_cap = batch_limit(cfg, datasets[key(cfg)].rows, cap)
         # the stiffest point of the group sets the steps of all (steps "auto")
         stiffness = max(2 * math.pi * build_circuit(sweep.configs[p]).fastest_pole() *
                         sweep.configs[p].training.t_row for p in points)

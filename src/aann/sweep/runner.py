@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..datasets import Dataset
+from ..datasets import key as data_key
 from ..errors import ValidationError, short_repr
 from ..io import check_path_text, ensure_writable_dir
 from .plan import Plan, Sweep, plan
@@ -153,7 +154,7 @@ def tasks(sweep: Sweep, the_plan: Plan, done: set = frozenset(), engine=None) ->
         if not runs:
             continue
         group = the_plan.groups[batch.group]
-        dataset = the_plan.datasets[sweep.configs[runs[0][1]].training.dataset]
+        dataset = the_plan.datasets[data_key(sweep.configs[runs[0][1]])]
         out.append(BatchTask(index=batch.index, runs=runs,
                              points={p: sweep.raw[p] for p in sorted({r[1] for r in runs})},
                              axes=group.axes, solver=group.solver, dataset=dataset,

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import metrics
 from ..checkpoint import hash_arrays
 from ..errors import ValidationError
 from ..io import atomic_write, ensure_writable_dir, read_weights
@@ -257,9 +256,10 @@ def _num(x) -> float | None:
 
 # --- the front end's inputs (aann.montecarlo) ------------------------------------------
 
-def fingerprint(cfg: Config, n: int, batch: int, goal, shared, engine) -> dict:
+def fingerprint(cfg: Config, n: int, batch: int, goal, shared, engine, kept: tuple) -> dict:
     """What must match to resume: the settings, the initial weights, the goal, the
-    metrics, the number of samples and the batch layout, the engine and its options."""
+    metrics ``kept``, the number of samples and the batch layout, the engine and its
+    options."""
     settings = cfg.to_dict()
     settings["training"] = {**settings["training"], "init_weights": None}  # its hash below
     weights = "seed k" if shared is None else hash_arrays(
@@ -267,7 +267,7 @@ def fingerprint(cfg: Config, n: int, batch: int, goal, shared, engine) -> dict:
     options = {k: v for k, v in getattr(engine, "__dict__", {}).items()
                if k not in ("workers", "timeout", "workdir", "keep_files", "executable")}
     fp = {"format": FORMAT, "samples": n, "batch": batch, "goal": goal.value,
-          "goal_metric": goal.metric, "metrics": list(metrics.names()),
+          "goal_metric": goal.metric, "metrics": list(kept),
           "initial_weights": weights, "engine": {"name": engine.name, "options": options},
           "settings": settings}
     return json.loads(json.dumps(fp, default=_jsonable))

@@ -11,9 +11,9 @@ What is measured, and how:
   point there; linear interpolation between time points otherwise);
 * every metric after each epoch (:mod:`aann.metrics`, the MSE first): the forward
   pass of :class:`aann.circuit.Circuit` (the same block laws as the netlist) over
-  every row with those weights -- the SPEC's definition (weights frozen, forward
-  only); running that in SPICE too would need a second transient per epoch and
-  give the same numbers;
+  every training row and every held-out row with those weights -- the SPEC's
+  definition (weights frozen, forward only, as with ``Vteach = 0``); running that
+  in SPICE too would need a second transient per epoch and give the same numbers;
 * peak charging current: the charging currents computed from the weights and
   source voltages read at every ngspice time point (the same laws as the
   B-sources), their largest magnitude per capacitor;
@@ -80,7 +80,7 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     nodes = weight_nodes(sizes)
     E, R = schedule.epochs, schedule.order.shape[-1]
     t_epoch = (np.arange(E) + 1) * R * schedule.t_row
-    X, Y = jnp.asarray(schedule.dataset.X, float), jnp.asarray(schedule.dataset.Y, float)
+    rows = _metrics.Rows.of(schedule.dataset)
     def circuit_of(b: int):
         if axes is None:
             return circuit
@@ -88,13 +88,13 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
                   for x, a in zip(jax.tree.leaves(circuit), axes)]
         return jax.tree.unflatten(jax.tree.structure(circuit), leaves)
 
-    which = _metrics.names()
+    which = _metrics.names(schedule.dataset)
 
     def read_back_functions(b: int):
         """The compiled metrics and charging currents of network b's circuit (closed over:
         one pair for a shared circuit, one per network of a batched one)."""
         c = circuit_of(b)
-        return (jax.jit(jax.vmap(lambda W: _metrics.evaluate(c, W, X, Y, which))),
+        return (jax.jit(jax.vmap(lambda W: _metrics.evaluate(c, W, rows, which))),
                 jax.jit(jax.vmap(lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])))
 
     shared_functions = None if axes is not None else read_back_functions(0)
