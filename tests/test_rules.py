@@ -92,7 +92,7 @@ def test_an_unknown_rule_in_a_toml_file(tmp_path):
 
 def test_a_registered_rule_is_known_until_removed(half_type2):
     assert config_232(half_type2).training.rule == "half_type2"
-    with pytest.raises(aann.ValidationError, match="'backprop', 'half_type2'"):
+    with pytest.raises(aann.ValidationError, match="'backprop', .*'half_type2'"):
         aann.Config(training={"rule": "hebb"})
 
 

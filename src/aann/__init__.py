@@ -12,11 +12,13 @@ _jax.config.update("jax_enable_x64", True)  # the circuit's constants span 1e-13
 from .blocks import (  # noqa: E402
     Activation,
     ChargingSource,
+    ConstantDerivative,
     Derivative,
     IdealMultiplier,
     Multiplier,
     OutputError,
     ParasiticMultiplier,
+    SignMultiplier,
     Type2,
     register_law,
 )
@@ -63,6 +65,7 @@ __all__ += ["MonteCarlo", "montecarlo"]  # Monte Carlo yield (aann.montecarlo)
 __all__ += ["Goal", "Metric", "register_metric", "unregister_metric"]  # aann.metrics
 __all__ += ["Variant", "train_variants"]  # studies: many variants in one batch (aann.study)
 __all__ += ["Backprop", "Rule", "register_rule"]  # learning rules (aann.rules)
+__all__ += ["ConstantDerivative", "SignMultiplier"]  # laws for rule studies (docs/model.md)
 from .sweep import Sweep, SweepResults, load_sweep, load_sweep_results, run_sweep  # noqa: E402
 
 # sweeps (aann.sweep, docs/sweeps.md)

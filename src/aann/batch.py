@@ -7,8 +7,11 @@ constants share one compiled call (:func:`group_key`); their circuits are
 stacked by :func:`stack_circuits`, which says leaf by leaf which constants lead
 with the network axis (``axes``) instead of leaving the engines to guess it
 from an array's rank, so a constant shared by every network may be an array
-(a table, a feedback matrix). :func:`cut` splits a group into batches by the
-one memory estimate, :func:`estimate_bytes`.
+(a table). A learning rule with per-network arrays (feedback alignment's
+fixed feedback voltages, :attr:`aann.rules.Rule.per_network`) is built for each
+network from its seed, and its arrays are stacked along the network axis like
+mismatch draws. :func:`cut` splits a group into batches by the one memory estimate,
+:func:`estimate_bytes`.
 """
 
 from __future__ import annotations
@@ -46,27 +49,37 @@ class Variant:
     coords: dict = field(default_factory=dict)
 
     def circuit(self) -> Circuit:
-        """The circuit of this network: its point's, with its sample's draws."""
+        """The circuit of this network: its point's, with its sample's draws and its
+        seed's rule arrays (a rule with :attr:`aann.rules.Rule.per_network`)."""
         mismatched = self.sample is not None and self.config.mismatch.active
-        return build_circuit(self.config, sample=self.sample if mismatched else None)
+        return build_circuit(self.config, sample=self.sample if mismatched else None,
+                             seed=self.seed)
 
 
 def _in_instances(path) -> bool:
     return any(getattr(k, "name", None) == "instances" for k in path)
 
 
+def _in_rule(path) -> bool:
+    return bool(path) and getattr(path[0], "name", None) == "rule"
+
+
 def leaf_axes(circuits) -> tuple | None:
     """Which leaves of circuits of one structure (``jax.tree.leaves``) are per network:
-    0 where a leaf differs between the circuits or holds per-instance draws
-    (``Circuit.instances``), None where it is shared (arrays included); None when
-    every leaf is shared. Asked of a group's circuits (one per configuration point),
-    the axes serve each of its batches, so a group compiles once."""
+    0 where a leaf differs between the circuits, holds per-instance draws
+    (``Circuit.instances``) or an array of a rule drawn per network
+    (:attr:`aann.rules.Rule.per_network`), None where it is shared (arrays included);
+    None when every leaf is shared. Asked of a group's circuits (one per
+    configuration point), the axes serve each of its batches, so a group compiles
+    once."""
     circuits = list(circuits)
     paths, treedef = jax.tree_util.tree_flatten_with_path(circuits[0])
     if any(jax.tree.structure(c) != treedef for c in circuits):
         raise ValueError("circuits of one batch must have the same structure")
     flat = [jax.tree.leaves(c) for c in circuits[1:]]
-    axes = tuple(0 if _in_instances(path) or any(not _same(f[i], first) for f in flat)
+    per_network = circuits[0].rule.per_network
+    axes = tuple(0 if _in_instances(path) or (per_network and _in_rule(path))
+                 or any(not _same(f[i], first) for f in flat)
                  else None for i, (path, first) in enumerate(paths))
     return None if all(a is None for a in axes) else axes
 
@@ -92,17 +105,51 @@ def stack_circuits(circuits, axes: tuple | None = ()) -> tuple[Circuit, tuple | 
     return jax.tree.unflatten(jax.tree.structure(circuits[0]), leaves), tuple(axes)
 
 
-def sample_circuits(config: Config, samples) -> tuple[Circuit, tuple | None]:
+def sample_circuits(config: Config, samples, seeds=None) -> tuple[Circuit, tuple | None]:
     """The nominal circuit of ``config`` with Monte Carlo samples ``samples`` (one per
     network) stacked (:func:`stack_circuits`); the nominal circuit, axes None, when
-    ``[mismatch]`` draws nothing."""
-    from .mismatch import draw
+    ``[mismatch]`` draws nothing (and the rule nothing per network). ``seeds``: the
+    networks' seeds, for a rule with per-network arrays (None: seed 0's for all)."""
+    samples = list(samples)
+    return network_circuits(config, [0] * len(samples) if seeds is None else seeds,
+                            samples)
 
+
+def network_circuits(config: Config, seeds, samples=None) -> tuple[Circuit, tuple | None]:
+    """The circuits of the networks of seeds ``seeds`` stacked with explicit axes
+    (:func:`stack_circuits`): network b the nominal circuit with Monte Carlo sample
+    ``samples[b]`` of ``[mismatch]`` (None: no draws) and, for a rule with per-network
+    arrays (:attr:`aann.rules.Rule.per_network`), the rule of seed ``seeds[b]``. The
+    nominal circuit, axes None, when nothing is drawn per network. Network b's circuit
+    does not depend on the others: the same alone or in any batch."""
+    from .mismatch import draw
+    from .rules import build_rule
+
+    seeds = list(seeds)
     nominal = build_circuit(config)
-    draws = [draw(nominal, config.mismatch, k) for k in samples]
-    if draws[0] is None:
+    draws = [None] * len(seeds)
+    if samples is not None:
+        samples = list(samples)
+        if len(samples) != len(seeds):
+            raise ValueError("give one Monte Carlo sample per network")
+        draws = [draw(nominal, config.mismatch, k) for k in samples]
+    per_network = nominal.rule.per_network
+    if all(d is None for d in draws) and not per_network:
         return nominal, None
-    return stack_circuits([dataclasses.replace(nominal, instances=d) for d in draws])
+    circuits = [dataclasses.replace(
+        nominal, instances=d, **({"rule": build_rule(config, s)} if per_network else {}))
+        for s, d in zip(seeds, draws)]
+    return stack_circuits(circuits)
+
+
+def circuit_at(circuit: Circuit, axes: tuple | None, b: int) -> Circuit:
+    """Network ``b``'s circuit of a batch's ``circuit`` stacked along ``axes``
+    (:attr:`aann.Prepared.axes`; None: the circuit serves every network)."""
+    if axes is None:
+        return circuit
+    leaves = [x if a is None else np.asarray(x)[b]
+              for x, a in zip(jax.tree.leaves(circuit), axes)]
+    return jax.tree.unflatten(jax.tree.structure(circuit), leaves)
 
 
 def memory_budget() -> float:

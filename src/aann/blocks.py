@@ -158,12 +158,15 @@ BLOCKS = ("multiplier.forward", "multiplier.delta", "multiplier.charge", "multip
 ``instances`` (and ``[mismatch]``) use them."""
 
 
-def instance_shapes(sizes) -> list[dict[str, tuple]]:
+def instance_shapes(sizes, rule=None) -> list[dict[str, tuple]]:
     """Per layer, the shape of each block's instance array (:mod:`aann.circuit`):
     one per weight for ``multiplier.forward``, ``multiplier.charge`` and ``charging``;
     one per neuron for ``multiplier.delta``, ``activation``, ``derivative`` and
     ``error`` (output layer only); (n_out, n_in) for ``multiplier.type2`` and (n_in,)
-    for ``type2`` (the error-summing stage of the layer below; not in layer 0)."""
+    for ``type2`` (the error-summing stage of the layer below; not in layer 0).
+    ``rule`` (:class:`aann.rules.Rule`; None: backprop's wiring): the Type2 multipliers
+    of layer l are :meth:`~aann.rules.Rule.type2_shape`, under direct feedback
+    alignment (n_out of the output layer, n_in)."""
     out = []
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         weights = (n_out, n_in + 1)
@@ -171,7 +174,8 @@ def instance_shapes(sizes) -> list[dict[str, tuple]]:
                   "multiplier.charge": weights, "activation": (n_out,),
                   "derivative": (n_out,), "charging": weights}
         if l > 0:
-            shapes.update({"multiplier.type2": (n_out, n_in), "type2": (n_in,)})
+            type2 = (n_out, n_in) if rule is None else tuple(rule.type2_shape(sizes, l))
+            shapes.update({"multiplier.type2": type2, "type2": (n_in,)})
         if l == len(sizes) - 2:
             shapes["error"] = (n_out,)
         out.append(shapes)
@@ -290,6 +294,35 @@ class ParasiticMultiplier(Multiplier):
         return self.KI * m.tanh(self.Km * V1 * V2 / self.KI)
 
 
+@register_law("multiplier", "sign")
+class SignMultiplier(Multiplier):
+    """A comparator pair steering a fixed current (meant for the ``charge`` role: a
+    sign-sign update): ``I = Isign * tanh(V1 / Vedge) * tanh(V2 / Vedge)`` of the
+    offset operands.
+
+    Each input drives a comparator (a differential pair with finite gain); the two
+    steer the current ``Isign`` to the output with the sign of ``V1 * V2``, as a
+    Gilbert cell driven hard does. Away from the edges (``|V1|, |V2| >> Vedge``)
+    ``|I| = Isign``; within ``Vedge`` of zero the comparator is linear with gain
+    ``Isign / Vedge``. The finite edge keeps the vector field continuous with a
+    bounded slope: a true sign would jump by ``2 Isign`` at every zero crossing, where
+    an adaptive solver rejects steps down to its minimum (and chatters forever once the
+    learning holds an operand at zero), and Newton's method in SPICE has no derivative
+    to follow. The offsets ``Voff1``, ``Voff`` sit before the comparators and ``Ioff``
+    after, as in every multiplier law. ``Km`` still reads the current as a voltage
+    (``product``): ``Isign / Km`` is the saturated value, not ``V1 * V2``.
+    """
+
+    Isign: float = param(10e-6, "A", sign="positive",
+                         doc="sign law only: the steered current, |I| away from the edge")
+    Vedge: float = param(10e-3, "V", sign="positive",
+                         doc="sign law only: each comparator's edge width, I = Isign * "
+                             "tanh(V1/Vedge) * tanh(V2/Vedge)")
+
+    def current(self, V1, V2, m=jnp):
+        return self.Isign * m.tanh(V1 / self.Vedge) * m.tanh(V2 / self.Vedge)
+
+
 @register_law("activation", "sigmoid")
 class Activation(eqx.Module):
     """Sigmoid neuron: current ``Inet`` in, voltage out (Eq. 6, Fig. 3):
@@ -325,6 +358,30 @@ class Derivative(eqx.Module):
         # e^u / (e^u + 1)^2 = (1 - tanh(u/2)^2) / 4: one tanh, no division, no overflow
         t = m.tanh(Inet * (0.5 * self.Ru / self.Vref))
         return 0.25 * self.Kd * (1.0 - t * t)
+
+
+@register_law("derivative", "constant")
+class ConstantDerivative(eqx.Module):
+    """No derivative block: ``Vd = Vd0``, a DC voltage for every neuron (the update is
+    backprop with ``f'`` replaced by a constant).
+
+    The default 0.25 V is the sigmoid derivative block's maximum, its value at
+    ``Inet = 0`` (``Kd / 4``; ``Vamp / 4`` per ``Iref`` read as volts with the defaults).
+    The law has no ``f3dB``: a pole on a DC voltage has nothing to filter (its output
+    never moves), so ``Vd`` never lags and ``f3dB`` is refused with this law. The
+    neuron's summing node still has a sense resistor ``Ru`` (the activation reads
+    ``Inet`` from it, and the forward multipliers' pole charges it); it is not a key
+    of this law, as no block reads ``u = Ru * Inet`` here.
+    """
+
+    Vd0: float = param(0.25, "V", doc="constant law only: the fixed Vd of every neuron; "
+                                      "0.25 V = the sigmoid derivative's maximum, Kd/4")
+    Ru: ClassVar[float] = 1e4  # Ohm: the summing node's sense resistor (1 V / Iref)
+
+    def Vd(self, Inet, m=jnp):
+        if isinstance(Inet, Expr):  # in a netlist: a DC value in the B-source
+            return Expr.of(self.Vd0)
+        return jnp.zeros_like(Inet) + self.Vd0
 
 
 @register_law("type2", "linear")

@@ -20,8 +20,9 @@ shapes (n_out, n_in + 1) for ``multiplier.forward``, ``multiplier.charge`` and
 ``charging`` (one per weight), (n_out,) for ``multiplier.delta``, ``activation``,
 ``derivative`` and ``error`` (one per neuron; ``error`` in the output layer
 only), (n_out, n_in) for ``multiplier.type2`` (one per product of this layer's
-deltas with its non-bias weights) and (n_in,) for ``type2`` (the error-summing
-stage of each neuron of the layer below).
+deltas with its non-bias weights; under a rule whose Type2 stage reads another
+layer's deltas, :meth:`aann.rules.Rule.type2_shape`: (n_out of that layer, n_in)) and
+(n_in,) for ``type2`` (the error-summing stage of each neuron of the layer below).
 
 Bandwidth: a block with ``f3dB > 0`` has a first-order pole on its output, so
 its output (one of :data:`LAG_SIGNALS`) is no longer a function of the weights
@@ -213,26 +214,33 @@ class Circuit(eqx.Module):
         top = len(W) - 1
         VE = lag(top, "VE", self.block("error", top).VE(fwd.Vout[-1], Vtarget))  # Type1, Eq. 14
         currents = [None] * len(W)
+        Vdeltas = [None] * len(W)
         for l in reversed(range(len(W))):
             delta = self.block("multiplier.delta", l)
             Vdelta = lag(l, "Vdelta", delta.product(*rule.delta_inputs(VE, fwd.Vd[l])))
+            Vdeltas[l] = Vdelta
             charge = self.block("multiplier.charge", l)
             Vgrad = lag(l, "Vgrad", charge.product(
                 *rule.charge_inputs(Vdelta[:, None], fwd.inputs[l][None, :])))
             currents[l] = self.block("charging", l).current(Vteach, Vgrad)
-            if l > 0:  # Type2, Eq. 15-16: error of the layer below
-                VE = lag(l - 1, "VE", self._type2_error(l, rule, Vdelta, W[l][:, 1:]))
+            if l > 0:  # Type2, Eq. 15-16: error of the layer below, from the deltas of
+                # the layer the rule names (backprop: this one)
+                source = rule.type2_source(l, len(W))
+                VE = lag(l - 1, "VE", self._type2_error(
+                    l, rule, Vdeltas[source], W[l][:, 1:] if source == l else None))
         return tuple(currents), fwd.Vout[-1]
 
     def _type2_error(self, l, rule, Vdelta, Vw):
         """``VE`` of layer ``l - 1`` (Eq. 15-16): ``R_E * sum_k IE_kj``, ``IE_kj = K_E *
         I(a_kj, b_kj) / Km`` (the products read through 1/Km, as ``M.product`` does),
         ``(a, b)`` the rule's operands of the Type2 multipliers of layer ``l``
-        (backprop: ``Vdelta_k``, ``Vw_kj``)."""
+        (backprop: ``Vdelta_k``, ``Vw_kj``); ``Vdelta``: the deltas of the layer
+        :meth:`aann.rules.Rule.type2_source` names, ``Vw`` None where that is not ``l``."""
         M, T = self.block("multiplier.type2", l), self.block("type2", l)
         column = Vdelta[:, None]
+        shape = (Vdelta.shape[0], self.sizes[l])  # the multipliers (k, j)
         a, b = rule.type2_inputs(column, Vw, Vfb=rule.feedback(l))
-        b = jnp.broadcast_to(b, Vw.shape)
+        b = jnp.broadcast_to(b, shape)
         if a is column:  # input 1 one value per row k, the deltas themselves
             row = Vdelta
         elif jnp.shape(a) in ((), (1,), (1, 1), column.shape):  # one value per row k
@@ -242,7 +250,7 @@ class Circuit(eqx.Module):
         if row is not None and M._shared():  # the sum over k as one product (fast path)
             IE_sum = T.K_E * M.column_currents(row, b) / M.Km
         else:
-            grid = row[:, None] if row is not None else jnp.broadcast_to(a, Vw.shape)
+            grid = row[:, None] if row is not None else jnp.broadcast_to(a, shape)
             IE_sum = T.K_E * jnp.sum(M.product(grid, b), axis=0)
         return T.R_E * IE_sum
 
@@ -315,7 +323,10 @@ class Circuit(eqx.Module):
         """The time (s) the charging currents take to settle to 1 % after a step of the
         inputs, through the chain of poles with the largest sum of ``tau = 1/(2 pi
         f3dB)`` on a path from the inputs through the forward pass, the errors and the
-        deltas to a charging current; 0 without poles."""
+        deltas to a charging current; 0 without poles. The error of a hidden layer
+        passes the Type2 stage of the layer the rule wires it from
+        (:meth:`aann.rules.Rule.type2_source`): under direct feedback alignment one
+        stage from the output layer, whatever the depth."""
         def tau(l, name):
             f = np.asarray(self.pole_f3dB(l, name), float)
             f = f[f > 0]
@@ -330,11 +341,13 @@ class Circuit(eqx.Module):
             u = (Vout[l - 1] if l else ()) + tau(l, "u")
             Vout[l], Vd[l] = u + tau(l, "Vout"), u + tau(l, "Vd")
         VE = Vout[-1] + tau(n - 1, "VE")
+        Vdelta = [()] * n
         for l in reversed(range(n)):
-            Vdelta = later(VE, Vd[l]) + tau(l, "Vdelta")
-            slowest = later(slowest, later(Vdelta, Vout[l - 1] if l else ()) + tau(l, "Vgrad"))
-            if l:
-                VE = Vdelta + tau(l - 1, "VE")
+            Vdelta[l] = later(VE, Vd[l]) + tau(l, "Vdelta")
+            slowest = later(slowest, later(Vdelta[l], Vout[l - 1] if l else ()) +
+                            tau(l, "Vgrad"))
+            if l:  # the Type2 stage reads the deltas of the layer the rule names
+                VE = Vdelta[self.rule.type2_source(l, n)] + tau(l - 1, "VE")
         return chain_settling(slowest)
 
     def diffusion(self, W, Vin, Vtarget, Vteach, lags=None):
@@ -391,13 +404,15 @@ class _Instant(_Lags):
 _NO_LAG = _Instant()
 
 
-def build_circuit(config, sample: int | None = None) -> Circuit:
+def build_circuit(config, sample: int | None = None, seed: int = 0) -> Circuit:
     """The :class:`Circuit` a :class:`aann.spec.Config` describes: each block the law
     its section names, with that section's constants (passed by name); each
     multiplier role ``[blocks.multiplier]`` overridden by its own section; the learning
     rule ``[training] rule`` (:mod:`aann.rules`).
     ``sample``: Monte Carlo sample of ``[mismatch]`` (per-instance constants),
-    None for the nominal circuit."""
+    None for the nominal circuit. ``seed``: the network's (the seed of its initial
+    weights), from which a rule with per-network arrays draws them
+    (:attr:`aann.rules.Rule.per_network`: feedback alignment)."""
     from .params import params_of
 
     c = config.constants
@@ -406,7 +421,8 @@ def build_circuit(config, sample: int | None = None) -> Circuit:
     charging = ChargingSource(**{k: getattr(config.nonideal if k in ChargingSource.NONIDEAL
                                             else c, k) for k in params_of(ChargingSource)})
     circuit = Circuit(sizes=tuple(config.network.sizes), multipliers=multipliers,
-                      charging=charging, Vbias=c.Vbias, rule=build_rule(config), **laws)
+                      charging=charging, Vbias=c.Vbias, rule=build_rule(config, seed),
+                      **laws)
     if sample is None:
         return circuit
     return dataclasses.replace(circuit, instances=draw(circuit, config.mismatch, sample))

@@ -41,7 +41,9 @@ def netlist(config: Config, seed: int | None = None, options: SpiceOptions | Non
     circuit = prepared.circuit
     if config.mismatch.active:
         sample = sample if sample is not None else (position if position is not None else b)
-        circuit = build_circuit(config, sample=sample)
+        circuit = build_circuit(config, sample=sample, seed=seeds[b])
+    elif circuit.rule.per_network:  # the rule's arrays of this network's seed
+        circuit = build_circuit(config, seed=seeds[b])
     schedule = prepared.schedule
     if schedule.order.shape[0] > 1:  # shuffled: this network's own order
         schedule = type(schedule)(schedule.dataset, schedule.order[b:b + 1], schedule.Vteach,

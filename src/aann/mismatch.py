@@ -229,7 +229,7 @@ def draw(circuit, mismatch: Mismatch, sample: int):
     """The per-instance constants of Monte Carlo sample ``sample`` of ``circuit`` (a
     nominal circuit): per layer ``{block: {constant: array}}`` as
     :attr:`aann.circuit.Circuit.instances` takes them, or None when no sigma is set."""
-    shapes = _blocks.instance_shapes(circuit.sizes)
+    shapes = _blocks.instance_shapes(circuit.sizes, circuit.rule)
     layers = [{} for _ in shapes]
     blocks = dict.fromkeys(b for layer in shapes for b in layer)
     for block in blocks:

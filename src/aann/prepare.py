@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batch import check_size, sample_circuits
+from .batch import check_size, network_circuits
 from .circuit import Circuit, build_circuit
 from .datasets import Dataset, for_config
 from .errors import ValidationError
 from .io import check_seed, random_weights, read_weights
+from .rules import per_network
 from .spec import Config, Solver, row_learning_rate
 from .stimulus import RowSchedule, Waveform
 
@@ -197,7 +198,9 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
     (with ``waveforms`` if recorded) would exceed :func:`memory_budget` is
     refused before anything is allocated. With ``[mismatch]`` sigmas (and no
     ``circuit``), network k is Monte Carlo sample ``samples[k]`` (default k): the
-    circuit is then batched, each network its own drawn constants.
+    circuit is then batched, each network its own drawn constants. A learning rule
+    with per-network arrays (feedback alignment) gives each network those of its seed
+    (:func:`aann.batch.network_circuits`).
     ``circuit_axes``: the axes of a ``circuit`` batched over the networks, said
     explicitly (:func:`aann.batch.stack_circuits`; ``samples`` then labels the
     networks' Monte Carlo samples); ``circuit_batched=True`` reads them from the
@@ -235,12 +238,14 @@ def prepare(config: Config | None = None, *, init_weights=None, dataset: Dataset
         axes = check_circuit(circuit, config, len(networks), circuit_batched)
     elif circuit_batched or circuit_axes is not None:
         raise ValidationError("circuit_batched=True needs a circuit= batched over the networks")
-    elif config.mismatch.active:
-        sample_ids = tuple(range(len(networks)) if samples is None else samples)
-        if len(sample_ids) != len(networks):
-            raise ValidationError(f"{len(sample_ids)} Monte Carlo sample(s) given for "
-                                  f"{len(networks)} network(s); give one per network")
-        circuit, axes = sample_circuits(config, sample_ids)
+    elif config.mismatch.active or per_network(config):
+        if config.mismatch.active:
+            sample_ids = tuple(range(len(networks)) if samples is None else samples)
+            if len(sample_ids) != len(networks):
+                raise ValidationError(f"{len(sample_ids)} Monte Carlo sample(s) given for "
+                                      f"{len(networks)} network(s); give one per network")
+        # each network its own draws and its seed's rule arrays, stacked with axes
+        circuit, axes = network_circuits(config, seeds, sample_ids)
     return Prepared(config=config, circuit=circuit or build_circuit(config), seeds=seeds,
                     W0=stack_weights(config, networks), schedule=schedule, stimulus=stimulus,
                     axes=axes, samples=sample_ids)

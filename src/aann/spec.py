@@ -20,6 +20,7 @@ import tomllib
 import types
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import ClassVar
 
 from . import blocks as _blocks
 from . import mismatch as _mismatch
@@ -156,6 +157,15 @@ def nonideal_needs() -> dict[str, Needs]:
     is noise."""
     return {**_blocks.ChargingSource.NEEDS,
             "noise_seed": Needs(("temperature", ">", 0.0), ("shot_noise", "=", True))}
+
+
+def training_needs() -> dict[str, Needs]:
+    """The keys of ``[training]`` read only by some learning rules
+    (:attr:`Training.RULE_KEYS`): each read with ``rule`` one of the registered rules
+    that list it in :attr:`aann.rules.Rule.keys`."""
+    return {key: Needs(*(("rule", "=", name) for name, cls in _rules.RULES.items()
+                         if key in cls.keys))
+            for key in Training.RULE_KEYS}
 
 
 class Constants(Table):
@@ -443,6 +453,16 @@ class Training(_Fields):
                               "1e-12 of the run: 0")
     rule: str = param(_rules.DEFAULT_RULE, doc="the learning rule, a registered name "
                                                 "(aann.rules); backprop: the paper's")
+    feedback_range: float = param(1.0, "V", sign="positive", maximum=1e6,
+                                  doc="fixed feedback voltages B ~ uniform(-feedback_range, "
+                                      "feedback_range)")
+    feedback_seed: int = param(0, sign="nonnegative", maximum=2**63 - 1,
+                               doc="B of the network of seed s drawn from (feedback_seed, s, "
+                                   "layer)")
+
+    RULE_KEYS: ClassVar[tuple] = ("feedback_range", "feedback_seed")
+    """The keys read only by some learning rules (:attr:`aann.rules.Rule.keys` says
+    which): given with another rule, they are refused (:func:`training_needs`)."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -451,6 +471,22 @@ class Training(_Fields):
             raise ValidationError(
                 f"training.t_edge ({self.t_edge:g} s) must be shorter than t_row "
                 f"({self.t_row:g} s)")
+        declared = params_of(Training)
+        off = switched_off("training", training_needs(), self.all_values(),
+                           [k for k in self.RULE_KEYS
+                            if getattr(self, k) != declared[k].default])
+        for _, message in off[:1]:  # a value set for a rule that does not read it
+            raise ValidationError(message)
+
+    def all_values(self) -> dict:
+        """Every key's value, read or not (unread keys hold their defaults)."""
+        return super().to_dict()
+
+    def to_dict(self) -> dict:
+        """The keys that are read (a rule's keys only with that rule), in SI units."""
+        needs = training_needs()
+        values = self.all_values()
+        return {k: v for k, v in values.items() if k not in needs or needs[k].met(values)}
 
 
 @dataclass(frozen=True)
@@ -644,7 +680,12 @@ def build_section(cls, values, where: str):
         if key not in known:
             raise ValidationError(
                 f"unknown key {key!r} in [{where}]; known keys: {', '.join(sorted(known))}")
-    return cls(**values)
+    section = cls(**values)
+    if cls is Training:  # a rule's key given, even at its default, with another rule
+        for _, message in switched_off(where, training_needs(), section.all_values(),
+                                       list(values))[:1]:
+            raise ValidationError(message)
+    return section
 
 
 def from_dict(data: dict, *, given: dict | None = None) -> Config:
@@ -698,6 +739,15 @@ def _drop_unread(data: dict, given: dict) -> dict:
             for key, _ in switched_off("nonideal", nonideal_needs(), values, list(nonideal)):
                 if not is_given("nonideal", key):
                     del nonideal[key]
+    training = data.get("training")
+    if isinstance(training, dict):
+        rule = training.get("rule", _rules.DEFAULT_RULE)
+        if rule in _rules.RULES:  # an unknown rule is reported by the section
+            values = {"rule": rule}
+            for key, _ in switched_off("training", training_needs(), values,
+                                       [k for k in list(training) if k in Training.RULE_KEYS]):
+                if not is_given("training", key):
+                    del training[key]
     mismatch = data.get("mismatch")
     if isinstance(mismatch, dict):
         try:
@@ -878,6 +928,10 @@ def default_toml() -> str:
         '# "multiplier.Km" = "3%"   # sigma, relative or absolute ("2mV"); per instance',
         '# "multiplier.charge.Voff1" = "2mV"', '# "activation.Iref" = "2%"',
         '# "C" = "1%"'])
-    for name, cls in (("training", Training), ("data", Data), ("solver", Solver)):
+    training = Training()
+    table("training", params_of(Training), training.all_values(),
+          {k: read_with(need) for k, need in training_needs().items()
+           if not need.met(training.all_values())})
+    for name, cls in (("data", Data), ("solver", Solver)):
         table(name, params_of(cls), cls().to_dict())
     return "\n".join(lines) + "\n"

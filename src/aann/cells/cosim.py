@@ -22,7 +22,10 @@ an operand that is a node's signal itself wires the cell input to that node; any
 other expression (e.g. ``0.5 * Vw``, a constant) drives the cell input through an
 ideal B-source ``V = expression`` above ``Vcm`` (glue: no cell computes it); the
 rule's fixed feedback voltages (:meth:`aann.rules.Rule.feedback`) are ideal DC
-sources above ``Vcm``.
+sources above ``Vcm``. The Type2 cells that make a hidden layer's error read the
+deltas of the layer the rule names (:meth:`aann.rules.Rule.type2_source`): under
+direct feedback alignment the output layer's, one stage of ``(n_out, n_hidden)``
+cells per hidden layer, whatever the depth.
 """
 
 from __future__ import annotations
@@ -171,17 +174,19 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
                 lines.append(f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
         if l > 0:  # type2 (backprop: Vdelta, Vw): the error of layer l-1, summed into 1/Km
             B = rule.feedback(l)
+            source = rule.type2_source(l, L)  # whose deltas (backprop: this layer's)
             for i in range(n_in):
-                for k in range(n_out):
+                for k in range(sizes[source + 1]):
                     fb = None
                     if B is not None:  # the rule's fixed voltage: an ideal DC source
                         fb = f"fb{l}_{k}_{i + 1}"
                         lines.append(f"Vfb{l}_{k}_{i + 1} {fb} vcm DC "
                                      f"{float(np.asarray(B)[k, i]):.9g}")
                         fb = _Signal(fb)
-                    multiplier(*rule.type2_inputs(_Signal(f"dl{l}_{k}"),
-                                                  _Signal(f"w{l}_{k}_{i + 1}"), m=SPICE,
-                                                  Vfb=fb), f"e{l - 1}_{i}")
+                    multiplier(*rule.type2_inputs(
+                        _Signal(f"dl{source}_{k}"),
+                        _Signal(f"w{l}_{k}_{i + 1}") if source == l else None, m=SPICE,
+                        Vfb=fb), f"e{l - 1}_{i}")
                 lines.append(f"Re{l - 1}_{i} e{l - 1}_{i} vcm {1 / Km:.9g}")
     step = t_row / steps_per_row
     lines += [".ic " + " ".join(ics),
@@ -255,5 +260,5 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
     Km = config.blocks.multiplier.build().Km
     text = cosim_netlist(sizes, W0, data.X, data.Y * 1.0, t_row=t.t_row, epochs=t.epochs,
                          Keta=c.Keta * t.Vteach, C=c.C, Km=Km, Vbias=c.Vbias, corner=corner,
-                         trim=trim, rule=build_rule(config))
+                         trim=trim, rule=build_rule(config, seed))
     return text, {"seed": seed, "corner": corner, "Km": Km}

@@ -53,6 +53,7 @@ class Cells(Engine):
         if waveforms:
             raise ValidationError("--cells sky130 records the weights and outputs per epoch, "
                                   "not waveforms; drop --waveforms")
+        from ..batch import circuit_at
         from .cosim import run_cosim
 
         cfg, schedule = prepared.config, prepared.schedule
@@ -65,7 +66,8 @@ class Cells(Engine):
                 runs.append(run_cosim(cfg.network.sizes, [w[b] for w in prepared.W0], X, Y,
                                       t_row=t.t_row, epochs=t.epochs, Keta=c.Keta * t.Vteach,
                                       C=c.C, Km=Km, Vbias=c.Vbias, corner=self.corner,
-                                      timeout=self.timeout, rule=prepared.circuit.rule))
+                                      timeout=self.timeout,
+                                      rule=circuit_at(prepared.circuit, prepared.axes, b).rule))
                 update(b + 1)
         W_epoch = tuple(np.stack([r["W_epoch"][l] for r in runs])
                         for l in range(len(cfg.network.sizes) - 1))

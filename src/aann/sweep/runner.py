@@ -31,12 +31,13 @@ from .store import STORE, Store, writer_lock
 
 @dataclass(frozen=True)
 class BatchTask:
-    """One batch: its runs ``((run, point, seed), ...)``, the raw configuration of
-    each of their points, which circuit leaves are stacked (``axes``, the group's:
-    :func:`aann.batch.leaf_axes`), the resolved solver and
-    the data set (a worker reads no file); the goal that defines *learned*; one
-    initial weight set for every run (``weights``; None: run of seed s starts from
-    the weights of seed s); the engine (None: the native engine with ``solver``)."""
+    """One batch: its runs ``((run, point, seed), ...)``, the configuration of each of
+    their points (an :class:`aann.Config`, or its tables, ``Config.to_dict()``), which
+    circuit leaves are stacked (``axes``, the group's: :func:`aann.batch.leaf_axes`), the
+    resolved solver and the data set (a worker reads no file); the goal that defines
+    *learned*; one initial weight set for every run (``weights``; None: run of seed s
+    starts from the weights of seed s); the engine (None: the native engine with
+    ``solver``)."""
 
     index: int
     runs: tuple
@@ -156,7 +157,11 @@ def tasks(sweep: Sweep, the_plan: Plan, done: set = frozenset(), engine=None) ->
         group = the_plan.groups[batch.group]
         dataset = the_plan.datasets[data_key(sweep.configs[runs[0][1]])]
         out.append(BatchTask(index=batch.index, runs=runs,
-                             points={p: sweep.raw[p] for p in sorted({r[1] for r in runs})},
+                             # the points' configurations as parsed (a base key the
+                             # point's law, switch or rule does not read is dropped),
+                             # as plain tables a worker can unpickle
+                             points={p: sweep.configs[p].to_dict()
+                                     for p in sorted({r[1] for r in runs})},
                              axes=group.axes, solver=group.solver, dataset=dataset,
                              goal=sweep.goal, weights=sweep.weights, engine=engine))
     return out

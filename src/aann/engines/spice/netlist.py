@@ -20,7 +20,11 @@ Layout (the paper's Fig. 6 and Fig. 7):
   applies the same edges), a DC source ``Vbias``;
 * the Type1 error ``VE = Vout - Vtarget`` as a B-source per output, the Type2
   error of a hidden neuron as the sum of the ``IE`` currents into a resistor
-  ``R_E`` to ground;
+  ``R_E`` to ground; where the learning rule feeds a hidden layer's Type2 stage from
+  the deltas of a layer other than the one above (direct feedback alignment,
+  :meth:`aann.rules.Rule.type2_source`), that stage's multipliers are B-sources at
+  the top level, from the source layer's ``vdelta`` nodes into the ``ve`` nodes, each
+  beside a DC source of the rule's fixed voltage;
 * a block's pole (``f3dB``) as an RC lag behind its B-source, or a capacitor
   beside the resistor of a summing node (``Ru``, ``R_E``), started by ``.ic``
   at the value the native engine starts from.
@@ -175,7 +179,7 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
         "Ru": der.Ru,
         "tau": {name: time_constant(circuit, l, name) for name in lagged},
     }
-    if l > 0:
+    if has_type2(circuit, l):
         fixed = rule.feedback(l) is not None  # the rule's fixed voltages on ports fb<i>
         for i in range(1, n_in + 1):
             T = block_at(circuit, "type2", l, i - 1)
@@ -186,10 +190,17 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     return out
 
 
+def has_type2(circuit: Circuit, l: int) -> bool:
+    """The neurons of layer index ``l`` hold the Type2 multipliers of the error of the
+    layer below (ports ``ie1..ieN``): ``l > 0`` and the rule feeds that stage from this
+    layer's deltas (:meth:`aann.rules.Rule.type2_source`; backprop, feedback alignment)."""
+    return l > 0 and circuit.rule.type2_source(l, len(circuit.sizes) - 1) == l
+
+
 def has_feedback(circuit: Circuit, l: int) -> bool:
-    """The rule gives the Type2 multipliers of layer index ``l`` fixed voltages (ports
-    ``fb1..fbN`` of its subcircuit, DC sources at the top level)."""
-    return l > 0 and circuit.rule.feedback(l) is not None
+    """The rule gives the Type2 multipliers of layer index ``l``, held by its neurons,
+    fixed voltages (ports ``fb1..fbN`` of its subcircuit, DC sources at the top level)."""
+    return has_type2(circuit, l) and circuit.rule.feedback(l) is not None
 
 
 def feedback_at(circuit: Circuit, l: int, j: int, i: int) -> float:
@@ -202,6 +213,38 @@ def vfb(L: int, j: int, i: int) -> str:
     """Node of the rule's fixed voltage read by the Type2 multiplier of neuron ``j``
     (1-based) of layer ``L`` (2-based) beside weight ``vw(L, j, i)``."""
     return f"vfb_l{L}_n{j}_i{i}"
+
+
+def direct_name(Ls: int, k: int, L: int, j: int) -> str:
+    """The Type2 multiplier a rule such as direct feedback alignment places outside the
+    neurons: from the delta of neuron ``k`` of layer ``Ls`` into the error of neuron
+    ``j`` of layer ``L`` (all 1-/2-based as the nodes)."""
+    return f"l{Ls}_n{k}_to_l{L}_n{j}"
+
+
+def _direct_stage(circuit: Circuit, l: int) -> list[str]:
+    """The Type2 stage of layer index ``l`` whose deltas come from another layer (the
+    rule's :meth:`~aann.rules.Rule.type2_source`): per multiplier a DC source of the
+    rule's fixed voltage (if any) and a B-source ``IE_kj`` into ``ve`` of neuron j of
+    layer index ``l - 1``, with that instance's constants."""
+    rule, sizes = circuit.rule, circuit.sizes
+    source = rule.type2_source(l, len(sizes) - 1)
+    Ls, L = source + 2, l + 1
+    fixed = rule.feedback(l) is not None
+    out = []
+    for k in range(sizes[source + 1]):
+        for j in range(sizes[l]):
+            name = direct_name(Ls, k + 1, L, j + 1)
+            Vfb = None
+            if fixed:
+                out.append(f"Vfb_{name} vfb_{name} 0 DC "
+                           f"{_num(float(np.asarray(rule.feedback(l))[k, j]))}")
+                Vfb = v(f"vfb_{name}")
+            T = block_at(circuit, "type2", l, j)
+            M = block_at(circuit, "multiplier.type2", l, (k, j))
+            operands = rule.type2_inputs(v(f"vdelta_l{Ls}_n{k + 1}"), None, m=SPICE, Vfb=Vfb)
+            out.append(f"Bie_{name} 0 {ve(L, j + 1)} I={T.K_E * M.product(*operands, m=SPICE)}")
+    return out
 
 
 def time_constant(circuit: Circuit, l: int, name: str) -> float:
@@ -315,7 +358,7 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     ex = neuron_expressions(circuit, l, j or 0)
     ports = [f"x{i}" for i in range(n_in + 1)] + [f"w{i}" for i in range(n_in + 1)] + \
         ["vteach", "ve", "vout", "vd", "vdelta"]
-    if l > 0:
+    if has_type2(circuit, l):
         ports += [f"ie{i}" for i in range(1, n_in + 1)]
     if has_feedback(circuit, l):
         ports += [f"fb{i}" for i in range(1, n_in + 1)]
@@ -324,7 +367,7 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     add(f"* {who} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
         " weight capacitor nodes,")
     add("*   vteach learning gate, ve error in, vout output, vd/vdelta probes"
-        + (f", ie1..ie{n_in} Type2 error currents out" if l > 0 else "")
+        + (f", ie1..ie{n_in} Type2 error currents out" if has_type2(circuit, l) else "")
         + (f", fb1..fb{n_in} the rule's fixed feedback voltages." if has_feedback(circuit, l)
            else "."))
     add(f"* Learning rule {rule.name!r} (aann.rules): the operands of the delta, charge and "
@@ -358,7 +401,7 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
             out.extend(_output(f"vgrad{i}", f"vgrad{i}", expr, tau["Vgrad"]))
     for i, expr in enumerate(ex["Icharged"]):
         add(f"Bch{i} 0 w{i} I={expr}")
-    if l > 0:
+    if has_type2(circuit, l):
         a, b = rule.operands_text("type2", ("Vdelta", "Vw_i", "Vfb_i")[
             :3 if has_feedback(circuit, l) else 2])
         add(f"* Eq. 15-16: Type2 error currents IE_i = K_E * {a} * {b} into the layer below,")
@@ -474,7 +517,7 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                 out.extend(_node_parts(node_block, name, node, options))
             nodes = [*x, *ws, "vteach", ve(L, j + 1), vout(L, j + 1), f"vd_l{L}_n{j + 1}",
                      f"vdelta_l{L}_n{j + 1}"]
-            if l > 0:
+            if has_type2(circuit, l):
                 nodes += [ve(L - 1, i) for i in range(1, n_in + 1)]
             if has_feedback(circuit, l):  # the rule's fixed voltages: DC sources
                 for i in range(1, n_in + 1):
@@ -486,8 +529,17 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         # multipliers' of the layer above (their currents summed into R_E)
         tau = time_constant(circuit, l, "VE") if "VE" in lagged[l] else None
         if l < n_layers - 1:
+            source = circuit.rule.type2_source(l + 1, n_layers)
             add(f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj (the currents from "
-                f"layer {L + 1})")
+                f"layer {L + 1})" if source == l + 1 else
+                f"* Type2 error of layer {L}: VE_j = R_E * sum_k IE_kj, IE_kj from the deltas "
+                f"of layer {source + 2} (rule {circuit.rule.name})")
+            if source != l + 1:
+                a, b = circuit.rule.operands_text("type2", ("Vdelta_k", "Vw_kj", "Vfb_kj")[
+                    :3 if circuit.rule.feedback(l + 1) is not None else 2])
+                add(f"*   multiplier role type2 (input 1 = {a}, input 2 = {b}); nodes "
+                    f"vfb_l{source + 2}_n<k>_to_l{L}_n<j>")
+                out.extend(_direct_stage(circuit, l + 1))
             for j in range(n_out):
                 R_E = block_at(circuit, "type2", l + 1, j).R_E
                 add(f"RE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(R_E)}")
