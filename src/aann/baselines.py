@@ -7,9 +7,15 @@ circuit trains on (``aann.datasets.for_config``: the same split, the same voltag
   circuit, ``aann.prepare(config).W0``) trained by online per-row SGD in JAX at
   ``lr = lambda`` in the circuit's row order (``[training] order``, a new permutation
   per epoch under ``shuffle``): the limit the ideal circuit tends to for small lambda
-  (SPEC section 2, :mod:`aann.digital`). Its figures are the circuit's metrics
-  (:mod:`aann.metrics`: a row's class is its highest output; one output: above the
-  midpoint of the levels), evaluated on its outputs.
+  (SPEC section 2, :mod:`aann.digital`). It follows the circuit's learning rule
+  (``[training] rule``) and the laws that belong to it (:data:`RULE_LAWS`: a constant
+  derivative, sign charging): under any rule but the paper's with its ideal blocks it
+  is :func:`aann.digital.rule_sgd` on the rule's ideal circuit (:func:`rule_circuit`),
+  one step per row of that circuit's own charging currents, ``W + I t_row / C``, with
+  the rule's own fixed arrays (feedback matrices); under the paper's it is
+  :func:`aann.digital.sgd_jax` (the same steps up to rounding). Its figures are the
+  circuit's metrics (:mod:`aann.metrics`: a row's class is its highest output; one
+  output: above the midpoint of the levels), evaluated on its outputs.
 * ``sklearn_mlp``: scikit-learn's ``MLPClassifier`` (``MLPRegressor`` for targets
   without classes) with the same hidden layers, ``activation="logistic"``, its
   default solver (adam, minibatches of 200, lr 1e-3), ``max_iter`` =
@@ -30,16 +36,84 @@ from functools import lru_cache
 import numpy as np
 
 from . import metrics as _metrics
-from .digital import _forward_jax, sgd_jax
+from .digital import _forward_jax, rule_sgd, sgd_jax
 from .errors import ValidationError
 from .prepare import prepare
-from .spec import Blocks, Nonideal
+from .rules import DEFAULT_RULE
+from .spec import Blocks, Nonideal, from_dict
 
 MLP_MAX_ITER = 2000
 """Epochs scikit-learn's MLP may take. Its default (200) leaves adam unconverged on
 these sets; with 2000, digits 64-16-10 stops on its own tolerance after about 850
 epochs and iris 4-8-3 reaches 93-96 % test accuracy at the cap (measured)."""
 FIGURES = ("mse", "test_mse", "train_accuracy", "test_accuracy")
+RULE_LAWS = {"derivative": ("constant",), "multiplier.charge": ("sign",)}
+"""Block laws that are part of a learning rule, not imperfections of its parts (block
+name as :data:`aann.blocks.BLOCKS` spells it -> law names): a designer's choice to
+drop the derivative block (``constant``) or charge every weight by a fixed current of
+the product's sign (``sign``). A rule's digital baseline keeps them; every other law
+is replaced by the ideal one (:func:`rule_config`)."""
+IMPERFECT_KEYS = ("Voff1", "Voff", "Ioff", "f3dB")
+"""Constants of a kept law that are imperfections (offsets, bandwidth): the ideal
+circuit of a rule has them at their defaults (0)."""
+
+
+def _kept(spec) -> dict:
+    """A block section's law and the constants it reads, its imperfections left out."""
+    return {k: v for k, v in spec.to_dict().items() if k not in IMPERFECT_KEYS}
+
+
+def rule_config(config):
+    """The ideal circuit of ``config``'s learning rule, as a description: the same
+    network, training, constants and data, ``[training] rule`` with its keys (the
+    feedback's seed and range), the laws of :data:`RULE_LAWS` it uses (without their
+    offsets and bandwidth), every other block ideal, no ``[nonideal]``, no
+    ``[mismatch]``."""
+    from .blocks import ROLES
+
+    blocks = {}
+    if config.blocks.derivative.law in RULE_LAWS.get("derivative", ()):
+        blocks["derivative"] = _kept(config.blocks.derivative)
+    roles = {role: _kept(config.blocks.multiplier.role(role)) for role in ROLES
+             if config.blocks.multiplier.role(role).law in RULE_LAWS.get(f"multiplier.{role}",
+                                                                         ())}
+    if roles:
+        blocks["multiplier"] = roles
+    data = {k: v for k, v in config.to_dict().items() if k not in ("nonideal", "mismatch")}
+    data["blocks"] = blocks
+    return from_dict(data)
+
+
+def rule_circuit(config, seeds=(0,)):
+    """The ideal circuit of ``config``'s rule (:func:`rule_config`) for the networks of
+    seeds ``seeds``, and its axes: what :func:`aann.digital.rule_sgd` steps to train that
+    rule digitally. A rule whose arrays are drawn per network (feedback alignment) gives
+    network b the arrays of seed ``seeds[b]``, the circuit's own, stacked along axis 0
+    (:func:`aann.batch.network_circuits`); otherwise one circuit, axes None."""
+    from .batch import network_circuits
+
+    return network_circuits(rule_config(config), list(seeds))
+
+
+def is_paper_rule(config) -> bool:
+    """The rule of ``config`` is the paper's (backprop) with no law of :data:`RULE_LAWS`:
+    its digital baseline is plain SGD on the true gradient."""
+    ideal = rule_config(config)
+    return ideal.training.rule == DEFAULT_RULE and ideal.blocks == Blocks()
+
+
+def rule_text(config) -> str:
+    """``backprop``, or the rule with the laws of :data:`RULE_LAWS` it uses, e.g.
+    ``feedback_alignment, derivative constant, charge sign``."""
+    ideal = rule_config(config)
+    laws = []
+    if ideal.blocks.derivative.law in RULE_LAWS.get("derivative", ()):
+        laws.append(f"derivative {ideal.blocks.derivative.law}")
+    for role in ("forward", "delta", "charge", "type2"):
+        law = ideal.blocks.multiplier.role(role).law
+        if law in RULE_LAWS.get(f"multiplier.{role}", ()):
+            laws.append(f"{role} {law}")
+    return ", ".join([ideal.training.rule, *laws])
 
 
 def _summary(per_seed: dict) -> dict:
@@ -57,11 +131,22 @@ def _summary(per_seed: dict) -> dict:
 
 def digital_sgd(prepared, networks=None) -> list:
     """One :class:`aann.digital.DigitalRun` per network (index into ``prepared``'s batch,
-    default all): per-row SGD from its initial weights at ``lr = lambda``, its row order."""
+    default all): per-row SGD from its initial weights at ``lr = lambda``, its row order,
+    under the circuit's rule (module docstring; a rule other than the paper's: every
+    network in one compiled call, ``seconds`` the batch's wall time over its networks)."""
     schedule = prepared.schedule
     ds, order = schedule.dataset, schedule.order
+    networks = list(range(prepared.n_networks) if networks is None else networks)
+    if not is_paper_rule(prepared.config):
+        cfg = prepared.config
+        circuit, axes = rule_circuit(cfg, [prepared.seeds[b] for b in networks])
+        run = rule_sgd(circuit, [w[networks] for w in prepared.W0], ds.X, ds.Y,
+                       cfg.training.t_row, schedule.epochs,
+                       order=order[networks] if order.shape[0] > 1 else order[0],
+                       Vteach=schedule.Vteach, metrics=(), axes=axes)
+        return run.networks()
     runs = []
-    for k, b in enumerate(range(prepared.n_networks) if networks is None else networks):
+    for k, b in enumerate(networks):
         W0 = [w[b] for w in prepared.W0]
         runs.append(sgd_jax(W0, ds.X, ds.Y, prepared.config.lam, schedule.epochs,
                             Vbias=prepared.config.constants.Vbias, with_mse=False,
@@ -143,10 +228,12 @@ def baselines(config, dataset=None, seeds=None) -> dict:
     notes = []
     if ds.test is None:
         notes.append("the data set has no held-out rows: every figure is on the training rows")
-    if cfg.blocks != Blocks() or cfg.nonideal != Nonideal() or cfg.mismatch.active:
-        notes.append("digital SGD is the ideal network; this circuit's blocks, [nonideal] or "
-                     "[mismatch] differ from the ideal ones, so it is not its small-step limit")
-    if cfg.training.teach != "always":
+    ideal = rule_config(cfg)
+    if cfg.blocks != ideal.blocks or cfg.nonideal != Nonideal() or cfg.mismatch.active:
+        notes.append("digital SGD is the ideal network of the rule; this circuit's blocks, "
+                     "[nonideal] or [mismatch] differ from the ideal ones, so it is not its "
+                     "small-step limit")
+    if cfg.training.teach != "always" and is_paper_rule(cfg):
         notes.append(f"digital SGD learns in every epoch; the circuit's teach = "
                      f"{cfg.training.teach!r} does not")
     sgd = {"seconds": []}
@@ -164,7 +251,7 @@ def baselines(config, dataset=None, seeds=None) -> dict:
         "test_rows": 0 if ds.test is None else ds.test.rows,
         "evaluated_on": "test" if ds.test is not None else "train", "notes": notes,
         "digital_sgd": {"framework": "jax", "lr": cfg.lam, "epochs": cfg.training.epochs,
-                        "order": cfg.training.order, "per_seed": sgd,
+                        "order": cfg.training.order, "rule": rule_text(cfg), "per_seed": sgd,
                         "summary": _summary(sgd)},
         "sklearn_mlp": {"model": "MLPClassifier" if ds.labels is not None else "MLPRegressor",
                         "settings": {"hidden_layer_sizes": list(sizes[1:-1]),

@@ -15,6 +15,11 @@ With ``lr = lambda`` this is the limit the circuit tends to for small ``lambda``
 * :func:`sgd_torch`: a plain PyTorch training loop as a user would write it
   (``nn.Sequential``, ``optim.SGD``, ``loss.backward()`` per row). PyTorch is the
   optional extra ``pip install "aann[digital]"``.
+* :func:`rule_sgd`: the digital baseline of any learning rule (``[training] rule``,
+  :mod:`aann.rules`) and block laws: one step per row whose update is a circuit's own
+  charging currents, ``W <- W + I(W, x, y, Vteach) t_row / C``, every network of a
+  batch at once (``vmap``). With the ideal circuit of the paper's rule it is
+  :func:`sgd_jax` (the same arithmetic, up to rounding).
 """
 
 from __future__ import annotations
@@ -133,6 +138,151 @@ def sgd_jax(W0, X, Y, lr: float, epochs: int, *, Vbias: float = 1.0, dtype=np.fl
     device = jax.devices()[0].platform
     return DigitalRun(tuple(np.asarray(w, float) for w in W_final),
                       np.asarray(mse, float) if with_mse else np.zeros(0), seconds, "jax", device)
+
+
+# ---------------------------------------------------------------- any rule
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    """What :func:`rule_sgd` gives, for a batch of B networks. ``W_final``: per layer
+    (B, n_out, n_in + 1); ``metrics``: name -> (B, epochs), each after every epoch;
+    ``seconds``: wall time of the compiled run, every network at once (compilation
+    excluded, ``compile_seconds``)."""
+
+    W_final: tuple
+    metrics: dict
+    seconds: float
+    compile_seconds: float
+    device: str
+
+    def networks(self) -> list[DigitalRun]:
+        """One :class:`DigitalRun` per network (``seconds``: the batch's share, the
+        wall time over B; ``mse``: the ``mse`` recorded, or empty)."""
+        B = self.W_final[0].shape[0]
+        mse = self.metrics.get("mse")
+        return [DigitalRun(tuple(w[b] for w in self.W_final),
+                           np.zeros(0) if mse is None else mse[b], self.seconds / B, "jax",
+                           self.device) for b in range(B)]
+
+
+def _rule_run(circuit, W, rows, order, Vteach, dt, which, substeps=1):
+    """One network: ``epochs`` epochs of per-row steps ``W + I dt / C`` (``dt`` =
+    ``t_row / substeps``, ``substeps`` of them per row), rows ``order`` (epochs, rows) at
+    ``Vteach`` (epochs,); the metrics ``which`` after every epoch."""
+    import jax
+
+    from . import metrics as _metrics
+
+    C = circuit.capacitances()
+    X, Y = rows.X, rows.Y
+
+    def step(W, x, y, v):
+        currents, _ = circuit.charging_currents(W, x, y, v)
+        return tuple(w + I * (dt / c) for w, I, c in zip(W, currents, C))
+
+    def row(state, i):
+        W, v = state
+        x, y = X[i], Y[i]
+        if substeps == 1:
+            return (step(W, x, y, v), v), None
+        W = jax.lax.fori_loop(0, substeps, lambda _, W: step(W, x, y, v), W)
+        return (W, v), None
+
+    def epoch(W, e):
+        idx, v = e
+        (W, _), _ = jax.lax.scan(row, (W, v), idx)
+        values = _metrics.evaluate(circuit, W, rows, which) if which else {}
+        return W, values
+
+    W, values = jax.lax.scan(epoch, W, (order, Vteach))
+    return W, values if which else {}
+
+
+@lru_cache(maxsize=32)
+def _compiled_rule(which: tuple, batched_order: bool, treedef, axes: tuple | None,
+                   substeps: int = 1):
+    import jax
+
+    def run(circuit, W, rows, order, Vteach, dt):
+        circuit_axes = None if axes is None else jax.tree.unflatten(treedef, axes)
+        return jax.vmap(lambda c, w, o: _rule_run(c, w, rows, o, Vteach, dt, which,
+                                                  substeps),
+                        in_axes=(circuit_axes, 0, 0 if batched_order else None))(
+            circuit, W, order)
+
+    return jax.jit(run)
+
+
+def rule_sgd(circuit, W0, X, Y, t_row: float, epochs: int, *, order=None, Vteach=1.0,
+             rows=None, metrics=("mse",), axes: tuple | None = None, substeps: int = 1,
+             dtype=np.float64) -> RuleRun:
+    """Digital SGD under ``circuit``'s learning rule and block laws: per row the step
+    ``W <- W + I(W, x, y, Vteach) t_row / C``, ``I`` the charging currents
+    (:meth:`aann.Circuit.charging_currents`, settled: no poles) and ``C`` the weight
+    capacitors, compiled (``lax.scan`` over epochs and rows) for every network of the
+    batch at once (``vmap``).
+
+    Give it the *ideal* circuit of a rule (:func:`aann.baselines.rule_circuit`): then
+    it is that rule trained digitally, with the rule's own arrays (fixed feedback
+    matrices are leaves of ``circuit.rule``). Under the paper's rule with the ideal
+    blocks ``I t_row / C = -lambda dE/dW``, exactly the step of :func:`sgd_jax`.
+
+    ``W0``: per layer (B, n_out, n_in + 1); ``X``, ``Y``: the training rows (V);
+    ``order``: the rows of each epoch, (epochs, rows) shared or (B, epochs, rows) per
+    network (default: in order); ``Vteach``: V, one value or one per epoch (0 in an
+    epoch: no learning); ``metrics``: names of :mod:`aann.metrics` evaluated after every
+    epoch with ``circuit``'s forward pass, on ``rows`` (an :class:`aann.metrics.Rows`;
+    default the training rows ``X``, ``Y``); ``axes``: leaf by leaf of ``circuit``, 0
+    where a constant leads with the B networks (:attr:`aann.Prepared.axes`), None:
+    one circuit for all. ``substeps``: each row as that many steps of ``t_row /
+    substeps`` (Euler steps of the circuit's own flow within a row: many of them tend to
+    the circuit at that ``t_row``; 1, the default, is the digital rule)."""
+    import jax
+    import jax.numpy as jnp
+
+    from . import metrics as _metrics
+
+    W = tuple(jnp.asarray(w, dtype) for w in W0)
+    if any(w.ndim != 3 for w in W) or len({w.shape[0] for w in W}) != 1:
+        raise ValueError("W0 must give every layer as (networks, n_out, n_in + 1)")
+    B = W[0].shape[0]
+    X, Y = np.asarray(X, dtype), np.asarray(Y, dtype)
+    if order is None:
+        order = np.tile(np.arange(X.shape[0]), (epochs, 1))
+    order = np.asarray(order)
+    if order.ndim == 3:
+        if order.shape[0] == 1:
+            order = order[0]
+        elif order.shape[0] != B:
+            raise ValueError(f"order has {order.shape[0]} networks' rows; W0 has {B}")
+    for o in (order if order.ndim == 3 else order[None]):
+        check_order(o, epochs, X.shape[0])
+    Vteach = np.broadcast_to(np.asarray(Vteach, dtype), (epochs,))
+    if rows is None:
+        rows = _metrics.Rows(jnp.asarray(X), jnp.asarray(Y))
+    which = tuple(metrics)
+    leaves, treedef = jax.tree.flatten(circuit)
+    if axes is not None:
+        axes = tuple(axes)
+        if len(axes) != len(leaves):
+            raise ValueError(f"axes must give one entry per constant of the circuit "
+                             f"({len(leaves)}), not {len(axes)}")
+        if all(a is None for a in axes):
+            axes = None
+    if isinstance(substeps, bool) or not isinstance(substeps, int) or substeps < 1:
+        raise ValueError(f"substeps must be a whole number >= 1, not {substeps!r}")
+    fn = _compiled_rule(which, order.ndim == 3, treedef, axes, substeps)
+    args = (circuit, W, rows, jnp.asarray(order, jnp.int32), jnp.asarray(Vteach),
+            jnp.asarray(t_row / substeps, dtype))
+    t0 = time.perf_counter()
+    compiled = fn.lower(*args).compile()
+    t1 = time.perf_counter()
+    W_final, values = jax.block_until_ready(compiled(*args))
+    seconds = time.perf_counter() - t1
+    return RuleRun(tuple(np.asarray(w, float) for w in W_final),
+                   {k: np.asarray(v, float) for k, v in values.items()}, seconds, t1 - t0,
+                   jax.devices()[0].platform)
 
 
 # ---------------------------------------------------------------- PyTorch

@@ -14,13 +14,14 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), offsets, limits, transistor and tasks (beyond the paper), or all; each "
-         "writes figures (PNG, SVG), CSV and its section of DIR/report.md.")
+         "speed (E4), offsets, limits, transistor, tasks and rules (beyond the paper), or all; "
+         "each writes figures (PNG, SVG), CSV and its section of DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
 EngineOpt = typer.Option("native", "--engine", help="native | ngspice")
 SeedsOpt = typer.Option(None, "--seeds", min=1, help="Initial weight sets (default 10).")
 _TASKS = ("iris", "wine", "breast_cancer", "digits16", "digits32")  # tasks.NETWORKS, unimported
+_RULE_NETS = ("xor", "iris", "digits16", "digits_deep")  # rules.NETWORKS, unimported
 
 
 def _done(out: Path, what: str, started: float) -> None:
@@ -210,6 +211,37 @@ def tasks_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "tasks", started)
 
 
+@reproduce_app.command("rules")
+def rules_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+              epochs: int | None = typer.Option(
+                  None, "--epochs", min=1, help="Epochs of every network (default: each its "
+                  "own, xor 1000, iris 100, digits 20)."),
+              seeds: int | None = SeedsOpt,
+              networks: str = typer.Option(",".join(_RULE_NETS), "--networks",
+                                           help="Which networks, comma-separated."),
+              conditions: str | None = typer.Option(
+                  None, "--conditions", help="Which rules and laws, comma-separated "
+                  "(default all: backprop, feedback_alignment, direct_feedback_alignment, "
+                  "constant_derivative, sign_charging).")):
+    """Beyond the paper: learning rules (backprop, feedback alignment, direct feedback
+    alignment, a constant derivative, sign charging) on XOR, iris and digits: what each
+    learns, beside the same rule trained digitally, its blocks and its error path's
+    settling time."""
+    from . import rules
+
+    started = time.perf_counter()
+    f = rules.run(out, engine=engine, networks=_rule_networks(networks),
+                  conditions=_rule_conditions(conditions), epochs=epochs,
+                  seeds=_or(seeds, rules.SEEDS), progress=True)
+    for cond, why in f["missing"].items():
+        typer.echo(f"rules: {cond} left out, {why}")
+    for net, a in f["advice"].items():
+        typer.echo(f"{rules.label(net)}: best {a['best']}; about as good: "
+                   f"{', '.join(a['adequate'])}; fewest multipliers {a['cheapest']}, "
+                   f"shortest error path {a['fastest']}")
+    _done(out, "rules", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -219,33 +251,33 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic, speed, offsets, limits, transistor and tasks, then write
-    DIR/report.md with everything."""
-    from . import fig8, limits, offsets, parasitic, speed, tasks, transistor, xor
+    """Run fig8, xor, parasitic, speed, offsets, limits, transistor, tasks and rules, then
+    write DIR/report.md with everything."""
+    from . import fig8, limits, offsets, parasitic, rules, speed, tasks, transistor, xor
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/8] fig8")
+    typer.echo("[1/9] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/8] xor")
+    typer.echo("[2/9] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/8] parasitic")
+    typer.echo("[3/9] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/8] speed")
+    typer.echo("[4/9] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
-    typer.echo("[5/8] offsets")
+    typer.echo("[5/9] offsets")
     offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
                 seeds=_or(seeds, offsets.SEEDS), progress=True)
-    typer.echo("[6/8] limits")
+    typer.echo("[6/9] limits")
     limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
                seeds=_or(seeds, limits.SEEDS), progress=True)
-    typer.echo("[7/8] transistor")
+    typer.echo("[7/9] transistor")
     missing = _transistor_missing()
     if missing:
         typer.echo(f"transistor: skipped, {missing}")
@@ -260,12 +292,17 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        yield_samples=2 if reduced else transistor.YIELD_SAMPLES,
                        cosim_epochs=min(epochs, 2) if reduced else transistor.COSIM_EPOCHS,
                        progress=True)
-    typer.echo("[8/8] tasks")
+    typer.echo("[8/9] tasks")
     # after transistor: its laws and sigmas (in this directory) serve the SkyWater
     # conditions; a reduced run (--epochs) trains iris alone
     tasks.run(out, engine=engine,
               networks=("iris",) if epochs is not None else tuple(tasks.NETWORKS),
               epochs=epochs, seeds=_or(seeds, tasks.SEEDS), progress=True)
+    typer.echo("[9/9] rules")
+    # a reduced run (--epochs) trains XOR alone
+    rules.run(out, engine=engine,
+              networks=("xor",) if epochs is not None else tuple(rules.NETWORKS),
+              epochs=epochs, seeds=_or(seeds, rules.SEEDS), progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
@@ -280,6 +317,33 @@ def _networks(text: str) -> tuple:
     if not chosen or unknown:
         raise ValidationError(f"--networks {text!r}: give networks among "
                               f"{', '.join(NETWORKS)} separated by commas, e.g. iris,wine")
+    return chosen
+
+
+def _rule_networks(text: str) -> tuple:
+    from ..errors import ValidationError
+    from .rules import NETWORKS
+
+    chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in chosen if t not in NETWORKS]
+    if not chosen or unknown:
+        raise ValidationError(f"--networks {text!r}: give networks among "
+                              f"{', '.join(NETWORKS)} separated by commas, e.g. xor,iris")
+    return chosen
+
+
+def _rule_conditions(text: str | None) -> tuple:
+    from ..errors import ValidationError
+    from .rules import CONDITIONS
+
+    if text is None:
+        return tuple(CONDITIONS)
+    chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    unknown = [t for t in chosen if t not in CONDITIONS]
+    if not chosen or unknown:
+        raise ValidationError(f"--conditions {text!r}: give conditions among "
+                              f"{', '.join(CONDITIONS)} separated by commas, e.g. "
+                              "backprop,feedback_alignment")
     return chosen
 
 

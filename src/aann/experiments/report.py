@@ -11,7 +11,8 @@ import datetime
 import platform
 from pathlib import Path
 
-ORDER = ("fig8", "xor", "parasitic", "speed", "offsets", "limits", "transistor", "tasks")
+ORDER = ("fig8", "xor", "parasitic", "speed", "offsets", "limits", "transistor", "tasks",
+         "rules")
 
 
 def write_fragment(out: Path, name: str, text: str) -> Path:
