@@ -47,3 +47,28 @@ def md_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def load_average():
+    """The machine's load over 1, 5 and 15 minutes (None where the OS has none): what a
+    report prints beside a wall time measured on a shared machine."""
+    import os
+
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def sky130_missing() -> str | None:
+    """Why the SkyWater cells cannot run here (no ngspice, no SkyWater models), or None."""
+    from ..cells.models import models_dir
+    from ..engines.spice import find_ngspice
+    from ..errors import SimulationError
+
+    try:
+        find_ngspice()
+        models_dir()
+    except SimulationError as e:
+        return str(e)
+    return None

@@ -354,16 +354,9 @@ def _or(given: int | None, default: int) -> int:
 
 def _transistor_missing() -> str | None:
     """Why ``transistor`` cannot run here (no ngspice, no SkyWater models), or None."""
-    from ..cells.models import models_dir
-    from ..engines.spice import find_ngspice
-    from ..errors import SimulationError
+    from ._common import sky130_missing
 
-    try:
-        find_ngspice()
-        models_dir()
-    except SimulationError as e:
-        return str(e)
-    return None
+    return sky130_missing()
 
 
 def _corners(text: str) -> tuple:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import md_table, save_figure, write_csv
+from ._common import load_average, md_table, save_figure, write_csv
 from .report import write_fragment
 
 T_ROW = 0.1e-12  # s: lambda = 1
@@ -438,7 +438,7 @@ def run(out, *, engine: str = "native", networks=tuple(NETWORKS), conditions=tup
 
     out = ensure_writable_dir(Path(out))
     started = time.perf_counter()
-    load_before = _load()
+    load_before = load_average()
     conds, missing = available(conditions)
     facts = {"networks": {}, "conditions": conds, "missing": missing, "engine": engine,
              "seeds": seeds}
@@ -465,17 +465,11 @@ def run(out, *, engine: str = "native", networks=tuple(NETWORKS), conditions=tup
             "curves": save_figure(curves_figure(facts), out, "rules_curves"),
             "cost": save_figure(cost_figure(facts), out, "rules_cost")}
     facts["seconds"] = time.perf_counter() - started
-    facts["load"] = (load_before, _load())
+    facts["load"] = (load_before, load_average())
     facts["advice"] = advice(facts)
     write_fragment(out, "rules", _section(facts, figs))
     return facts
 
-
-def _load():
-    try:
-        return os.getloadavg()
-    except OSError:
-        return None
 
 
 def _write_csvs(out: Path, facts: dict) -> None:

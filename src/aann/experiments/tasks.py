@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import md_table, save_figure, write_csv
+from ._common import load_average, md_table, save_figure, sky130_missing, write_csv
 from .report import write_fragment
 
 T_ROW = 0.1e-12  # s: lambda = 1 with the default Keta / C = 1e13 1/s
@@ -182,18 +182,6 @@ def _characterize(samples: int, progress: bool) -> dict:
                       "mismatch samples (tt_mm) each", "samples": samples}
 
 
-def missing_spice() -> str | None:
-    """Why the cells cannot be characterized here (no ngspice, no SkyWater models)."""
-    from ..cells.models import models_dir
-    from ..engines.spice import find_ngspice
-    from ..errors import SimulationError
-
-    try:
-        find_ngspice()
-        models_dir()
-    except SimulationError as e:
-        return str(e)
-    return None
 
 
 def sky130_cells(out: Path, samples: int = CELL_SAMPLES, progress: bool = False) -> dict:
@@ -207,7 +195,7 @@ def sky130_cells(out: Path, samples: int = CELL_SAMPLES, progress: bool = False)
         found = json.loads((out / STORED).read_text())
         found["source"] = f"stored by an earlier run of this command ({STORED})"
     if found is None:
-        why = missing_spice()
+        why = sky130_missing()
         if why is not None:
             return {"skipped": f"{why.rstrip('.')} (they need `reproduce transistor`'s files "
                                "in this directory, or ngspice and the SkyWater models)"}
@@ -490,7 +478,7 @@ def run(out, *, engine: str = "native", networks=tuple(NETWORKS), epochs: int | 
 
     out = ensure_writable_dir(Path(out))
     started = time.perf_counter()
-    load_before = _load()
+    load_before = load_average()
     cells = sky130_cells(out, cell_samples, progress) if sky130 else \
         {"skipped": "not asked for (`sky130=False`)"}
     cells_seconds = time.perf_counter() - started
@@ -518,16 +506,10 @@ def run(out, *, engine: str = "native", networks=tuple(NETWORKS), epochs: int | 
     if any("confusion" in f for f in facts["networks"].values()):
         figs["confusion"] = save_figure(confusion_figure(facts), out, "tasks_confusion")
     facts["seconds"] = time.perf_counter() - started
-    facts["load"] = (load_before, _load())
+    facts["load"] = (load_before, load_average())
     write_fragment(out, "tasks", _section(facts, figs))
     return facts
 
-
-def _load():
-    try:
-        return os.getloadavg()
-    except OSError:
-        return None
 
 
 def summary(values) -> tuple[float, float, float]:
