@@ -199,8 +199,8 @@ def tasks_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     from . import tasks
 
     started = time.perf_counter()
-    f = tasks.run(out, engine=engine, networks=_networks(networks), epochs=epochs,
-                  seeds=_or(seeds, tasks.SEEDS),
+    f = tasks.run(out, engine=engine, networks=_networks(networks, tasks.NETWORKS, "iris,wine"),
+                  epochs=epochs, seeds=_or(seeds, tasks.SEEDS),
                   cell_samples=_or(cell_samples, tasks.CELL_SAMPLES), progress=True)
     if "skipped" in f["cells"]:
         typer.echo(f"tasks: SkyWater conditions skipped, {f['cells']['skipped']}")
@@ -230,7 +230,7 @@ def rules_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     from . import rules
 
     started = time.perf_counter()
-    f = rules.run(out, engine=engine, networks=_rule_networks(networks),
+    f = rules.run(out, engine=engine, networks=_networks(networks, rules.NETWORKS, "xor,iris"),
                   conditions=_rule_conditions(conditions), epochs=epochs,
                   seeds=_or(seeds, rules.SEEDS), progress=True)
     for cond, why in f["missing"].items():
@@ -308,27 +308,15 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
 
 
-def _networks(text: str) -> tuple:
+def _networks(text: str, known, example: str) -> tuple:
+    """The networks ``--networks`` names (comma-separated, among ``known``), in order."""
     from ..errors import ValidationError
-    from .tasks import NETWORKS
 
     chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    unknown = [t for t in chosen if t not in NETWORKS]
+    unknown = [t for t in chosen if t not in known]
     if not chosen or unknown:
         raise ValidationError(f"--networks {text!r}: give networks among "
-                              f"{', '.join(NETWORKS)} separated by commas, e.g. iris,wine")
-    return chosen
-
-
-def _rule_networks(text: str) -> tuple:
-    from ..errors import ValidationError
-    from .rules import NETWORKS
-
-    chosen = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    unknown = [t for t in chosen if t not in NETWORKS]
-    if not chosen or unknown:
-        raise ValidationError(f"--networks {text!r}: give networks among "
-                              f"{', '.join(NETWORKS)} separated by commas, e.g. xor,iris")
+                              f"{', '.join(known)} separated by commas, e.g. {example}")
     return chosen
 
 
