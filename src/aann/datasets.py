@@ -247,35 +247,45 @@ def encode(raw: Raw, data, n_outputs: int, test: Raw | None = None) -> Dataset:
     lo, hi = _fit_range(raw, fx, mode)
     enc = {"scale": mode, "lo": lo.tolist(), "hi": hi.tolist(),
            "Vin_low": data.Vin_low, "Vin_high": data.Vin_high} if mode != "none" else None
-    target_range = None
     if classes is None and mode != "none":
         t = raw.targets[train_idx]
-        target_range = _fit_range(raw, t, "feature", what="target y")
-        enc["y_lo"], enc["y_hi"] = (r.tolist() for r in target_range)
+        enc["y_lo"], enc["y_hi"] = (r.tolist() for r in _fit_range(raw, t, "feature",
+                                                                   what="target y"))
 
     def rows(features, cls, targets, name):
-        X, clipped = _scale(features, lo, hi, data.Vin_low, data.Vin_high) if mode != "none" \
-            else (features, 0)
-        if cls is not None:
-            Y = one_hot(cls, n_outputs, data.Vlow, data.Vhigh)
-            return Dataset(name, X, Y, labels=cls, levels=(data.Vlow, data.Vhigh),
-                           encoding=enc), clipped
-        if target_range is not None:
-            targets, _ = _scale(targets, *target_range, data.Vlow, data.Vhigh, clip=False)
-        return Dataset(name, X, targets, encoding=enc), clipped
+        return encode_rows(name, features, cls, targets, enc, n_outputs, data.Vlow,
+                           data.Vhigh)
 
     def part(r: Raw, idx):
         return (r.features[idx], None if r.classes is None else r.classes[idx],
                 None if r.targets is None else r.targets[idx])
 
-    held = None, 0
+    held = None
     if test is not None:
         held = rows(*part(test, slice(None)), test.name)
     elif test_idx.size:
         held = rows(*part(raw, test_idx), f"{raw.name} (test)")
-    train, _ = rows(*part(raw, train_idx), raw.name)
-    return Dataset(train.name, train.X, train.Y, train.labels, train.levels, test=held[0],
-                   clipped=held[1], encoding=enc)
+    train = rows(*part(raw, train_idx), raw.name)
+    return Dataset(train.name, train.X, train.Y, train.labels, train.levels, test=held,
+                   clipped=0 if held is None else held.clipped, encoding=enc)
+
+
+def encode_rows(name: str, features, classes, targets, encoding: dict | None,
+                n_outputs: int, Vlow: float, Vhigh: float) -> Dataset:
+    """Rows in volts by an ``encoding`` (the input ranges fitted on a training set, as
+    :func:`encode` makes and a run keeps; None: the features are volts already): inputs
+    scaled into [``Vin_low``, ``Vin_high``], values outside clipped and counted in
+    ``.clipped``; ``classes`` one-hot at ``Vlow``/``Vhigh``, else ``targets`` scaled."""
+    X, clipped = (features, 0) if encoding is None else _scale(
+        features, np.asarray(encoding["lo"], float), np.asarray(encoding["hi"], float),
+        encoding["Vin_low"], encoding["Vin_high"])
+    if classes is not None:
+        return Dataset(name, X, one_hot(classes, n_outputs, Vlow, Vhigh), labels=classes,
+                       levels=(Vlow, Vhigh), encoding=encoding, clipped=clipped)
+    if encoding is not None and "y_lo" in encoding:
+        targets, _ = _scale(targets, np.asarray(encoding["y_lo"], float),
+                            np.asarray(encoding["y_hi"], float), Vlow, Vhigh, clip=False)
+    return Dataset(name, X, targets, encoding=encoding, clipped=clipped)
 
 
 def one_hot(classes, n_outputs: int, Vlow: float, Vhigh: float) -> np.ndarray:

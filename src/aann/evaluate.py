@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import BUILTIN, Dataset, _scale, load_raw, one_hot
+from .datasets import BUILTIN, Dataset, encode_rows, load_raw
 from .errors import ValidationError, short_repr
 
 
@@ -137,19 +137,12 @@ def _rows(results, run_dir: Path, dataset) -> tuple[Dataset, str]:
             f"run {run_dir} was trained on data given in volts, so it has no encoding to "
             f"turn {short_repr(name)} into voltages; give --dataset a CSV in volts "
             "(columns x1.., y1.., like its test.csv)")
-    lo, hi = np.asarray(encoding["lo"], float), np.asarray(encoding["hi"], float)
-    if raw.features.shape[1] != lo.size:
+    n_features = len(encoding["lo"])
+    if raw.features.shape[1] != n_features:
         raise ValidationError(f"data set {short_repr(name)} has {raw.features.shape[1]} "
-                              f"feature(s) but the run was trained on {lo.size}")
-    X, clipped = _scale(raw.features, lo, hi, encoding["Vin_low"], encoding["Vin_high"])
+                              f"feature(s) but the run was trained on {n_features}")
     n_out = results.config.network.sizes[-1]
-    if raw.classes is None:
-        Y = raw.targets
-        if "y_lo" in encoding:
-            Y, _ = _scale(Y, np.asarray(encoding["y_lo"]), np.asarray(encoding["y_hi"]),
-                          results.config.data.Vlow, results.config.data.Vhigh, clip=False)
-        ds = _labelled(name, X, Y, levels)
-    else:
+    if raw.classes is not None:
         if levels is None:
             raise ValidationError(f"data set {short_repr(name)} has classes but the run "
                                   "learned regression targets; give a CSV in volts")
@@ -158,9 +151,14 @@ def _rows(results, run_dir: Path, dataset) -> tuple[Dataset, str]:
             raise ValidationError(f"data set {short_repr(name)} has class "
                                   f"{int(raw.classes.max())}, but the run's networks tell "
                                   f"{k} classes (0..{k - 1}) apart")
-        ds = Dataset(name, X, one_hot(raw.classes, n_out, *levels), labels=raw.classes,
-                     levels=levels)
-    return Dataset(ds.name, ds.X, ds.Y, ds.labels, ds.levels, clipped=clipped), name
+        return encode_rows(name, raw.features, raw.classes, None, encoding, n_out,
+                           *levels), name
+    data = results.config.data
+    ds = encode_rows(name, raw.features, None, raw.targets, encoding, n_out, data.Vlow,
+                     data.Vhigh)
+    labelled = _labelled(name, ds.X, ds.Y, levels)
+    return Dataset(name, labelled.X, labelled.Y, labelled.labels, labelled.levels,
+                   clipped=ds.clipped), name
 
 
 def _labelled(name: str, X, Y, levels) -> Dataset:
