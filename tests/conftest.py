@@ -9,7 +9,118 @@ import time
 import numpy as np
 import pytest
 
-import aann
+# --- one thread per worker -------------------------------------------------------------
+# Under pytest-xdist with a worker per core (`make test`: 2 on 2 cores), XLA's thread
+# pool and ngspice's OpenMP threads in each worker wait on cores the other worker holds:
+# a simulation ran 1.4x (XLA) to 1.7x (ngspice with the SkyWater BSIM4 models) slower
+# than on one thread. Each worker (and each process its tests start) runs one thread
+# then. Set before aann (JAX) is imported: XLA reads XLA_FLAGS once.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+ONE_THREAD = _WORKERS > 1 and _WORKERS >= (os.cpu_count() or 1)
+if ONE_THREAD and "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_cpu_multi_thread_eigen=false").strip()
+
+import aann  # noqa: E402
+
+# --- one run's caches, shared by its workers ---------------------------------------------
+# A test session (the pytest process, or with pytest-xdist its controller) makes one
+# folder for the run, AANN_TEST_CACHE, which its workers and the processes the tests
+# start inherit, and removes it at the end: every run starts empty.
+# - JAX's persistent compilation cache: a module whose simulations another module (or an
+#   `aann` subprocess) already compiled loads the executable XLA compiled for the same
+#   program instead of compiling it again (_release_compiled_code below drops compiled
+#   code after every module).
+# - ngspice with the SkyWater models (aann.cells): a netlist already run in this session,
+#   with the same .spiceinit and ngspice, gives the plots of that run instead of running
+#   again; a failed run is never kept. tests/test_cells.py, tests/test_cells_cosim.py,
+#   the transistor reproduction and `reproduce all` characterize the same cells: ngspice
+#   runs each sweep once, a lock per netlist making the second worker wait for the first.
+
+_CACHE_ENV = "AANN_TEST_CACHE"
+_OWNED_CACHE = []
+
+
+def _run_cache_dir() -> str:
+    """This run's cache folder, made by the first process of the run (see above)."""
+    path = os.environ.get(_CACHE_ENV)
+    if not path or not os.path.isdir(path):
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="aann-test-cache-")
+        os.environ[_CACHE_ENV] = path
+        _OWNED_CACHE.append(path)
+    return path
+
+
+def _enable_jax_cache(root: str) -> None:
+    import jax
+
+    settings = {"jax_compilation_cache_dir": os.path.join(root, "jax"),
+                "jax_persistent_cache_min_compile_time_secs": 0}
+    for name, value in settings.items():
+        os.environ[name.upper()] = str(value)  # the `aann` processes tests start
+        jax.config.update(name, value)
+
+
+def _share_sky130_runs(root: str) -> None:
+    """Wrap the ngspice call of aann.cells.models.run_with_models (see above)."""
+    import fcntl
+    import hashlib
+    import pickle
+    from pathlib import Path
+
+    from aann.cells import models
+    from aann.engines.spice.ngspice import find_ngspice
+
+    run = models.run_ngspice
+    if getattr(run, "_shared", False):
+        return
+    folder = os.path.join(root, "sky130-ngspice")
+    os.makedirs(folder, exist_ok=True)
+
+    def shared_run(netlist, workdir=None, name="net", timeout=3600, executable=None,
+                   keep=False):
+        spiceinit = Path(workdir) / ".spiceinit" if workdir is not None else None
+        if spiceinit is None or keep or not spiceinit.is_file():
+            return run(netlist, workdir=workdir, name=name, timeout=timeout,
+                       executable=executable, keep=keep)
+        if ONE_THREAD:
+            with open(spiceinit, "a") as f:
+                f.write("\nset num_threads=1\n")
+        exe = find_ngspice(executable)  # a missing ngspice still fails as it would
+        key = hashlib.sha256("\0".join(
+            [netlist, name, spiceinit.read_text(), exe]).encode()).hexdigest()
+        kept = os.path.join(folder, key + ".pickle")
+        with open(os.path.join(folder, key + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker may be running it
+            if os.path.exists(kept):
+                with open(kept, "rb") as f:
+                    return pickle.load(f)
+            plots = run(netlist, workdir=workdir, name=name, timeout=timeout,
+                        executable=executable)
+            if sum(p.data.nbytes for p in plots) < 2**25:  # not a long transient's
+                with open(kept + ".tmp", "wb") as f:
+                    pickle.dump(plots, f)
+                os.replace(kept + ".tmp", kept)
+            return plots
+
+    shared_run._shared = True
+    models.run_ngspice = shared_run
+
+
+def pytest_configure(config):
+    root = _run_cache_dir()
+    _enable_jax_cache(root)
+    _share_sky130_runs(root)
+    _dist_loadfile(config)
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    while _OWNED_CACHE:
+        shutil.rmtree(_OWNED_CACHE.pop(), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -167,7 +278,9 @@ def pytest_make_collect_report(collector):
 # the same process ran. `-n N` alone would mean `--dist load`, which splits files
 # between workers: it is made `loadfile` here; an explicit other --dist is refused.
 
-def pytest_configure(config):
+def _dist_loadfile(config):
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False  # the order below, not xdist's
     if not getattr(config.option, "numprocesses", None) or config.option.dist in (
             "no", "loadfile"):
         return
@@ -178,6 +291,56 @@ def pytest_configure(config):
         return
     raise pytest.UsageError(f"--dist {config.option.dist}: this suite runs whole test files "
                             "in one worker each: use --dist loadfile (tests/conftest.py)")
+
+
+# --- the slowest files first ------------------------------------------------------------
+# xdist gives a worker its next file when it is almost through its last one. By default
+# the files with the most tests come first; the slowest files have few tests, so they
+# came last and one worker ran them while the other sat idle. Here the files go slowest
+# first (the longest-processing-time rule: short ones fill in at the end), by the seconds
+# each took in the last whole run (.pytest_cache), or, for a file that run did not see
+# (a fresh clone), FILE_SECONDS, or DEFAULT_SECONDS.
+
+FILE_SECONDS = {  # roughly, under make test on 2 cores
+    "test_experiments_cli.py": 120, "test_cells_cosim.py": 90, "test_bandwidth.py": 90,
+    "test_experiments_transistor.py": 80, "test_examples.py": 80, "test_nonideal.py": 70,
+    "test_cells.py": 60, "test_sweep.py": 60, "test_hardening_inputs.py": 50,
+    "test_hardening_numerics.py": 50, "test_nonideal_spice.py": 45, "test_engines.py": 45,
+    "test_spice_engine.py": 40, "test_cells_engine.py": 35, "test_experiments_offsets.py": 35,
+    "test_rules.py": 30, "test_spice_benchmark.py": 30, "test_task_accuracy.py": 30,
+    "test_experiments_tasks.py": 30, "test_experiments_limits.py": 30,
+}
+DEFAULT_SECONDS = 10.0
+_SECONDS_KEY = "aann/file_seconds"
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1]
+
+
+def pytest_collection_modifyitems(config, items):
+    seconds = dict(FILE_SECONDS)
+    if getattr(config, "cache", None) is not None:
+        seconds.update(config.cache.get(_SECONDS_KEY, {}))
+    items.sort(key=lambda item: -seconds.get(_file_of(item.nodeid), DEFAULT_SECONDS))
+
+
+_took: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    _took[_file_of(report.nodeid)] = _took.get(_file_of(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """The whole suite's run (no paths given), in the process that saw every file, keeps
+    each file's seconds for the next run's order."""
+    config = session.config
+    if (hasattr(config, "workerinput") or getattr(config, "cache", None) is None
+            or config.args_source != pytest.Config.ArgsSource.TESTPATHS or not _took):
+        return
+    config.cache.set(_SECONDS_KEY, {**config.cache.get(_SECONDS_KEY, {}),
+                                    **{k: round(v, 1) for k, v in _took.items()}})
 
 
 def pytest_report_header(config):

