@@ -2,7 +2,7 @@
 
 Workload: XOR on a 2-8-1 network, 1000 epochs (``--epochs``), t_row = 0.1 ps
 (lambda = 1), default constants, 1000 samples (``--samples``) with every
-mismatch of README's ``[mismatch]`` example on: ``"multiplier.Km" = "3%"``,
+mismatch of the ``[mismatch]`` example (docs/toml.md) on: ``"multiplier.Km" = "3%"``,
 ``"multiplier.charge.Voff1" = "2mV"``, ``"activation.Iref" = "2%"``,
 ``"derivative.Kd" = "2%"``, ``"C" = "1%"`` (seed 0). Sample k is mismatch draw
 k, started from the weights of seed k; learned: final MSE < 0.01 V^2 and not

@@ -86,3 +86,17 @@ if have_ngspice:
     print("final MSE native :", native.mse[:, -1])
     print("final MSE ngspice:", spice.mse[:, -1])
     assert dW < 5e-3, dW
+
+# %% [markdown]
+# Every weight of seed 0 after each epoch: the native engine's lines, and
+# ngspice's dots on them.
+
+# %%
+ax = native.plot.weights(network=0)
+if have_ngspice:
+    for W in spice.W_epoch:
+        per_epoch = W[0].reshape(W.shape[1], -1)
+        ax.plot(np.arange(1, W.shape[1] + 1), per_epoch, "k.", markersize=4)
+    ax.set_title("1-2-1, weights of seed 0: native (lines), ngspice (dots)")
+ax.figure.savefig(OUT / "engines_weights.png", dpi=80)
+print("figure:", OUT / "engines_weights.png")

@@ -24,16 +24,19 @@
 
 # %%
 import os
+import tempfile
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-
+import matplotlib.pyplot as plt
 import numpy as np
 
 import aann
 
 FAST = os.environ.get("AANN_EXAMPLES_FAST") == "1"
+OUT = Path(tempfile.mkdtemp(prefix="aann-example-04-"))
 EPOCHS = 150 if FAST else 1000
 SEEDS = 3 if FAST else 10
 
@@ -81,6 +84,24 @@ for k, seed in enumerate(nominal.seeds):
           f"{mismatched.mse[k, -1]:>12.4g}")
 for name, r in [("nominal", nominal), ("offset", offset), ("mismatch", mismatched)]:
     print(f"{name:>9}: median final MSE {np.median(r.mse[:, -1]):.4g} V^2")
+
+# %% [markdown]
+# The learning curves of the three circuits, every seed:
+
+# %%
+fig, ax = plt.subplots(constrained_layout=True)
+epochs = np.arange(1, EPOCHS + 1)
+for (name, r), colour in zip([("nominal", nominal), ("charge Voff1 = 20 mV", offset),
+                              ("mismatch", mismatched)], ["C0", "C3", "C2"]):
+    for k in range(len(r.seeds)):
+        ax.plot(epochs, r.mse[k], color=colour, lw=0.8, label=name if k == 0 else None)
+ax.set_yscale("log")
+ax.set_xlabel("epoch")
+ax.set_ylabel("MSE [V$^2$]")
+ax.set_title("XOR 2-8-1: nominal, an offset in one role, a mismatched circuit")
+ax.legend()
+fig.savefig(OUT / "offsets_mismatch.png", dpi=80)
+print("figure:", OUT / "offsets_mismatch.png")
 
 # %% [markdown]
 # `aann netlist --sample K` (or `aann.netlist(mismatch_cfg, sample=K)`) writes the

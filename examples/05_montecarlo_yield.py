@@ -35,7 +35,7 @@ SAMPLES = 16 if FAST else 1000
 
 # %% [markdown]
 # XOR on 2-8-1 at `t_row = 0.3 ps` (lambda = 3, so it learns in a few hundred
-# epochs) with the mismatch of README's `[mismatch]` example.
+# epochs) with the mismatch of the `[mismatch]` example (docs/toml.md).
 
 # %%
 cfg = aann.Config().replace(

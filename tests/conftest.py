@@ -274,8 +274,7 @@ def pytest_make_collect_report(collector):
 # `make test` runs `pytest -n 2 --dist loadfile`. Whole files, because the modules
 # share module-scoped fixtures (a site build, a sweep, training runs: computed once per
 # worker that runs any test of the module) and _release_compiled_code above runs after
-# each module; tests/test_examples.py sums, in its last test, the time of the examples
-# the same process ran. `-n N` alone would mean `--dist load`, which splits files
+# each module. `-n N` alone would mean `--dist load`, which splits files
 # between workers: it is made `loadfile` here; an explicit other --dist is refused.
 
 def _dist_loadfile(config):
@@ -303,6 +302,8 @@ def _dist_loadfile(config):
 
 FILE_SECONDS = {  # roughly, under make test on 2 cores
     "test_experiments_cli.py": 120, "test_cells_cosim.py": 90, "test_bandwidth.py": 90,
+    "test_cancellation.py": 90, "test_energy.py": 60, "test_experiments_energy.py": 60,
+    "test_experiments_cancellation.py": 60,
     "test_experiments_transistor.py": 80, "test_examples.py": 80, "test_nonideal.py": 70,
     "test_cells.py": 60, "test_sweep.py": 60, "test_hardening_inputs.py": 50,
     "test_hardening_numerics.py": 50, "test_nonideal_spice.py": 45, "test_engines.py": 45,

@@ -61,3 +61,10 @@ def test_report_notes_missing_gpu(speed_run):
     if not (digital.torch_gpu_available() or digital.jax_gpu_available()):
         assert "No GPU is present" in text
     assert "quoted from the paper" in text
+
+
+def test_the_figure_is_written_and_shown_in_the_report(speed_run):
+    out, facts, _ = speed_run
+    assert facts["figure"] == "speed.png"
+    assert (out / "speed.png").stat().st_size > 0 and (out / "speed.svg").stat().st_size > 0
+    assert "](speed.png)" in (out / "report_speed.md").read_text()

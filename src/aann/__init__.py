@@ -66,6 +66,14 @@ __all__ += ["Goal", "Metric", "register_metric", "unregister_metric"]  # aann.me
 __all__ += ["Variant", "train_variants"]  # studies: many variants in one batch (aann.study)
 __all__ += ["Backprop", "Rule", "register_rule"]  # learning rules (aann.rules)
 __all__ += ["ConstantDerivative", "SignMultiplier"]  # laws for rule studies (docs/model.md)
+from .cancellation import Autozero, Chopper  # noqa: E402
+from .spec import OffsetCancellation  # noqa: E402
+
+# offset cancellation of the error path (aann.cancellation, docs/cancellation.md)
+__all__ += ["Autozero", "Chopper", "OffsetCancellation"]
+from .energy import Energy  # noqa: E402
+
+__all__ += ["Energy"]  # power, energy and area of a run (aann.energy, docs/energy.md)
 from .sweep import Sweep, SweepResults, load_sweep, load_sweep_results, run_sweep  # noqa: E402
 
 # sweeps (aann.sweep, docs/sweeps.md)

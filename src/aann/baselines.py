@@ -68,7 +68,7 @@ def rule_config(config):
     network, training, constants and data, ``[training] rule`` with its keys (the
     feedback's seed and range), the laws of :data:`RULE_LAWS` it uses (without their
     offsets and bandwidth), every other block ideal, no ``[nonideal]``, no
-    ``[mismatch]``."""
+    ``[mismatch]``, no ``[offset_cancellation]``."""
     from .blocks import ROLES
 
     blocks = {}
@@ -79,7 +79,8 @@ def rule_config(config):
                                                                          ())}
     if roles:
         blocks["multiplier"] = roles
-    data = {k: v for k, v in config.to_dict().items() if k not in ("nonideal", "mismatch")}
+    data = {k: v for k, v in config.to_dict().items()
+            if k not in ("nonideal", "mismatch", "offset_cancellation")}
     data["blocks"] = blocks
     return from_dict(data)
 

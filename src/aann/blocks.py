@@ -28,6 +28,7 @@ the native engine and in the netlist.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import ClassVar
 
 import equinox as eqx
@@ -194,6 +195,30 @@ def bandwidth():
                      "0: none (instantaneous)")
 
 
+SUPPLY = {"multiplier": 147.9e-6, "activation": 19.74e-6, "derivative": 13.93e-6,
+          "error": 19.74e-6, "charging": 84.29e-6}
+"""The default ``Isupply`` of each block (A): the SkyWater 130 nm cells' supply current
+at zero signal, tt, 27 C, 1.8 V (:func:`aann.cells.supply.measure_supply`):
+``aann_multiplier``, ``aann_sigmoid``, ``aann_derivative``, ``aann_charging`` (its
+``vdd`` and ``vteach`` pins while learning). The error block has no cell: the
+sigmoid's (a differential pair into a load resistor, as a subtractor would be). The
+Type2 stage (:class:`Type2`) declares none: it is its multipliers (role ``type2``, each
+drawing the multiplier's) summed into the resistor ``R_E``. docs/energy.md."""
+
+
+def supply(kind: str):
+    """The ``Isupply`` field of block ``kind``: its static supply current (A), drawn
+    from ``[constants] Vdd`` whatever the signals; power only, no dynamics."""
+    cell = {"multiplier": "aann_multiplier", "activation": "aann_sigmoid",
+            "derivative": "aann_derivative", "charging": "aann_charging"}.get(kind)
+    where = f"the SkyWater {cell} cell at zero signal" if cell else \
+        "the sigmoid cell's (no cell of its own)"
+    who = "charging source" if kind == "charging" else "instance"
+    return param(SUPPLY[kind], "A", sign="nonnegative",
+                 doc=f"static supply current of each {who}, from Vdd (power only); "
+                     f"default: {where}")
+
+
 def _is_zero(x) -> bool:
     """A literal 0 (a Python number), known when the code is traced."""
     return isinstance(x, (int, float)) and x == 0
@@ -220,6 +245,7 @@ class Multiplier(eqx.Module):
     Voff: float = param(0.0, "V", doc="offset of input 2 (Eq. 17)")
     Ioff: float = param(0.0, "A", doc="offset of the output current")
     f3dB: float = bandwidth()
+    Isupply: float = supply("multiplier")
 
     @abc.abstractmethod
     def current(self, V1, V2, m=jnp):
@@ -251,8 +277,10 @@ class Multiplier(eqx.Module):
         return jnp.sum(self.output(v[:, None], M), axis=0)
 
     def _shared(self) -> bool:
-        """Every constant one scalar (no per-instance values): sums may be factored."""
-        return all(jnp.ndim(x) == 0 for x in jax.tree.leaves(self))
+        """Every constant one scalar (no per-instance values): sums may be factored.
+        ``Isupply`` (power only) does not count."""
+        return all(jnp.ndim(x) == 0 for x in jax.tree.leaves(
+            dataclasses.replace(self, Isupply=0.0)))
 
 
 @register_law("multiplier", "ideal")
@@ -331,6 +359,7 @@ class Activation(eqx.Module):
     Vamp: float = param(1.0, "V", sign="positive", doc="output swing")
     Iref: float = param(1e-4, "A", sign="positive", doc="input current scale")
     f3dB: float = bandwidth()
+    Isupply: float = supply("activation")
 
     def Vout(self, Inet, m=jnp):
         # = Vamp / (1 + exp(-Inet/Iref)), written with tanh: one transcendental and no
@@ -353,6 +382,7 @@ class Derivative(eqx.Module):
     Ru: float = param(1e4, "Ohm", sign="positive",
                       doc="transresistance Inet -> u; 1V/Iref gives dVout/dnet")
     f3dB: float = bandwidth()
+    Isupply: float = supply("derivative")
 
     def Vd(self, Inet, m=jnp):
         # e^u / (e^u + 1)^2 = (1 - tanh(u/2)^2) / 4: one tanh, no division, no overflow
@@ -377,6 +407,8 @@ class ConstantDerivative(eqx.Module):
     Vd0: float = param(0.25, "V", doc="constant law only: the fixed Vd of every neuron; "
                                       "0.25 V = the sigmoid derivative's maximum, Kd/4")
     Ru: ClassVar[float] = 1e4  # Ohm: the summing node's sense resistor (1 V / Iref)
+    shared: ClassVar[bool] = True  # one DC source for every neuron: no block per neuron
+    # (aann.energy counts none, and it declares no Isupply)
 
     def Vd(self, Inet, m=jnp):
         if isinstance(Inet, Expr):  # in a netlist: a DC value in the B-source
@@ -400,6 +432,7 @@ class OutputError(eqx.Module):
 
     Voff: float = param(0.0, "V", doc="offset of the error output")
     f3dB: float = bandwidth()
+    Isupply: float = supply("error")
 
     def VE(self, Vout, Vtarget, m=jnp):
         return _shifted(Vout - Vtarget, self.Voff)
@@ -428,6 +461,7 @@ class ChargingSource(eqx.Module):
                         doc="charging conductance; Keta/C = 1e13 1/s")
     Imax: float = param(100e-6, "A", sign="positive",
                         doc="largest current the charging source can deliver")
+    Isupply: float = supply("charging")
     current_limit: str = param("none", choices=("none", "clip", "tanh"), static=True,
                                doc="the source limited to Imax: clip(I) or Imax*tanh(I/Imax)")
     R_leak: float = param(0.0, "Ohm", sign="nonnegative",
@@ -440,28 +474,51 @@ class ChargingSource(eqx.Module):
                                       "capacitor per volt of each Vteach edge")
 
     temperature: float = param(0.0, "K", sign="nonnegative",
-                               doc="thermal noise of R_leak on every weight (needs R_leak); 0: "
-                                   "none")
+                               doc="thermal noise of R_leak on every weight (needs R_leak; with "
+                                   "autozero also kT/C_az); 0: none")
     shot_noise: bool = param(False, choices=(False, True), static=True,
                              doc="true: the charging current's shot noise, 2 q |I|")
+    dead_zone: float = param(0.0, "V", sign="nonnegative",
+                             doc="a comparator gates the source: no current while |Vgrad| < "
+                                 "dead_zone; 0: none")
+    dead_zone_edge: float = param(0.1e-3, "V", sign="positive",
+                                  doc="the gate's edge: the current rises linearly from 0 at "
+                                      "|Vgrad| = dead_zone to its full value at dead_zone + "
+                                      "dead_zone_edge")
 
     NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj",
-                                 "temperature", "shot_noise")
+                                 "temperature", "shot_noise", "dead_zone", "dead_zone_edge")
     NEEDS: ClassVar[dict] = {"Vmin": Needs(("rails", "=", True)),
-                             "Vmax": Needs(("rails", "=", True))}
+                             "Vmax": Needs(("rails", "=", True)),
+                             "dead_zone_edge": Needs(("dead_zone", ">", 0.0))}
     """The keys read only under a switch (given without it, they are refused). Every
     other key is always read: ``Imax`` is reported against without ``current_limit``,
-    ``R_leak``, ``Qinj`` and ``temperature`` are off at 0, and ``temperature > 0``
-    without ``R_leak`` is refused by the description (:class:`aann.spec.Config`)."""
+    ``R_leak``, ``Qinj``, ``temperature`` and ``dead_zone`` are off at 0, and
+    ``temperature > 0`` without ``R_leak`` is refused by the description (unless autozero
+    reads it for kT/C_az; :class:`aann.spec.Config`)."""
 
     def current(self, Vteach, Vgrad, m=jnp):
-        """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V."""
+        """Charging current in A; ``Vgrad`` is the multiplier's image of ``VE*Vd*Vin`` in V
+        (what reaches the source's input).
+
+        With ``dead_zone`` a comparator gates the source: the current is the ideal one
+        times ``clip((|Vgrad| - dead_zone) / dead_zone_edge, 0, 1)``, exactly 0 while
+        ``|Vgrad| < dead_zone`` and the ideal current from ``dead_zone + dead_zone_edge``
+        on; the finite edge (a comparator of finite gain) keeps the current a
+        continuous function of ``Vgrad`` (docs/cancellation.md)."""
         ideal = -self.Keta * Vteach * Vgrad
+        if not _is_zero(self.dead_zone):
+            ideal = ideal * self.gate(Vgrad, m)
         if self.current_limit == "tanh":
             return self.Imax * m.tanh(ideal / self.Imax)
         if self.current_limit == "clip":
             return m.clip(ideal, -self.Imax, self.Imax)
         return ideal
+
+    def gate(self, Vgrad, m=jnp):
+        """The dead zone's comparator gate, 0 .. 1: ``clip((|Vgrad| - dead_zone) /
+        dead_zone_edge, 0, 1)``."""
+        return m.clip((m.abs(Vgrad) - self.dead_zone) / self.dead_zone_edge, 0.0, 1.0)
 
     def node_current(self, Icharged, Vw, dVteach_dt=None):
         """The current into the capacitor (A): the source's, less the leakage, plus the

@@ -30,6 +30,14 @@ and sources but state of the circuit: ``tau dy/dt = u - y``, ``u`` the law's
 value. :meth:`Circuit.lagged` says which signals lag, :meth:`Circuit.settle`
 gives their DC values (a run's initial state) and :meth:`Circuit.d_dt` the
 vector field of weights and lagged outputs together.
+
+Offset cancellation (:mod:`aann.cancellation`, :attr:`Circuit.cancellation`): the
+vector field takes what the technique's switches do during a segment
+(:class:`aann.cancellation.Switches`): the chopper's ``s = +-1`` swaps the error
+block's inputs and multiplies every charging source's input; the autozero phase
+forces the error to zero and turns the sources off, and while a row is learned
+each source's input has the held value subtracted. Without it (``switches =
+None``) nothing of this is computed.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from .blocks import (
     Type2,
     instance_shapes,  # noqa: F401  (re-exported)
 )
+from .cancellation import Switches, build_cancellation, error_inputs, source_input
 from .mismatch import draw
 from .params import param
 from .rules import Backprop, Rule, build_rule
@@ -159,9 +168,14 @@ class Circuit(eqx.Module):
     error: OutputError = OutputError()
     charging: ChargingSource = ChargingSource()
     Vbias: float = param(1.0, "V", doc="bias input x_0 of every neuron")
+    Vdd: float = param(1.8, "V", sign="positive",
+                       doc="supply every block draws its Isupply from (power only; the "
+                           "SkyWater cells' 1.8 V)")
     instances: tuple | None = None  # per layer {block: {constant: array}}, or None
     # the learning rule: which signals drive the delta, charge and Type2 multipliers
     rule: Rule = Backprop()
+    # offset cancellation of the error path (aann.cancellation): Chopper, Autozero or None
+    cancellation: eqx.Module | None = None
 
     @property
     def multiplier(self) -> Multiplier:
@@ -203,16 +217,28 @@ class Circuit(eqx.Module):
             Vds.append(lag(l, "Vd", self.block("derivative", l).Vd(Inet)))
         return Forward(inputs, Inets, Vouts, Vds)
 
-    def charging_currents(self, W, Vin, Vtarget, Vteach, lags=None):
+    def charging_currents(self, W, Vin, Vtarget, Vteach, lags=None, switches=None):
         """``Icharged`` of every capacitor (A), same shapes as ``W``, and the output
-        ``Vout``; ``lags``: the lagged block outputs (None: none)."""
-        return self._charging(W, Vin, Vtarget, Vteach, self._lag(lags))
+        ``Vout``; ``lags``: the lagged block outputs (None: none); ``switches``: what the
+        offset cancellation's switches do (:class:`aann.cancellation.Switches`; None:
+        none)."""
+        return self._charging(W, Vin, Vtarget, Vteach, self._lag(lags), switches)
 
-    def _charging(self, W, Vin, Vtarget, Vteach, lag: _Lags):
+    def _error(self, top, Vout, Vtarget, switches):
+        """The output layer's Type1 error (Eq. 14), its inputs as the offset
+        cancellation's switches present them."""
+        if switches is None:
+            return self.block("error", top).VE(Vout, Vtarget)
+        return self.block("error", top).VE(*error_inputs(
+            Vout, Vtarget, sign=switches.sign, phase=1.0 if switches.phase else None))
+
+    def _charging(self, W, Vin, Vtarget, Vteach, lag: _Lags, switches=None, inputs=None):
+        """``inputs``: a dict that receives, layer index -> what reaches the charging
+        sources' inputs (V)."""
         fwd = self._forward(W, Vin, lag)
         rule = self.rule  # the operands of the delta, charge and Type2 multipliers
         top = len(W) - 1
-        VE = lag(top, "VE", self.block("error", top).VE(fwd.Vout[-1], Vtarget))  # Type1, Eq. 14
+        VE = lag(top, "VE", self._error(top, fwd.Vout[-1], Vtarget, switches))  # Type1, Eq. 14
         currents = [None] * len(W)
         Vdeltas = [None] * len(W)
         for l in reversed(range(len(W))):
@@ -222,7 +248,13 @@ class Circuit(eqx.Module):
             charge = self.block("multiplier.charge", l)
             Vgrad = lag(l, "Vgrad", charge.product(
                 *rule.charge_inputs(Vdelta[:, None], fwd.inputs[l][None, :])))
-            currents[l] = self.block("charging", l).current(Vteach, Vgrad)
+            if switches is not None:  # the chopper's demodulator, the autozero's hold
+                Vgrad = source_input(Vgrad, sign=switches.sign, held=None if
+                                     switches.held is None else switches.held[l])
+            if inputs is not None:
+                inputs[l] = Vgrad
+            currents[l] = jnp.zeros_like(W[l]) if switches is not None and switches.phase \
+                else self.block("charging", l).current(Vteach, Vgrad)  # phase: source off
             if l > 0:  # Type2, Eq. 15-16: error of the layer below, from the deltas of
                 # the layer the rule names (backprop: this one)
                 source = rule.type2_source(l, len(W))
@@ -259,11 +291,12 @@ class Circuit(eqx.Module):
         weights' shape."""
         return tuple(self.block("charging", l).C for l in range(len(self.sizes) - 1))
 
-    def dVw_dt(self, W, Vin, Vtarget, Vteach, dVteach_dt=None):
+    def dVw_dt(self, W, Vin, Vtarget, Vteach, dVteach_dt=None, switches=None):
         """The vector field of the weight capacitors, V/s (Eq. 8): the charging currents,
         less the leakage, plus the charge the switch injects while ``Vteach`` moves at
-        ``dVteach_dt`` (V/s; None: held), held at the rails, over ``C``."""
-        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach)
+        ``dVteach_dt`` (V/s; None: held), held at the rails, over ``C``; ``switches``: the
+        offset cancellation's (:class:`aann.cancellation.Switches`; None: none)."""
+        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach, switches=switches)
         return self._dVw_dt(currents, W, dVteach_dt)
 
     def _dVw_dt(self, currents, W, dVteach_dt):
@@ -300,24 +333,42 @@ class Circuit(eqx.Module):
         return max((float(np.max(np.asarray(self.pole_f3dB(l, name))))
                     for l, names in enumerate(self.lagged()) for name in names), default=0.0)
 
-    def settle(self, W, Vin, Vtarget, Vteach, lagged: tuple):
+    def settle(self, W, Vin, Vtarget, Vteach, lagged: tuple, switches=None):
         """The lagged outputs (per layer, a dict over ``lagged``) settled at their DC
-        values for weights ``W`` and sources held at ``Vin``, ``Vtarget``, ``Vteach``."""
+        values for weights ``W`` and sources held at ``Vin``, ``Vtarget``, ``Vteach``
+        (``switches``: the offset cancellation's, as at the run's start,
+        :func:`aann.cancellation.start_switches`)."""
         lag = _Lags(self, lagged)
-        self._charging(W, Vin, Vtarget, Vteach, lag)
+        self._charging(W, Vin, Vtarget, Vteach, lag, switches)
         return lag.targets
 
-    def d_dt(self, y, Vin, Vtarget, Vteach, dVteach_dt=None):
+    def d_dt(self, y, Vin, Vtarget, Vteach, dVteach_dt=None, switches=None):
         """The vector field of the circuit's state ``y = (W, lags)``: ``(dVw/dt, dy/dt of
         the lagged outputs)``, V/s. ``lags``: per layer a dict, signal name (of
         :meth:`lagged`) to its value, shaped (n_out,), or (n_out, n_in + 1) for
-        ``Vgrad``. Without poles (``lags`` all empty) exactly :meth:`dVw_dt`."""
+        ``Vgrad``. Without poles (``lags`` all empty) exactly :meth:`dVw_dt`.
+        ``switches``: what the offset cancellation's switches do during this segment
+        (:class:`aann.cancellation.Switches`; None: no cancellation)."""
         W, lags = y
         if not any(lags):
-            return self.dVw_dt(W, Vin, Vtarget, Vteach, dVteach_dt), lags
+            return self.dVw_dt(W, Vin, Vtarget, Vteach, dVteach_dt, switches), lags
         lag = self._lag(lags)
-        currents, _ = self._charging(W, Vin, Vtarget, Vteach, lag)
+        currents, _ = self._charging(W, Vin, Vtarget, Vteach, lag, switches)
         return self._dVw_dt(currents, W, dVteach_dt), lag.derivatives()
+
+    def autozero_sample(self, W, Vin, Vtarget, Vteach, lags=None, key=None):
+        """What each charging source's autozero capacitor holds at the end of an autozero
+        phase in state ``(W, lags)`` with this row's sources: per layer, what reaches the
+        source's input with the error forced to zero (the whole path's offset; through
+        the poles, their present values), plus the sampling switch's ``Q_inj / C_az``
+        and, with a PRNG ``key``, a kT/C_az noise draw at the source's ``temperature``
+        (:meth:`aann.cancellation.Autozero.hold`)."""
+        inputs = {}
+        self._charging(W, Vin, Vtarget, Vteach, self._lag(lags), Switches(phase=True), inputs)
+        az = self.cancellation
+        return tuple(az.hold(inputs[l], self.block("charging", l).temperature,
+                             None if key is None else jax.random.fold_in(key, l))
+                     for l in range(len(W)))
 
     def settling_time(self) -> float:
         """The time (s) the charging currents take to settle to 1 % after a step of the
@@ -350,10 +401,10 @@ class Circuit(eqx.Module):
                 VE = Vdelta[self.rule.type2_source(l, n)] + tau(l - 1, "VE")
         return chain_settling(slowest)
 
-    def diffusion(self, W, Vin, Vtarget, Vteach, lags=None):
+    def diffusion(self, W, Vin, Vtarget, Vteach, lags=None, switches=None):
         """Per weight, the noise intensity ``g`` (V/sqrt(s)) of ``dVw = f dt + g dB``:
         ``sqrt(S) / C`` with ``S`` the node's two-sided noise current density."""
-        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach, lags)
+        currents, _ = self.charging_currents(W, Vin, Vtarget, Vteach, lags, switches)
         out = []
         for l, I in enumerate(currents):
             node = self.block("charging", l)
@@ -421,8 +472,8 @@ def build_circuit(config, sample: int | None = None, seed: int = 0) -> Circuit:
     charging = ChargingSource(**{k: getattr(config.nonideal if k in ChargingSource.NONIDEAL
                                             else c, k) for k in params_of(ChargingSource)})
     circuit = Circuit(sizes=tuple(config.network.sizes), multipliers=multipliers,
-                      charging=charging, Vbias=c.Vbias, rule=build_rule(config, seed),
-                      **laws)
+                      charging=charging, Vbias=c.Vbias, Vdd=c.Vdd, rule=build_rule(config, seed),
+                      cancellation=build_cancellation(config), **laws)
     if sample is None:
         return circuit
     return dataclasses.replace(circuit, instances=draw(circuit, config.mismatch, sample))

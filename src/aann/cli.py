@@ -298,13 +298,17 @@ def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=Fa
                  mismatch: int = typer.Option(0, "--mismatch", help="Also N Monte Carlo "
                                               "samples of the PDK's mismatch models -> "
                                               "mismatch.toml ([mismatch] sigmas)."),
+                 bias: str | None = typer.Option(None, "--bias", help="Bias scales, e.g. "
+                                                 "0.25,0.5,1,2: supply current and f3dB at "
+                                                 "each (the bias resistor XRb scaled) -> "
+                                                 "bias.csv."),
                  out: str = typer.Option("aann-cell", "--out", help="Output directory.")):
     """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law;
     write fit.toml, sweep.csv, fit.png, summary.json."""
     from .cells.cli import characterize_command
 
     characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out,
-                         mismatch=mismatch)
+                         mismatch=mismatch, bias=bias)
 
 
 from .experiments.cli import reproduce_app  # noqa: E402

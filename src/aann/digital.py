@@ -43,6 +43,30 @@ class DigitalRun:
     device: str
 
 
+def sgd_flops(sizes) -> dict:
+    """Floating-point operations of per-row SGD of the network ``sizes`` (the circuit's
+    layout: column 0 the bias weight, its input ``Vbias``), counted per operation (a
+    multiply-add is 2, ``exp`` 1), per row:
+
+    * ``forward``: per layer ``2 n_out (n_in + 1)`` (the weighted sum, bias included) and
+      ``4 n_out`` (the sigmoid ``1 / (1 + exp(-z))``: negate, exp, add, divide);
+    * ``backward``: the output deltas ``(a - y) a (1 - a)``, 4 per output; per layer
+      above the first the hidden deltas ``(W[:, 1:]^T delta) a (1 - a)``, ``2 n_out n_in
+      + 3 n_in``; the gradient ``delta x^T``, 1 per weight;
+    * ``update``: ``W - lr g``, 2 per weight;
+
+    ``row`` their sum, ``inference`` the forward pass alone."""
+    sizes = [int(n) for n in sizes]
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    weights = sum(n_out * (n_in + 1) for n_in, n_out in layers)
+    forward = sum(2 * n_out * (n_in + 1) + 4 * n_out for n_in, n_out in layers)
+    backward = 4 * sizes[-1] + sum(2 * n_out * n_in + 3 * n_in
+                                   for n_in, n_out in layers[1:]) + weights
+    update = 2 * weights
+    return {"forward": forward, "backward": backward, "update": update,
+            "row": forward + backward + update, "inference": forward}
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401

@@ -77,7 +77,7 @@ class Mismatch:
                 raise ValidationError(
                     f"unknown key {key!r} in [mismatch]; use seed or a block constant such as "
                     "\"multiplier.Km\", \"multiplier.charge.Voff1\", \"activation.Iref\", "
-                    "\"derivative.Kd\", \"C\" (keys: README, [mismatch])")
+                    "\"derivative.Kd\", \"C\" (keys: docs/toml.md, [mismatch])")
             sigmas[key] = _sigma(key, value, known[key])
         object.__setattr__(self, "seed", seed)
         object.__setattr__(self, "sigmas", sigmas)

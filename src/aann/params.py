@@ -6,7 +6,7 @@ A block declares its constants as fields made by :func:`param`::
         KI: float = param(200e-6, "A", sign="positive", doc="saturation current")
 
 and everything else follows from that one declaration: the TOML section and
-its validation (:mod:`aann.spec`), the README's table of keys, and the circuit
+its validation (:mod:`aann.spec`), the TOML reference (docs/toml.md), and the circuit
 (:func:`aann.circuit.build_circuit` passes the section's values by name).
 The sections of run settings (``[training]``, ``[solver]``) use the same
 declarations. This module imports nothing heavy.
@@ -82,7 +82,7 @@ class Param:
     def _check_maximum(self, value, name: str) -> None:
         if self.maximum is not None and value > self.maximum:
             raise ValidationError(f"{name} = {short_repr(value)} is above its limit "
-                                  f"{self.maximum:g} (README, \"Limits\")")
+                                  f"{self.maximum:g} (docs/errors.md, \"Limits\")")
 
     @property
     def unit_text(self) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batch import check_size, network_circuits
+from .cancellation import row_period
 from .circuit import Circuit, build_circuit
 from .datasets import Dataset, for_config
 from .errors import ValidationError
@@ -86,10 +87,14 @@ class Prepared:
 
     @property
     def circuit_seconds(self) -> float:
-        """Circuit time the whole run simulates (s)."""
+        """Circuit time the whole run simulates (s); with autozero the phases too."""
         if self.stimulus is not None:
             return float(self.stimulus.time[-1] - self.stimulus.time[0])
-        return self.schedule.duration
+        s, cancellation = self.schedule, self.circuit.cancellation
+        if cancellation is None:
+            return s.duration
+        # with autozero every row lasts t_az longer (aann.cancellation.row_period)
+        return s.epochs * s.order.shape[-1] * row_period(cancellation, s.t_row)
 
 
 def initial_networks(config: Config, init_weights=None) -> list[dict]:

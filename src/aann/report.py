@@ -47,6 +47,10 @@ def print_summary(results: Results, console: Console | None = None) -> None:
     n_ok = int(((results.first_epoch_below() > 0) & (diverged == 0)).sum())
     console.print(f"{n_ok} of {results.n_networks} networks reached MSE < {MSE_GOAL:g}; "
                   f"simulated in {results.wall_seconds:.2f} s")
+    if results.energy is not None:
+        from .energy import describe
+
+        console.print(describe(results.energy), highlight=False)
     ds = results.dataset
     if results.epochs_done and "test_accuracy" in results.metrics:
         acc = results.final("test_accuracy")

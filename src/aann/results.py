@@ -13,6 +13,7 @@ import numpy as np
 
 from . import results_views as views
 from .datasets import Dataset
+from .energy import Energy, run_energy
 from .engines.base import EngineInfo, EpochRecords, Run
 from .io import atomic_write, ensure_writable_dir, weights_to_json
 from .metrics import DEFAULT_GOAL, Goal, ordered
@@ -20,6 +21,9 @@ from .metrics import learned as _learned
 from .spec import Config
 
 MSE_GOAL = DEFAULT_GOAL.value  # the "converged" threshold of the summary table (V^2)
+ENERGY_KEYS = ("blocks", "power_static", "energy_charging", "energy_training", "energy_epoch",
+               "energy_inference", "area", "supply_power_measured", "energy_assumptions")
+"""The keys of summary.json that :meth:`aann.energy.Energy.summary` gives."""
 
 
 class Divergence(enum.StrEnum):
@@ -71,6 +75,8 @@ class Results:
     # point, swept keys...): name -> one value per network
     dataset: Dataset | None = None  # the encoded rows trained on (and held out), V; None
     # under a PWL stimulus
+    energy: Energy | None = None  # power, energy and area (aann.energy); None: results
+    # saved before they were kept
 
     def __post_init__(self):
         if self.coords is not None:
@@ -154,7 +160,8 @@ class Results:
                    samples=None if prepared.samples is None else list(prepared.samples),
                    settling=prepared.circuit.settling_time(),
                    retention=_retention(prepared.circuit),
-                   dataset=None if prepared.schedule is None else prepared.schedule.dataset)
+                   dataset=None if prepared.schedule is None else prepared.schedule.dataset,
+                   energy=run_energy(prepared, run))
 
     @property
     def n_networks(self) -> int:
@@ -285,7 +292,7 @@ class Results:
     def summary(self) -> dict:
         """The figures of the summary table, per network, plus the settings.
 
-        The same keys for every engine (README, "summary.json"); a figure an
+        The same keys for every engine (docs/train.md, "Outputs"); a figure an
         engine does not have is None.
         """
         Imax = self.config.constants.Imax
@@ -314,6 +321,8 @@ class Results:
             "limits_broken": list(self.limits().values()),
             "process_seconds": info.process_seconds,
             "time_points": info.time_points,
+            **(self.energy.summary() if self.energy is not None else
+               dict.fromkeys(ENERGY_KEYS)),
             "networks": [
                 {"seed": self.seeds[b],
                  "sample": None if self.samples is None else self.samples[b],

@@ -84,6 +84,7 @@ def archive_arrays(res) -> dict[str, np.ndarray]:
         "retention": res.retention,
         "coords": res.coords,
         "dataset": data,
+        "energy": None if res.energy is None else res.energy.to_dict(),
     }
     out = {k: np.asarray(v) for k, v in arrays.items()}
     out["meta"] = np.array(json.dumps(_tagged(meta)))
@@ -159,9 +160,16 @@ def read_archive(path) -> dict:
             rows=meta["rows"], circuit_seconds=meta["circuit_seconds"],
             breakpoints=meta["breakpoints"], W_min=arrays["W_min"], W_max=arrays["W_max"],
             settling=meta.get("settling"), retention=meta.get("retention"),
-            coords=meta.get("coords"), dataset=_read_dataset(meta.get("dataset"), arrays))
+            coords=meta.get("coords"), dataset=_read_dataset(meta.get("dataset"), arrays),
+            energy=_read_energy(meta.get("energy")))
     except (KeyError, TypeError) as e:
         raise damaged(f"missing or malformed entry {e}") from None
+
+
+def _read_energy(meta: dict | None):
+    from .energy import Energy
+
+    return None if meta is None else Energy.from_dict(meta)
 
 
 def _dataset_entries(ds, arrays: dict, prefix: str = "data") -> dict | None:
@@ -230,6 +238,9 @@ def differences(a, b) -> list[str]:
             out.append(name)
     if (a.coords or {}) != (b.coords or {}):
         out.append("coords")
+    if (a.energy is None) != (b.energy is None) or (a.energy is not None and
+                                                     a.energy != b.energy):
+        out.append("energy")
     da, db = {}, {}
     if _dataset_entries(a.dataset, da) != _dataset_entries(b.dataset, db) or set(da) != set(db) \
             or not all(_same_array(da[k], db[k]) for k in da):

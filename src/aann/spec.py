@@ -139,7 +139,10 @@ def constants_params() -> dict[str, Param]:
               if k not in _blocks.ChargingSource.NONIDEAL}
     return {**source, **params_of(Circuit),
             "Vw_bound": Param(100.0, "V", "positive",
-                              "|Vw| beyond this flags the run as diverged")}
+                              "|Vw| beyond this flags the run as diverged"),
+            "C_density": Param(2e-3, sign="positive", shown_unit="F/m^2",
+                               doc="capacitance per area of a weight capacitor (area only); "
+                                   "2e-3 = 2 fF/um^2, the SkyWater MIM capacitor's")}
 
 
 def nonideal_params() -> dict[str, Param]:
@@ -166,6 +169,13 @@ def training_needs() -> dict[str, Needs]:
     return {key: Needs(*(("rule", "=", name) for name, cls in _rules.RULES.items()
                          if key in cls.keys))
             for key in Training.RULE_KEYS}
+
+
+def cancellation_needs() -> dict[str, Needs]:
+    """The keys of ``[offset_cancellation]`` read only by one method
+    (:attr:`OffsetCancellation.METHOD_KEYS`): given with another, they are refused."""
+    return {key: Needs(("method", "=", method))
+            for key, method in OffsetCancellation.METHOD_KEYS.items()}
 
 
 class Constants(Table):
@@ -528,6 +538,66 @@ class Data(_Fields):
         return self == Data()
 
 
+MAX_PERIODS_PER_ROW = 1000  # chopper half periods are segments: 2000 solves a row
+
+
+@dataclass(frozen=True)
+class OffsetCancellation(_Fields):
+    """Dynamic offset cancellation of the error path (docs/cancellation.md); the default
+    ``method = "none"`` is the circuit without it.
+
+    ``chopper``: the error block's inputs and the charging sources' inputs are switched
+    by one square wave ``s(t) = +-1`` of ``periods_per_row`` whole periods a row, so
+    every offset added between them is modulated and cancels over each period.
+    ``autozero``: before every row a phase of ``t_az`` with learning off and the error
+    forced to zero; what then reaches each charging source is held on its ``C_az``
+    (with kT/C_az noise at ``[nonideal] temperature`` and the sampling switch's
+    injected charge ``Q_inj``) and subtracted while the row is learned; every row
+    lasts ``t_az`` longer. A key of one method given with another is refused.
+    """
+
+    _where = "offset_cancellation"
+    method: str = choice("none", "none", "chopper", "autozero",
+                         doc="dynamic offset cancellation of the error path")
+    periods_per_row: int = param(1, sign="positive", maximum=MAX_PERIODS_PER_ROW,
+                                 doc="chopper: whole periods of s(t) = +-1 in every row")
+    t_az: float = param(0.01e-12, "s", sign="positive",
+                        doc="autozero: the phase before every row (learning off, error "
+                            "forced to 0); adds t_az to every row")
+    C_az: float = param(0.1e-12, "F", sign="positive",
+                        doc="autozero: the capacitor holding the path's offset, one per "
+                            "charging source (kT/C_az noise)")
+    Q_inj: float = param(0.0, "C", doc="autozero: charge the sampling switch injects into "
+                                       "C_az as it opens (Q_inj/C_az on the held value)")
+
+    METHOD_KEYS: ClassVar[dict] = {"periods_per_row": "chopper", "t_az": "autozero",
+                                   "C_az": "autozero", "Q_inj": "autozero"}
+    """The keys read by one method only, key -> method (:func:`cancellation_needs`)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        declared = params_of(OffsetCancellation)
+        off = switched_off(self._where, cancellation_needs(), self.all_values(),
+                           [k for k in self.METHOD_KEYS
+                            if getattr(self, k) != declared[k].default])
+        for _, message in off[:1]:  # a value set for a method that does not read it
+            raise ValidationError(message)
+
+    def all_values(self) -> dict:
+        """Every key's value, read or not (unread keys hold their defaults)."""
+        return super().to_dict()
+
+    def to_dict(self) -> dict:
+        """The keys the method reads, in SI units."""
+        needs, values = cancellation_needs(), self.all_values()
+        return {k: v for k, v in values.items() if k not in needs or needs[k].met(values)}
+
+    @property
+    def is_default(self) -> bool:
+        """No cancellation (``method = "none"``)."""
+        return self == OffsetCancellation()
+
+
 @dataclass(frozen=True)
 class Solver(_Fields):
     """How the native engine integrates.
@@ -595,7 +665,8 @@ class Solver(_Fields):
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
              "mismatch": Mismatch, "nonideal": Nonideal, "training": Training,
-             "data": Data, "solver": Solver}
+             "data": Data, "solver": Solver, "offset_cancellation": OffsetCancellation}
+_OMITTED_AT_DEFAULT = ("data", "offset_cancellation")  # Config.to_dict leaves them out
 
 
 @dataclass(frozen=True)
@@ -611,6 +682,7 @@ class Config:
     training: Training = None
     data: Data = None
     solver: Solver = None
+    offset_cancellation: OffsetCancellation = None
 
     def __post_init__(self):
         for name, cls in _SECTIONS.items():
@@ -628,10 +700,12 @@ class Config:
                 "is a finite number (1 is the paper's optimum)")
         _mismatch.check(self)
         n = self.nonideal
-        if n.temperature > 0 and n.R_leak == 0:
+        autozero = self.offset_cancellation.method == "autozero"
+        if n.temperature > 0 and n.R_leak == 0 and not autozero:  # autozero: kT/C_az
             raise ValidationError(
                 f"nonideal.temperature = {n.temperature:g} K is the thermal noise of R_leak, "
                 "but R_leak = 0 (none); give R_leak (e.g. \"1e12ohm\") or temperature = 0")
+        _check_cancellation_timing(self)
 
     @property
     def lam(self) -> float:
@@ -641,10 +715,11 @@ class Config:
 
     def to_dict(self) -> dict:
         """Every setting, by section, in SI units (what summary.json records). ``[data]``
-        only where it is not at its defaults: runs on data in volts keep the settings,
-        fingerprints and sweep digests they had before the section existed."""
+        and ``[offset_cancellation]`` only where they are not at their defaults: runs
+        without them keep the settings, fingerprints and sweep digests they had before
+        the sections existed."""
         return {name: getattr(self, name).to_dict() for name in _SECTIONS
-                if name != "data" or not self.data.is_default}
+                if name not in _OMITTED_AT_DEFAULT or not getattr(self, name).is_default}
 
     def replace(self, **sections) -> Config:
         """A copy with ``section={key: value}`` overrides, e.g. ``training={"epochs": 10}``.
@@ -657,6 +732,25 @@ class Config:
     @classmethod
     def from_toml(cls, path) -> Config:
         return load_toml(path)
+
+
+def _check_cancellation_timing(config) -> None:
+    """The row edge ends where the offset cancellation's segments allow: before the end
+    of the chopper's first half period, or of the autozero phase (where the sources
+    move)."""
+    oc, t = config.offset_cancellation, config.training
+    if oc.method == "chopper":
+        half = t.t_row / (2 * oc.periods_per_row)
+        if t.t_edge >= half:
+            raise ValidationError(
+                f"training.t_edge = {t.t_edge:g} s is not shorter than the chopper's half "
+                f"period t_row / (2 periods_per_row) = {half:g} s; the row edge must end "
+                "within the first half period: shorten t_edge or use fewer periods_per_row")
+    elif oc.method == "autozero" and t.t_edge >= oc.t_az:
+        raise ValidationError(
+            f"training.t_edge = {t.t_edge:g} s is not shorter than the autozero phase t_az = "
+            f"{oc.t_az:g} s; the row edge happens within the phase (learning off): shorten "
+            "t_edge or lengthen offset_cancellation.t_az")
 
 
 def build_section(cls, values, where: str):
@@ -683,6 +777,10 @@ def build_section(cls, values, where: str):
     section = cls(**values)
     if cls is Training:  # a rule's key given, even at its default, with another rule
         for _, message in switched_off(where, training_needs(), section.all_values(),
+                                       list(values))[:1]:
+            raise ValidationError(message)
+    if cls is OffsetCancellation:  # a method's key given, even at its default, with another
+        for _, message in switched_off(where, cancellation_needs(), section.all_values(),
                                        list(values))[:1]:
             raise ValidationError(message)
     return section
@@ -748,6 +846,16 @@ def _drop_unread(data: dict, given: dict) -> dict:
                                        [k for k in list(training) if k in Training.RULE_KEYS]):
                 if not is_given("training", key):
                     del training[key]
+    cancellation = data.get("offset_cancellation")
+    if isinstance(cancellation, dict):
+        method = cancellation.get("method", "none")
+        if isinstance(method, str):  # a bad method is reported by the section
+            for key, _ in switched_off("offset_cancellation", cancellation_needs(),
+                                       {"method": method},
+                                       [k for k in list(cancellation)
+                                        if k in OffsetCancellation.METHOD_KEYS]):
+                if not is_given("offset_cancellation", key):
+                    del cancellation[key]
     mismatch = data.get("mismatch")
     if isinstance(mismatch, dict):
         try:
@@ -865,8 +973,8 @@ def _toml_value(value) -> str:
 def default_toml() -> str:
     """Every key of the description with its default, unit and meaning, as TOML.
 
-    Written from the declarations (the README shows exactly this text, tested),
-    so a law or constant added anywhere appears here by itself.
+    Written from the declarations (the TOML reference, docs/toml.md, shows exactly this
+    text, tested), so a law or constant added anywhere appears here by itself.
     """
     lines = ["[network]", f"sizes = {_toml_value(Network().sizes):<20} "
              "# layer sizes, inputs first; also \"2-8-1\""]
@@ -922,6 +1030,10 @@ def default_toml() -> str:
     table("nonideal", nonideal_params(), nonideal.all_values(),
           {k: read_with(need) for k, need in nonideal_needs().items()
            if not need.met(nonideal.all_values())})
+    cancellation = OffsetCancellation()
+    table("offset_cancellation", params_of(OffsetCancellation), cancellation.all_values(),
+          {k: read_with(need) for k, need in cancellation_needs().items()
+           if not need.met(cancellation.all_values())})
     lines.extend([
         "", "[mismatch]",
         f"{'seed = 0':<27}# draws of Monte Carlo sample k: from (seed, k, constant)",

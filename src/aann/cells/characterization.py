@@ -187,6 +187,12 @@ def measure(cell: Cell, points: int | None = None, corner: str = "tt", temp: flo
             half: float | None = None, seed: int | None = None) -> tuple[Sweep, Sweep]:
     """The cell's sweep on its grid and at the midpoints (ngspice, SkyWater models;
     ``seed``: a Monte Carlo sample of the mismatch models)."""
+    grid, mid = _dc_plots(cell, points, corner, temp, half, seed)
+    return _sweep_of(grid, cell.kind), _sweep_of(mid, cell.kind)
+
+
+def _dc_plots(cell: Cell, points, corner, temp, half, seed=None):
+    """The raw plots of the cell's sweeps: on its grid, at the midpoints."""
     check_corner(corner)
     points = POINTS[cell.kind] if points is None else points
     if not isinstance(points, int) or not 3 <= points <= 201:
@@ -197,7 +203,7 @@ def measure(cell: Cell, points: int | None = None, corner: str = "tt", temp: flo
         raise ValidationError("ngspice ran one sweep of two; see its log")
     # ngspice's raw file need not keep the order of the analyses: the grid has more points
     grid, mid = sorted(plots[:2], key=lambda p: -len(p.sweep))
-    return _sweep_of(grid, cell.kind), _sweep_of(mid, cell.kind)
+    return grid, mid
 
 
 # --- the fits ----------------------------------------------------------------------
@@ -417,22 +423,33 @@ class Characterization:
 
 def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
                  points: int | None = None, half: float | None = None,
-                 update=None, bandwidth: bool = True) -> Characterization:
+                 update=None, bandwidth: bool = True, biases=None) -> Characterization:
     """Sweep ``cell`` in ngspice at ``corner`` and ``temp`` (degrees C), fit its analytic
-    laws and build its tabulated law; with ``bandwidth`` also its AC analysis
-    (:mod:`aann.cells.bandwidth`). ``update(k, description)``: progress, 0 to 2."""
+    laws and build its tabulated law; its supply current at zero signal, from the same
+    sweep (``extra["Isupply_A"]``, :func:`aann.cells.supply.supply_from_sweep`); with
+    ``bandwidth`` also its AC analysis (:mod:`aann.cells.bandwidth`); with ``biases`` (bias
+    scales, :func:`aann.cells.supply.bias_sweep`) the supply current and bandwidth at each
+    (``extra["bias_sweep"]``). ``update(k, description)``: progress, 0 to 2."""
     cell = resolve_cell(cell) if isinstance(cell, str) else cell
     update = update or (lambda k, description: None)
     t0 = time.perf_counter()
     update(0, "ngspice DC sweeps")
-    sweep, check = measure(cell, points, corner, temp, half)
+    from .supply import supply_from_sweep
+
+    grid, mid = _dc_plots(cell, points, corner, temp, half)
+    sweep, check = _sweep_of(grid, cell.kind), _sweep_of(mid, cell.kind)
     update(1, "fitting the laws")
     if np.isnan(sweep.y).any():
         raise ValidationError("the sweep's grid is incomplete (ngspice skipped points)")
     fits = fit_laws(sweep)
     names = COLUMNS[cell.kind][0]
     table = Spline.fit(list(sweep.axes), sweep.y, names)
-    extra = {}
+    extra = {"Isupply_A": supply_from_sweep(grid, cell.kind)}
+    if biases is not None:
+        from .supply import bias_sweep
+
+        update(1, "bias sweep (supply current, bandwidth)")
+        extra["bias_sweep"] = bias_sweep(cell, biases, corner, temp)
     if bandwidth:
         from .bandwidth import measure_f3db
 

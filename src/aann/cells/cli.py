@@ -8,9 +8,10 @@ import typer
 
 def characterize_command(cell: str, *, kind: str | None, corner: str, temp: float,
                          points: int | None, out: str, mismatch: int = 0,
-                         progress: bool = True) -> None:
+                         progress: bool = True, bias: str | None = None) -> None:
     """Characterize ``cell`` into folder ``out`` (and ``mismatch`` Monte Carlo samples of
-    the mismatch models); every input is checked first."""
+    the mismatch models; ``bias``: bias scales, comma-separated, for a bias sweep);
+    every input is checked first."""
     from ..io import check_path_text, ensure_writable_dir
     from ..progress import progress_bar
     from .characterization import characterize, resolve_cell
@@ -27,16 +28,21 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
         from ..errors import ValidationError
 
         raise ValidationError(f"--mismatch {mismatch}: give 0 (none) or 2 to 1000 samples")
+    biases = None if bias is None else parse_biases(bias)
+    if biases is not None:
+        from .supply import bias_length
+
+        bias_length(resolved)  # a cell without a bias resistor: refused before any run
     models_dir()
     out = check_path_text(out, "output directory")
     ensure_writable_dir(out)
     with progress_bar(progress, total=2, label="characterize",
                       description=resolved.name) as bar:
-        ch = characterize(resolved, corner, temp, points,
+        ch = characterize(resolved, corner, temp, points, biases=biases,
                           update=lambda k, d: bar(k, f"{resolved.name}: {d}"))
     write_outputs(ch, out)
     typer.echo(summary_line(ch))
-    written = "fit.toml, sweep.csv, fit.png, summary.json"
+    written = "fit.toml, sweep.csv, fit.png, summary.json" + (", bias.csv" if biases else "")
     if mismatch:
         from ..io import atomic_write
         from .mismatch import UNITS, mismatch_csv, mismatch_toml, monte_carlo, quantity
@@ -52,6 +58,22 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
             for k, (v, rel) in mc.sigmas().items()))
         written += ", mismatch.toml, mismatch.csv"
     typer.echo(f"wrote {out}/ ({written})")
+
+
+def parse_biases(text: str) -> list[float]:
+    """``"0.25,0.5,1,2"`` -> bias scales (each > 0, at most 20), or a ValidationError."""
+    import math
+
+    from ..errors import ValidationError
+
+    try:
+        values = [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or len(values) > 20 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValidationError(f"--bias {text!r}: give bias scales > 0 separated by commas, "
+                              "at most 20, e.g. 0.25,0.5,1,2 (1: the cell as drawn)")
+    return values
 
 
 def cosim_netlist_command(cfg, cells: str, *, seed: int | None, sample: int | None,

@@ -73,13 +73,19 @@ class _Signal(Expr):
 
 def check_runnable(config) -> None:
     """A :class:`aann.ValidationError` for what the cells cannot run: ``teach`` other
-    than ``always``, ``order = "shuffle"``."""
+    than ``always``, ``order = "shuffle"``, offset cancellation, a dead zone."""
     from ..errors import ValidationError
 
     t = config.training
     if t.teach != "always" or t.order != "sequential":
         raise ValidationError("--cells sky130 runs teach = \"always\" and order = "
                               "\"sequential\" only")
+    if config.offset_cancellation.method != "none" or config.nonideal.dead_zone > 0:
+        raise ValidationError("--cells sky130 has no cells for offset cancellation or the "
+                              "dead zone ([offset_cancellation] method, [nonideal] "
+                              "dead_zone); run them on the cells' fitted laws with the "
+                              "native or ngspice engine, or set method = \"none\" and "
+                              "dead_zone = 0")
 
 
 def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,

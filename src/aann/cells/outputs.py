@@ -41,6 +41,7 @@ def fit_toml(ch: Characterization, table: Path) -> str:
         lines[-1] = "# the charging source has no tabulated law (yet); Vteach = 1 V is learning"
         lines.append("[constants]")
         lines += [f"{key} = {float(value)!r}" for key, value in ch.best.constants.items()]
+        lines += _supply_line(ch)
         limit = "tanh" if ch.best.law == "tanh" else "none"
         lines += ["[nonideal]", f'current_limit = "{limit}"']
         return "\n".join(lines) + "\n"
@@ -52,11 +53,30 @@ def fit_toml(ch: Characterization, table: Path) -> str:
         # the block's bandwidth, where the laws have a pole (the dynamics issue)
         key = "f3dB" if "f3dB" in section_params(ch.kind) else "# f3dB"
         lines.append(f"{key} = {f3dB!r}  # Hz, from the AC analysis")
+    lines += _supply_line(ch)
     # the table law's key, commented out: the fitted law does not read it (refused)
     unread = [k for k in ch.best.constants if k not in params_of(law_class(ch.kind, "table"))]
     note = f' (and drop {", ".join(unread)})' if unread else ""
     lines.append(f"# table = {_toml_value(str(table.resolve()))}  # with law = \"table\"{note}")
     return "\n".join(lines) + "\n"
+
+
+def _supply_line(ch: Characterization) -> list[str]:
+    """``Isupply`` (A), the cell's supply current at zero signal (docs/energy.md)."""
+    current = ch.extra.get("Isupply_A")
+    if current is None or not math.isfinite(current):
+        return []
+    return [f"Isupply = {float(current)!r}  # A, supply current at zero signal ({ch.corner}, "
+            f"{ch.temp:g} C)"]
+
+
+def bias_csv(ch: Characterization) -> str:
+    """The bias sweep (:func:`aann.cells.supply.bias_sweep`): ``scale, Rb_length_um,
+    Isupply_A, f3dB_Hz`` per bias setting."""
+    rows = ch.extra["bias_sweep"]
+    columns = ("scale", "Rb_length_um", "Isupply_A", "f3dB_Hz")
+    return ",".join(columns) + "\n" + "".join(
+        ",".join(f"{float(r[c]):.10g}" for c in columns) + "\n" for r in rows)
 
 
 def sweep_csv(ch: Characterization) -> str:
@@ -131,6 +151,9 @@ def summary_line(ch: Characterization) -> str:
     constants = ", ".join(f"{k} = {v:.4g}" for k, v in ch.best.constants.items())
     f3dB = ch.extra.get("f3dB_Hz")
     band = f"; f3dB {f3dB / 1e6:.3g} MHz" if f3dB is not None and math.isfinite(f3dB) else ""
+    supply = ch.extra.get("Isupply_A")
+    if supply is not None and math.isfinite(supply):
+        band += f"; Isupply {supply * 1e6:.4g} uA"
     return (f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): law {ch.best.law} ({constants}); "
             f"largest error {s['fit_max_error_pct']:.2f} % of full scale, table "
             f"{s['table_max_error_pct']:.3f} % at the midpoints{band}; {ch.seconds:.1f} s")
@@ -147,6 +170,9 @@ def write_outputs(ch: Characterization, out) -> list[Path]:
     atomic_write(toml_path, fit_toml(ch, csv_path))
     with atomic_file(json_path) as f:
         json.dump(ch.summary(), f, indent=1)
+    if "bias_sweep" in ch.extra:
+        paths.append(out / "bias.csv")
+        atomic_write(out / "bias.csv", bias_csv(ch))
     fig = figure(ch)
     try:
         atomic_savefig(fig, png_path)

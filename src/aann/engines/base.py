@@ -93,6 +93,10 @@ class Run:
     step_error: np.ndarray | None  # (B, epochs) largest fixed-step error estimate, V;
     # None: the engine controls its own error (ngspice)
     info: EngineInfo = field(default=None)
+    charge: tuple | None = None  # per layer (B, n_out, n_in + 1): integral |Icharged| dt
+    # over the run, C (aann.energy); None: the engine does not measure it
+    supply_power: np.ndarray | None = None  # (B,) the static supply power the engine
+    # measured itself, W (ngspice: -Vdd i(Vdd)); None: not measured
 
     @property
     def mse(self) -> np.ndarray:

@@ -36,6 +36,7 @@ import optimistix as optx
 
 from .. import checkpoint as ck
 from .. import metrics as _metrics
+from ..cancellation import Autozero, Chopper, Switches, check_edges, start_switches
 from ..circuit import Circuit
 from ..errors import ValidationError
 from ..progress import progress_bar
@@ -89,8 +90,8 @@ def _slope(t0, t1, s0, s1):
 
 
 def _field(t, y, args):
-    circuit, t0, t1, s0, s1 = args
-    return circuit.d_dt(y, *_sources(t, t0, t1, s0, s1), _slope(t0, t1, s0, s1))
+    circuit, t0, t1, s0, s1, *switches = args  # switches: the offset cancellation's
+    return circuit.d_dt(y, *_sources(t, t0, t1, s0, s1), _slope(t0, t1, s0, s1), *switches)
 
 
 def _batched_field(circuit_axis):
@@ -101,9 +102,17 @@ def _batched_field(circuit_axis):
     solver loop."""
 
     def field(t, y, args):
-        circuit, t0, t1, s0, s1 = args
+        circuit, t0, t1, s0, s1, *switches = args
         x, yt, vt = _sources(t, t0, t1, s0, s1)
         dvt = _slope(t0, t1, s0, s1)
+        if switches:  # the offset cancellation's: the chopper's sign shared, held per network
+            sw = switches[0]
+
+            def one(c, y, x, yt, vt, dvt, held):
+                return c.d_dt(y, x, yt, vt, dvt, Switches(sw.sign, held, sw.phase))
+
+            return jax.vmap(one, in_axes=(circuit_axis, 0, 0, 0, 0, 0, 0))(
+                circuit, y, x, yt, vt, dvt, sw.held)
         if dvt is None:
             return jax.vmap(lambda c, y, x, yt, vt: c.d_dt(y, x, yt, vt),
                             in_axes=(circuit_axis, 0, 0, 0, 0))(circuit, y, x, yt, vt)
@@ -114,8 +123,10 @@ def _batched_field(circuit_axis):
 
 
 def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=False,
-             reduce_error=True):
-    """Solve one segment, its sources linear from ``s0`` to ``s1`` (None: held at ``s0``).
+             reduce_error=True, switches=None):
+    """Solve one segment, its sources linear from ``s0`` to ``s1`` (None: held at ``s0``);
+    ``switches``: what the offset cancellation's switches do during it
+    (:class:`aann.cancellation.Switches`, None: no cancellation).
 
     ``W`` is the circuit's state ``(weights, lagged block outputs)`` (see
     :meth:`aann.Circuit.d_dt`). Returns the state at ``t1``; the state at
@@ -134,7 +145,7 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
     err_of = _max_abs if batch is False else _max_abs_per_network
     fast = solver.stepping == "fixed" and not n_samples
     term, method = diffrax.ODETerm(field), _method(solver, (t1 - t0) / solver.steps, fast)
-    args = (circuit, t0, t1, s0, s1)
+    args = (circuit, t0, t1, s0, s1) + (() if switches is None else (switches,))
     if fast:
         # The fast path: the solver's own step function on an exact grid, in a
         # fori_loop (an unrolled loop would compile for minutes at many steps).
@@ -233,18 +244,24 @@ class _NetworkBrownian(diffrax.AbstractBrownianPath):
         return jax.vmap(one)(self.keys)
 
 
-def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys):
+def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys, switches=None):
     """A segment with noise ([nonideal] temperature, shot_noise): the SDE
     ``dVw = f dt + g dB`` (diagonal noise, ``g`` from :meth:`Circuit.diffusion`) by
     diffrax's stochastic Runge-Kutta solvers at ``solver.steps`` fixed steps, network b
     driven by its own Brownian motion (``keys[b]``). Returns what :func:`_segment`
     returns."""
     def diffusion(t, state, args):
-        circuit, t0, t1, s0, s1 = args
+        circuit, t0, t1, s0, s1, *switches = args
         x, y, vt = _sources(t, t0, t1, s0, s1)
         W, lags = state
-        g = jax.vmap(lambda c, W, lags, x, y, vt: c.diffusion(W, x, y, vt, lags),
-                     in_axes=(batch, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt)
+        if switches:
+            sw = switches[0]
+            g = jax.vmap(lambda c, W, lags, x, y, vt, held: c.diffusion(
+                W, x, y, vt, lags, Switches(sw.sign, held, sw.phase)),
+                in_axes=(batch, 0, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt, sw.held)
+        else:
+            g = jax.vmap(lambda c, W, lags, x, y, vt: c.diffusion(W, x, y, vt, lags),
+                         in_axes=(batch, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt)
         # the lagged block outputs are noiseless
         return lx.DiagonalLinearOperator((g, jax.tree.map(jnp.zeros_like, lags)))
 
@@ -258,7 +275,8 @@ def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys):
     # the drift g dg/dVw / 2, of order q/C^2 times the current's slope (not measured)
     method = diffrax.GeneralShARK() if circuit.charging.shot_noise else diffrax.ShARK()
     sol = diffrax.diffeqsolve(terms, method, t0, t1, h, W,
-                              args=(circuit, t0, t1, s0, s1),
+                              args=(circuit, t0, t1, s0, s1) + (
+                                  () if switches is None else (switches,)),
                               stepsize_controller=diffrax.ConstantStepSize(),
                               saveat=diffrax.SaveAt(t1=True), max_steps=solver.steps + 1,
                               throw=False)
@@ -306,10 +324,10 @@ def _max_abs(tree):
     return jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
 
 
-def _peak(circuit, y, signals, peak, batch=False, dy=None):
+def _peak(circuit, y, signals, peak, batch=False, dy=None, switches=None):
     """``peak`` raised to the charging currents in state ``y = (W, lags)`` and sources
     ``signals`` (A); from ``dy = d/dt`` there (``Icharged = C dVw/dt``) when the
-    solver has it, else computed."""
+    solver has it, else computed (``switches``: the offset cancellation's)."""
     (W, lags), dW = y, None if dy is None else dy[0]
     if dW is not None and circuit.derivative_is_current:
         batched = batch is not False and batch is not None
@@ -321,7 +339,11 @@ def _peak(circuit, y, signals, peak, batch=False, dy=None):
 
         currents = tuple(current(d, C) for d, C in zip(dW, circuit.capacitances()))
     elif batch is False:
-        currents, _ = circuit.charging_currents(W, *signals, lags)
+        currents, _ = circuit.charging_currents(W, *signals, lags, switches)
+    elif switches is not None:
+        currents, _ = jax.vmap(lambda c, W, lags, s, held: c.charging_currents(
+            W, *s, lags, Switches(switches.sign, held, switches.phase)),
+            in_axes=(batch, 0, 0, 0, 0))(circuit, W, lags, signals, switches.held)
     else:
         currents, _ = jax.vmap(lambda c, W, lags, s: c.charging_currents(W, *s, lags),
                                in_axes=(batch, 0, 0, 0))(circuit, W, lags, signals)
@@ -347,11 +369,15 @@ class RowState(NamedTuple):
     prev: tuple  # (Vin, Vtarget, Vteach) of the last row applied
     peak: tuple  # max |Icharged| so far, A
     k: jax.Array  # rows applied so far (one count, shared); the next row starts at k * t_row
+    # (k * (t_row + t_az) with autozero)
     ok: jax.Array  # no solver failure so far
+    held: tuple = ()  # autozero: per layer what each charging source's C_az holds, V
+    travel: tuple = ()  # per weight, the sum over rows of |Vw(row end) - Vw(row start)|
+    # (V): the path it travelled, whose product with C is the charge its source moved
 
 
 def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_keys=None, *,
-              solver, n_samples, ramp, axes, record_weights, metrics):
+              solver, n_samples, ramp, axes, record_weights, metrics, quiet_weights=False):
     """A batch of networks through some epochs of a :class:`RowSchedule` (traced).
 
     ``order``: (epochs, rows) shared, or (B, epochs, rows). Returns the state and
@@ -361,7 +387,9 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
     :class:`aann.metrics.Rows`; its training rows are the data).
     ``noise_keys`` (B PRNG keys, or None: no noise): the segment of row k, edge e
     (0: the edge ramp, 1: the rest), of network b is driven by
-    ``fold_in(fold_in(noise_keys[b], k), e)``.
+    ``fold_in(fold_in(noise_keys[b], k), e)``. ``quiet_weights``: the keys serve the
+    autozero samples' kT/C_az noise only (the weight nodes have none: no ``R_leak``, no
+    shot noise), so the segments are solved without noise (:func:`_quiet_weights`).
     """
     B = state.W[0].shape[0]
     if order.ndim == 3:
@@ -370,25 +398,34 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
     batch = axes_tree(circuit, axes)
     X, Y = rows.X, rows.Y
 
+    cancel = circuit.cancellation  # offset cancellation (aann.cancellation): its segments
+
     def row(carry, inp):
         state, err = carry  # err: per value, the largest local error estimate this epoch
-        W, lags, prev, peak, k, ok = state
+        W, lags, prev, peak, k, ok, held = state[:7]
         y = (W, lags)
         i, vt = inp
         sig = (jnp.broadcast_to(X[i], (B, X.shape[1])), jnp.broadcast_to(Y[i], (B, Y.shape[1])),
                jnp.full(B, vt))
         t0, t_end = k * t_row, (k + 1) * t_row
         wave = []
-        if noise_keys is not None:
-            row_keys = jax.vmap(lambda key: jax.random.fold_in(key, k))(noise_keys)
-
-            def segment(W, ta, tb, s0, s1, part):
+        row_keys = None if noise_keys is None else jax.vmap(
+            lambda key: jax.random.fold_in(key, k))(noise_keys)
+        if noise_keys is not None and not quiet_weights:
+            def segment(W, ta, tb, s0, s1, part, switches=None):
                 keys = jax.vmap(lambda key: jax.random.fold_in(key, part))(row_keys)
-                return _noisy_segment(circuit, W, ta, tb, s0, s1, solver, batch, keys)
+                return _noisy_segment(circuit, W, ta, tb, s0, s1, solver, batch, keys,
+                                      switches)
         else:
-            def segment(W, ta, tb, s0, s1, part):
+            def segment(W, ta, tb, s0, s1, part, switches=None):
                 return _segment(circuit, W, ta, tb, s0, s1, solver, n_samples, batch,
-                                reduce_error=False)
+                                reduce_error=False, switches=switches)
+        if isinstance(cancel, Chopper):
+            return _chopper_row(circuit, cancel, segment, batch, y, prev, sig, peak, k, ok,
+                                err, t_row, t_edge, ramp, n_samples)
+        if isinstance(cancel, Autozero):
+            return _autozero_row(circuit, cancel, segment, batch, y, prev, sig, peak, k, ok,
+                                 err, t_row, t_edge, ramp, n_samples, row_keys)
         if ramp:
             y_start = y
             y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0)
@@ -407,12 +444,21 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
         state = RowState(*y, sig, peak, k + 1, ok & ok_f)
         return (state, jax.tree.map(jnp.maximum, err, err_f)), wave
 
+    def travelled(carry, inp):
+        """:func:`row`, and the path each weight travelled in it added to ``travel``
+        (only read: the weights' trajectories are :func:`row`'s)."""
+        before = carry[0]
+        (state, err), wave = row(carry, inp)
+        travel = jax.tree.map(lambda t, a, b: t + jnp.abs(a - b), before.travel, state.W,
+                              before.W)
+        return (state._replace(travel=travel), err), wave
+
     evaluate = jax.vmap(lambda c, W: _metrics.evaluate(c, W, rows, metrics), in_axes=(batch, 0))
 
     def epoch(state, inp):
         idx, vt = inp
         err0 = jax.tree.map(jnp.zeros_like, (state.W, state.lags))
-        (state, err), wave = jax.lax.scan(row, (state, err0), (idx, jnp.full(R, vt)),
+        (state, err), wave = jax.lax.scan(travelled, (state, err0), (idx, jnp.full(R, vt)),
                                           unroll=ROW_UNROLL)
         flat = jnp.concatenate([w.reshape(B, -1) for w in state.W], axis=1)
         W_kept = state.W if record_weights else None
@@ -426,6 +472,94 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
     return state, (EpochRecords(metrics_e, W_min, W_max, err, W_e), wave)
 
 
+def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
+                 t_edge, ramp, n_samples):
+    """One row under the chopper (traced): ``2 periods_per_row`` half periods of ``s =
+    +1, -1, ...``, each a segment, so that no step crosses a switching instant; the row
+    edge (a ramp of ``t_edge``, or an ideal edge) lies within the first. The noise of
+    half period j is driven by part ``1 + j`` of the row's key."""
+    t0, t_end = k * t_row, (k + 1) * t_row
+    n = chopper.half_periods
+    h = t_row / n
+    plus = Switches(sign=jnp.asarray(1.0))
+    wave = []
+    if ramp:
+        y_start = y
+        y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0, plus)
+        peak = _peak(circuit, y_start, prev, peak, batch, dy0, plus)
+        ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
+        if n_samples:
+            wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
+        start = t0 + t_edge
+    else:
+        y = _inject(circuit, y, sig[2] - prev[2], batch)
+        start = t0
+
+    def half(carry, j):
+        y, peak, ok, err = carry
+        ta = jnp.where(j == 0, start, t0 + j * h)
+        tb = jnp.where(j == n - 1, t_end, t0 + (j + 1) * h)
+        switches = Switches(sign=1.0 - 2.0 * (j % 2))
+        y_start = y
+        y, samples, ok_j, err_j, dy0 = segment(y, ta, tb, sig, None, 1 + j, switches)
+        peak = _peak(circuit, y_start, sig, peak, batch, dy0, switches)
+        piece = _batch_samples(circuit, batch, samples, ta, tb, sig, sig) if n_samples else None
+        return (y, peak, ok & ok_j, jax.tree.map(jnp.maximum, err, err_j)), piece
+
+    (y, peak, ok, err), pieces = jax.lax.scan(half, (y, peak, ok, err), jnp.arange(n))
+    if n_samples:
+        wave.extend(jax.tree.map(lambda a, j=j: a[j], pieces) for j in range(n))
+    return (RowState(*y, sig, peak, k + 1, ok), err), wave
+
+
+def _autozero_row(circuit, autozero, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
+                  t_edge, ramp, n_samples, row_keys):
+    """One row under autozero (traced): the phase ``[k T, k T + t_az]`` (``T = t_row +
+    t_az``; the row edge within it) with every charging source off and the error forced
+    to zero; then each source's autozero capacitor holds what reached its input
+    (:meth:`aann.Circuit.autozero_sample`, kT/C_az noise from part 3 of the row's noise
+    key) and the row is learned with it subtracted. The learning segment is autonomous
+    (its sources held) and is solved on the learning clock ``[k t_row, (k + 1) t_row]``,
+    the interval a run without the phase solves it on, so that a path without offsets
+    learns bit for bit as without autozero; its waveform samples are placed at their
+    physical times, ``(k + 1) t_az`` later. Noise parts: 0 the edge, 1 the phase, 2 the
+    row."""
+    T = t_row + autozero.t_az
+    t0 = k * T
+    phase = Switches(phase=True)
+    wave = []
+    if ramp:
+        y, samples, ok_r, err_r, _ = segment(y, t0, t0 + t_edge, prev, sig, 0, phase)
+        ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
+        if n_samples:
+            wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
+        start = t0 + t_edge
+    else:
+        y = _inject(circuit, y, sig[2] - prev[2], batch)
+        start = t0
+    y, samples, ok_p, err_p, _ = segment(y, start, t0 + autozero.t_az, sig, None, 1, phase)
+    ok, err = ok & ok_p, jax.tree.map(jnp.maximum, err, err_p)
+    if n_samples:
+        wave.append(_batch_samples(circuit, batch, samples, start, t0 + autozero.t_az, sig,
+                                   sig))
+    W, lags = y
+    keys = None if row_keys is None else jax.vmap(
+        lambda key: jax.random.fold_in(key, 3))(row_keys)
+    held = jax.vmap(lambda c, W, lags, x, yt, vt, key: c.autozero_sample(
+        W, x, yt, vt, lags, key), in_axes=(batch, 0, 0, 0, 0, 0, 0))(
+        circuit, W, lags, *sig, keys)
+    learn = Switches(held=held)
+    ta, tb = k * t_row, (k + 1) * t_row
+    y_start = y
+    y, samples, ok_l, err_l, dy0 = segment(y, ta, tb, sig, None, 2, learn)
+    peak = _peak(circuit, y_start, sig, peak, batch, dy0, learn)
+    if n_samples:
+        piece = _batch_samples(circuit, batch, samples, ta, tb, sig, sig)
+        wave.append({**piece, "time": piece["time"] + (k + 1) * autozero.t_az})
+    state = RowState(*y, sig, peak, k + 1, ok & ok_l, held)
+    return (state, jax.tree.map(jnp.maximum, err, err_l)), wave
+
+
 def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
     """:func:`_samples` of every network; saved states have axes (time, B, ...)."""
     t_samples, W_samples = samples
@@ -436,12 +570,25 @@ def _batch_samples(circuit, batch, samples, t0, t1, s0, s1):
 @lru_cache(maxsize=32)
 def _compiled_rows(solver: Solver, n_samples: int, ramp: bool, axes: tuple | None,
                    order_batched: bool, record_weights: bool = True, noisy: bool = False,
-                   metrics: tuple = ("mse",)):
+                   metrics: tuple = ("mse",), quiet_weights: bool = False):
     del noisy  # seen from the noise keys; a key of the cache only
     del order_batched  # seen from the order's shape
     return eqx.filter_jit(eqx.Partial(_run_rows, solver=solver, n_samples=n_samples, ramp=ramp,
                                       axes=axes, record_weights=record_weights,
-                                      metrics=metrics))
+                                      metrics=metrics, quiet_weights=quiet_weights))
+
+
+def _quiet_weights(circuit) -> bool:
+    """Under autozero, whether the weight nodes have no noise of their own although the
+    circuit has a temperature (read for kT/C_az): no shot noise and no ``R_leak``
+    anywhere (nominal or drawn per instance). Their segments are then ODEs; the noise
+    keys draw the held values' kT/C_az noise only. False without autozero: what a noisy
+    circuit ran before stays as it was."""
+    c = circuit.charging
+    if not isinstance(circuit.cancellation, Autozero) or c.shot_noise:
+        return False
+    drawn = [layer.get("charging", {}).get("R_leak", 0.0) for layer in circuit.instances or ()]
+    return not any(np.any(np.asarray(R) != 0) for R in [c.R_leak, *drawn])
 
 
 def release_compiled() -> None:
@@ -480,8 +627,11 @@ def initial_state(W0, schedule: RowSchedule, circuit: Circuit,
     # weakly typed), so that the second chunk reuses the first one's compiled code
     prev = (jnp.asarray(X[first], float), jnp.asarray(Y[first], float),
             jnp.full(B, schedule.Vteach[0], dtype=float))
+    held = jax.tree.map(jnp.zeros_like, W0) if isinstance(circuit.cancellation, Autozero) \
+        else ()  # autozero: the capacitors start empty (held only from the first phase)
     return RowState(W0, settled_lags(circuit, W0, prev, axes), prev,
-                    jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int), jnp.ones(B, bool))
+                    jax.tree.map(jnp.zeros_like, W0), jnp.zeros((), int), jnp.ones(B, bool),
+                    held, travel=jax.tree.map(jnp.zeros_like, W0))
 
 
 def settled_lags(circuit: Circuit, W, sources, axes: tuple | None = None) -> tuple:
@@ -491,7 +641,8 @@ def settled_lags(circuit: Circuit, W, sources, axes: tuple | None = None) -> tup
     lagged = circuit.lagged()
     if not any(lagged):
         return tuple({} for _ in lagged)
-    return jax.vmap(lambda c, W, s: c.settle(W, *s, lagged),
+    switches = start_switches(circuit.cancellation)  # the chopper's +1, the autozero phase
+    return jax.vmap(lambda c, W, s: c.settle(W, *s, lagged, switches),
                     in_axes=(axes_tree(circuit, axes), 0, 0))(
         circuit, W, sources)
 
@@ -528,11 +679,13 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     if noise_keys is not None and (waveforms or solver.stepping != "fixed"):
         raise ValidationError("noise ([nonideal] temperature, shot_noise) runs with fixed "
                               "steps (solver.stepping = \"fixed\") and without waveforms")
+    check_edges(circuit.cancellation, schedule.t_row, schedule.t_edge)
     order_batched = schedule.order.shape[0] > 1
     n_samples = solver.samples_per_row if waveforms else 0
     run = _compiled_rows(solver, n_samples, schedule.t_edge > 0, axes, order_batched,
                          record_weights, noise_keys is not None,
-                         _metrics.names(schedule.dataset) if metrics is None else tuple(metrics))
+                         _metrics.names(schedule.dataset) if metrics is None else tuple(metrics),
+                         noise_keys is not None and _quiet_weights(circuit))
     rows = _metrics.Rows.of(schedule.dataset)
     t_row, t_edge = jnp.asarray(schedule.t_row, float), jnp.asarray(schedule.t_edge, float)
     state = initial_state(W0, schedule, circuit, axes) if state is None else state
@@ -553,7 +706,7 @@ def simulate_rows(circuit: Circuit, W0, schedule: RowSchedule, solver: Solver = 
     if waveforms:
         wave = _flatten_waves([{k: np.concatenate([w[j][k] for w in waves], axis=1)
                                 for k in waves[0][j]} for j in range(len(waves[0]))])
-    return _run(records, state, wave)
+    return _run(records, state, wave, _charge(circuit, axes, state.travel))
 
 
 class _Recorder:
@@ -580,11 +733,30 @@ def _join(*chunks):
     return jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *chunks)
 
 
-def _run(records: EpochRecords, state: RowState, waveforms=None) -> Run:
+def _run(records: EpochRecords, state: RowState, waveforms=None, charge=None) -> Run:
     return Run(metrics=records.metrics, W_epoch=records.W_epoch, W_min=records.W_min,
                W_max=records.W_max, W_final=_np(state.W), peak_current=_np(state.peak),
                solver_ok=np.asarray(state.ok), waveforms=waveforms,
-               step_error=records.step_error)
+               step_error=records.step_error, charge=charge)
+
+
+def _charge(circuit, axes, travel) -> tuple:
+    """Per layer (B, n_out, n_in + 1), the charge each weight's source moved over the run
+    (C): the path the weight travelled (``travel``, V) times its capacitor ``C``, i.e.
+    ``integral |Icharged| dt`` with ``Icharged = C dVw/dt`` (exact where a weight moves
+    one way within each row; without leakage, rails or injected charge, docs/energy.md)."""
+    if axes is None:
+        caps = circuit.capacitances()
+    else:  # each network's C, leading with B
+        caps = jax.vmap(lambda c: c.capacitances(), in_axes=(axes_tree(circuit, axes),))(
+            circuit)
+    out = []
+    for t, C in zip(travel, caps):
+        t, C = np.asarray(t, float), np.asarray(C, float)
+        if axes is not None:  # (B,) or (B, n_out, n_in + 1) against (B, n_out, n_in + 1)
+            C = C.reshape(C.shape + (1,) * (t.ndim - C.ndim))
+        out.append(t * C)
+    return tuple(out)
 
 
 def _np(tree):
@@ -609,7 +781,7 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples,
     y0 = (W0, circuit.settle(W0, vin[0], vtarget[0], vteach[0], lagged))
 
     def piece(carry, k):
-        y, peak, ok = carry
+        y, peak, ok, travel = carry
         t0, t1 = time[k], time[k + 1]
         s0 = (vin[k], vtarget[k], vteach[k])
         s1 = (vin[k + 1], vtarget[k + 1], vteach[k + 1])
@@ -618,13 +790,15 @@ def _run_waveform(circuit, W0, time, vin, vtarget, vteach, *, solver, n_samples,
         W, lags = y
         jumped = circuit.inject(W, s1[2] - s0[2])
         y = (jax.tree.map(lambda w, j: jnp.where(t1 > t0, w, j), W, jumped), lags)
+        start = y[0]
         y, samples, ok_k, _, _ = _segment(circuit, y, t0, t1, s0, s1, solver, n_samples)
         peak = _peak(circuit, y, s1, peak)
-        return (y, peak, ok & ok_k), _samples(circuit, *samples, t0, t1, s0, s1)
+        travel = jax.tree.map(lambda t, a, b: t + jnp.abs(a - b), travel, y[0], start)
+        return (y, peak, ok & ok_k, travel), _samples(circuit, *samples, t0, t1, s0, s1)
 
-    ((W, _), peak, ok), wave = jax.lax.scan(
-        piece, (y0, zero_peak, jnp.asarray(True)), jnp.arange(time.shape[0] - 1))
-    return W, peak, ok, wave
+    ((W, _), peak, ok, travel), wave = jax.lax.scan(
+        piece, (y0, zero_peak, jnp.asarray(True), zero_peak), jnp.arange(time.shape[0] - 1))
+    return W, peak, ok, wave, travel
 
 
 @lru_cache(maxsize=8)
@@ -641,9 +815,13 @@ def _compiled_waveform(solver: Solver, n_samples: int, axes: tuple | None, lagge
 def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver = DEFAULT_SOLVER,
                       axes: tuple | None = None) -> Run:
     """Run a batch of networks under arbitrary PWL sources (no epochs, so no MSE curve)."""
+    if circuit.cancellation is not None:
+        raise ValidationError("offset cancellation ([offset_cancellation] method) switches "
+                              "with the data rows; it runs on data rows, not under a PWL "
+                              "stimulus: set method = \"none\" or train on rows")
     n_samples = max(solver.samples_per_row, 1)
     run = _compiled_waveform(solver, n_samples, axes, circuit.lagged())
-    W, peak, ok, wave = run(
+    W, peak, ok, wave, travel = run(
         circuit, tuple(jnp.asarray(w, float) for w in W0),
         *(jnp.asarray(a, float) for a in (stimulus.time, stimulus.Vin, stimulus.Vtarget,
                                           stimulus.Vteach)))
@@ -656,7 +834,7 @@ def simulate_waveform(circuit: Circuit, W0, stimulus: Waveform, solver: Solver =
     return Run(metrics={name: np.zeros((B, 0)) for name in _metrics.names()}, W_epoch=W_end,
                W_min=W_min, W_max=W_max, W_final=_np(W),
                peak_current=_np(peak), solver_ok=np.asarray(ok), waveforms=waves,
-               step_error=None)
+               step_error=None, charge=_charge(circuit, axes, travel))
 
 
 # --- the engine object ----------------------------------------------------------
@@ -713,7 +891,7 @@ class Native(Engine):
                                     record_weights=prepared.config.training.record == "weights",
                                     noise_keys=noise_keys(prepared))
         if done is not None:
-            run = _joined(done, run)
+            run = _joined(done, run, prepared.circuit, prepared.axes)
         return dataclasses.replace(run, info=self._info(solver, schedule.t_edge))
 
     def run_waveform(self, prepared, *, progress) -> Run:
@@ -770,10 +948,11 @@ def _checkpointing(path, resume, waveforms, prepared, solver):
     return save, done
 
 
-def _joined(done: ck.Checkpoint, run: Run | None) -> Run:
-    """A checkpoint's records followed by those of the resumed run."""
+def _joined(done: ck.Checkpoint, run: Run | None, circuit=None, axes=None) -> Run:
+    """A checkpoint's records followed by those of the resumed run (whose state carries
+    the checkpoint's ``travel`` on)."""
     if run is None:  # the checkpoint was already complete
-        return _run(done.records, done.state)
+        return _run(done.records, done.state, charge=_charge(circuit, axes, done.state.travel))
     records = EpochRecords.concat([done.records, EpochRecords(
         run.metrics, run.W_min, run.W_max, run.step_error, run.W_epoch)])
     return dataclasses.replace(run, metrics=records.metrics, W_epoch=records.W_epoch,

@@ -14,7 +14,8 @@ import typer
 reproduce_app = typer.Typer(
     add_completion=False, no_args_is_help=True,
     help="Reproduce the paper's figures and tables: fig8 (E1), xor (E2), parasitic (E3), "
-         "speed (E4), offsets, limits, transistor, tasks and rules (beyond the paper), or all; "
+         "speed (E4), offsets, limits, transistor, tasks, rules, energy and cancellation "
+         "(beyond the paper), or all; "
          "each writes figures (PNG, SVG), CSV and its section of DIR/report.md.")
 
 OutOpt = typer.Option(Path("reproduce-out"), "--out", help="Output directory.")
@@ -22,6 +23,8 @@ EngineOpt = typer.Option("native", "--engine", help="native | ngspice")
 SeedsOpt = typer.Option(None, "--seeds", min=1, help="Initial weight sets (default 10).")
 _TASKS = ("iris", "wine", "breast_cancer", "digits16", "digits32")  # tasks.NETWORKS, unimported
 _RULE_NETS = ("xor", "iris", "digits16", "digits_deep")  # rules.NETWORKS, unimported
+_ENERGY_NETS = ("xor", "digits16")  # energy.NETWORKS, unimported
+_CANCEL_NETS = ("xor", "iris", "digits16")  # cancellation.NETWORKS, unimported
 
 
 def _done(out: Path, what: str, started: float) -> None:
@@ -242,6 +245,95 @@ def rules_cmd(out: Path = OutOpt, engine: str = EngineOpt,
     _done(out, "rules", started)
 
 
+@reproduce_app.command("energy")
+def energy_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+               epochs: int | None = typer.Option(
+                   None, "--epochs", min=1, help="Epochs of every network (default: each its "
+                   "own, xor 1000, digits 20)."),
+               seeds: int | None = SeedsOpt,
+               networks: str = typer.Option(",".join(_ENERGY_NETS), "--networks",
+                                            help="Which networks, comma-separated."),
+               biases: str | None = typer.Option(
+                   None, "--biases", help="Bias scales of the cells, comma-separated "
+                   "(default 0.003,0.01,0.03,0.1,0.3,1,2,3)."),
+               cpu_pj: float | None = typer.Option(
+                   None, "--cpu-pj-per-flop", min=0.0, help="Digital energy per FLOP on a "
+                   "CPU, pJ (default 59.3: Green500 Nov 2019 No. 1, CPU only)."),
+               gpu_pj: float | None = typer.Option(
+                   None, "--gpu-pj-per-flop", min=0.0, help="... on a GPU, pJ (default 13.6: "
+                   "Green500 Nov 2025 No. 1).")):
+    """Beyond the paper: Tabs. 1-2 with energy. XOR 2-8-1 and digits 64-16-10: the
+    shortest row Imax and the blocks' bandwidth allow (behavioural blocks at 40 GHz, the
+    SkyWater cells as characterized), static power, energy per training and per inference,
+    area, beside digital SGD's FLOPs at a CPU's and a GPU's J/FLOP; energy against the
+    cells' bias (needs ngspice and sky130)."""
+    from ..cells.cli import parse_biases
+    from ..errors import SimulationError
+    from . import energy
+
+    chosen = _networks(networks, energy.NETWORKS, "xor,digits16")
+    scales = energy.BIASES if biases is None else tuple(parse_biases(biases))
+    missing = _transistor_missing()
+    if missing:
+        raise SimulationError(f"reproduce energy measures the SkyWater cells: {missing}")
+    started = time.perf_counter()
+    prices = {dev: pj * 1e-12 for dev, pj in (("cpu", cpu_pj), ("gpu", gpu_pj))
+              if pj is not None}
+    f = energy.run(out, engine=engine, networks=chosen, epochs=epochs,
+                   seeds=_or(seeds, energy.SEEDS), biases=scales, J_per_flop=prices or None,
+                   progress=True)
+    for net, v in f["verdicts"].items():
+        typer.echo(f"{energy.label(net)}: energy per training, SkyWater cells / digital = "
+                   f"{v['sky130']['cpu']:.3g} (CPU), {v['sky130']['gpu']:.3g} (GPU); "
+                   f"behavioural at 40 GHz / digital = {v['behavioural']['cpu']:.3g} (CPU), "
+                   f"{v['behavioural']['gpu']:.3g} (GPU)")
+    _done(out, "energy", started)
+
+
+@reproduce_app.command("cancellation")
+def cancellation_cmd(out: Path = OutOpt, engine: str = EngineOpt,
+                     epochs: int | None = typer.Option(
+                         None, "--epochs", min=1, help="Epochs of every network (default: "
+                         "each its own, xor 1000, iris 100, digits 15)."),
+                     seeds: int | None = SeedsOpt,
+                     networks: str = typer.Option(",".join(_CANCEL_NETS), "--networks",
+                                                  help="Which networks, comma-separated."),
+                     sigmas: str = typer.Option(
+                         "0,0.3,1,3,10", "--sigmas", help="Per-instance offset sigmas in mV, "
+                         "comma-separated, increasing from 0."),
+                     sky130: bool = typer.Option(
+                         True, "--sky130/--no-sky130", help="Also XOR with the SkyWater "
+                         "cells' laws and PDK mismatch (skipped without ngspice and sky130)."),
+                     cell_samples: int | None = typer.Option(
+                         None, "--cell-samples", min=2, help="Monte Carlo samples of each "
+                         "cell's mismatch when the SkyWater sigmas are measured here "
+                         "(default 4).")):
+    """Beyond the paper: offset cancellation. XOR, iris and digits with per-instance
+    offsets on every multiplier and error block (sigma 0..10 mV) under the chopper,
+    autozero, a dead zone and leakage: yield, test accuracy and what each costs; XOR with
+    the SkyWater cells' PDK mismatch."""
+    from . import cancellation
+
+    started = time.perf_counter()
+    f = cancellation.run(out, engine=engine,
+                         networks=_networks(networks, cancellation.NETWORKS, "xor,iris"),
+                         epochs=epochs, seeds=_or(seeds, cancellation.SEEDS),
+                         sigmas=_sigmas(sigmas), sky130=sky130,
+                         cell_samples=_or(cell_samples, cancellation.CELL_SAMPLES),
+                         progress=True)
+    if "skipped" in f["cells"]:
+        typer.echo(f"cancellation: SkyWater part skipped, {f['cells']['skipped']}")
+    a = f["advice"]
+    for tech, row in a["table"].items():
+        typer.echo(f"{cancellation.LABELS[tech]}: " + "; ".join(
+            f"{cancellation.label(n)} {cancellation.reach_text(f, n, tech)}"
+            for n in row["reach"]))
+    typer.echo("use: " + (cancellation.LABELS[a["best"]] if a["best"] else
+                          "no verdict (the offset-free circuit does not learn in these "
+                          "epochs)"))
+    _done(out, "cancellation", started)
+
+
 @reproduce_app.command("all")
 def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             epochs: int | None = typer.Option(None, "--epochs", min=1,
@@ -251,33 +343,45 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
             repeats: int = typer.Option(3, "--repeats", min=1, help="Repeats per digital timing."),
             speed_tests: str = typer.Option("1,2,3,4", "--speed-tests",
                                             help="Which tests of Tab. 2 the speed part runs.")):
-    """Run fig8, xor, parasitic, speed, offsets, limits, transistor, tasks and rules, then
-    write DIR/report.md with everything."""
-    from . import fig8, limits, offsets, parasitic, rules, speed, tasks, transistor, xor
+    """Run fig8, xor, parasitic, speed, offsets, limits, transistor, tasks, rules, energy
+    and cancellation, then write DIR/report.md with everything."""
+    from . import (
+        cancellation,
+        energy,
+        fig8,
+        limits,
+        offsets,
+        parasitic,
+        rules,
+        speed,
+        tasks,
+        transistor,
+        xor,
+    )
     from .report import write_report
 
     chosen = _tests(speed_tests)
     started = time.perf_counter()
-    typer.echo("[1/9] fig8")
+    typer.echo("[1/11] fig8")
     fig8.run(out, engine=engine, progress=True)
-    typer.echo("[2/9] xor")
+    typer.echo("[2/11] xor")
     xor.run(out, engine=engine, epochs=_or(epochs, xor.EPOCHS), seeds=_or(seeds, xor.SEEDS),
             progress=True)
-    typer.echo("[3/9] parasitic")
+    typer.echo("[3/11] parasitic")
     parasitic.run(out, engine=engine, epochs=_or(epochs, parasitic.EPOCHS),
                   seeds=_or(seeds, parasitic.SEEDS), progress=True)
-    typer.echo("[4/9] speed")
+    typer.echo("[4/11] speed")
     f = speed.run(out, engine=engine, epochs=_or(epochs, speed.EPOCHS), repeats=repeats,
                   tests=chosen, progress=True)
     for note in f["notes"]:
         typer.echo(f"note: {note}")
-    typer.echo("[5/9] offsets")
+    typer.echo("[5/11] offsets")
     offsets.run(out, engine=engine, epochs=_or(epochs, offsets.EPOCHS),
                 seeds=_or(seeds, offsets.SEEDS), progress=True)
-    typer.echo("[6/9] limits")
+    typer.echo("[6/11] limits")
     limits.run(out, engine=engine, epochs=_or(epochs, limits.EPOCHS),
                seeds=_or(seeds, limits.SEEDS), progress=True)
-    typer.echo("[7/9] transistor")
+    typer.echo("[7/11] transistor")
     missing = _transistor_missing()
     if missing:
         typer.echo(f"transistor: skipped, {missing}")
@@ -292,17 +396,33 @@ def all_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        yield_samples=2 if reduced else transistor.YIELD_SAMPLES,
                        cosim_epochs=min(epochs, 2) if reduced else transistor.COSIM_EPOCHS,
                        progress=True)
-    typer.echo("[8/9] tasks")
+    typer.echo("[8/11] tasks")
     # after transistor: its laws and sigmas (in this directory) serve the SkyWater
     # conditions; a reduced run (--epochs) trains iris alone
     tasks.run(out, engine=engine,
               networks=("iris",) if epochs is not None else tuple(tasks.NETWORKS),
               epochs=epochs, seeds=_or(seeds, tasks.SEEDS), progress=True)
-    typer.echo("[9/9] rules")
+    typer.echo("[9/11] rules")
     # a reduced run (--epochs) trains XOR alone
     rules.run(out, engine=engine,
               networks=("xor",) if epochs is not None else tuple(rules.NETWORKS),
               epochs=epochs, seeds=_or(seeds, rules.SEEDS), progress=True)
+    typer.echo("[10/11] energy")
+    if missing:
+        typer.echo(f"energy: skipped, {missing}")
+    else:  # a reduced run (--epochs) trains XOR alone, at three bias settings
+        energy.run(out, engine=engine,
+                   networks=("xor",) if epochs is not None else tuple(energy.NETWORKS),
+                   epochs=epochs, seeds=_or(seeds, energy.SEEDS),
+                   biases=(0.1, 1.0, 2.0) if epochs is not None else energy.BIASES,
+                   progress=True)
+    typer.echo("[11/11] cancellation")
+    # after tasks and transistor: their cell laws and sigmas (in this directory) serve the
+    # SkyWater part; a reduced run (--epochs) trains XOR alone
+    cancellation.run(out, engine=engine,
+                     networks=("xor",) if epochs is not None else tuple(cancellation.NETWORKS),
+                     epochs=epochs, seeds=_or(seeds, cancellation.SEEDS),
+                     progress=True)
     total = time.perf_counter() - started
     path = write_report(out, total_seconds=total)
     typer.echo(f"all: done in {total:.0f} s; wrote {path}")
@@ -318,6 +438,21 @@ def _networks(text: str, known, example: str) -> tuple:
         raise ValidationError(f"--networks {text!r}: give networks among "
                               f"{', '.join(known)} separated by commas, e.g. {example}")
     return chosen
+
+
+def _sigmas(text: str) -> tuple:
+    """``--sigmas`` (mV, comma-separated, increasing from 0) in volts."""
+    from ..errors import ValidationError
+
+    try:
+        values = tuple(float(t) * 1e-3 for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values or values[0] != 0 or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValidationError(f"--sigmas {text!r}: give offset sigmas in mV separated by "
+                              "commas, increasing from 0 (the offset-free reference), e.g. "
+                              "0,1,10")
+    return values
 
 
 def _rule_conditions(text: str | None) -> tuple:

@@ -12,7 +12,7 @@ import platform
 from pathlib import Path
 
 ORDER = ("fig8", "xor", "parasitic", "speed", "offsets", "limits", "transistor", "tasks",
-         "rules")
+         "rules", "energy", "cancellation")
 
 
 def write_fragment(out: Path, name: str, text: str) -> Path:

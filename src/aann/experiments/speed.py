@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import progress_bar
-from ._common import md_table, write_csv
+from ._common import md_table, save_figure, write_csv
 from .report import write_fragment
 
 T_ROW = 1e-12  # Tab. 1: 2 rows x 1000 epochs = 2 ns
@@ -188,8 +188,38 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, repeats: int = REP
     write_csv(out / "speed.csv", COLUMNS, rows)
     facts = {"rows": rows, "details": details, "notes": notes, "repeats": repeats,
              "epochs": epochs, "full": full, "torch": has_torch}
+    facts["figure"] = save_figure(figure(rows), out, "speed")
     write_fragment(out, "speed", _section(facts, engine))
     return facts
+
+
+def figure(rows):
+    """Training time per test, log scale: each digital framework, the simulation's wall
+    time, and the circuit's own time at 1 ps rows and within ``Imax``."""
+    import matplotlib.pyplot as plt
+
+    tests = sorted({r[0] for r in rows})
+    # label -> (framework, device, column of speed.csv); None: the circuit's own time
+    series = {f"{r[5]} {r[6]}" + (" (simulation, wall)" if r[5].startswith("aann") else ""):
+              (r[5], r[6], 7) for r in rows}
+    series["circuit, 1 ps rows"] = (None, None, 9)
+    series["circuit within Imax"] = (None, None, 10)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    width = 0.8 / len(series)
+    for k, (name, (fw, dev, col)) in enumerate(series.items()):
+        ys = []
+        for t in tests:
+            sel = [r for r in rows if r[0] == t and (fw is None or (r[5], r[6]) == (fw, dev))]
+            ys.append(sel[0][col] if sel else float("nan"))
+        xs = np.arange(len(tests)) + (k - (len(series) - 1) / 2) * width
+        ax.bar(xs, ys, width, label=name, hatch="//" if fw is None else None)
+    topo = {s.test: s.topology for s in STRUCTURES}
+    ax.set_xticks(np.arange(len(tests)), [f"test {t}\n{topo[t]}" for t in tests])
+    ax.set_yscale("log")
+    ax.set_ylabel("training time (s)")
+    ax.set_title(f"Tabs. 1-2: {rows[0][4]} epochs, digital against the circuit")
+    fig.legend(loc="outside lower center", ncol=3, fontsize="small")
+    return fig
 
 
 def _fmt_s(x: float) -> str:
@@ -276,6 +306,8 @@ a first run that compiles). `circuit_seconds` = epochs x rows x `t_row` at 1 ps 
 same factor). Data: `speed.csv`.
 
 {md_table(COLUMNS[:7] + ["seconds (mean +- std)", "circuit_seconds", "circuit_seconds_at_Imax"], table)}
+
+![Training time, digital against the circuit]({facts['figure']})
 
 Circuit details (peak charging current at `t_row` = 1 ps, `lambda` = 10, and the `t_row`
 the `Imax` limit asks for):

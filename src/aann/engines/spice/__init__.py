@@ -17,6 +17,11 @@ What is measured, and how:
 * peak charging current: the charging currents computed from the weights and
   source voltages read at every ngspice time point (the same laws as the
   B-sources), their largest magnitude per capacitor;
+* charging charge (:attr:`aann.Run.charge`): those currents' magnitudes integrated over
+  the time points (trapezoids), per capacitor;
+* static supply power (:attr:`aann.Run.supply_power`): ``-Vdd * i(Vdd)``, the source
+  every block instance draws its ``Isupply`` from (:func:`netlist.supply_lines`),
+  averaged over the run;
 * waveforms: ``Vin``, ``Vtarget``, ``Vteach`` and the output layer's ``Vout``
   as ngspice computed them, interpolated onto the native engine's sample grid.
 """
@@ -34,10 +39,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import metrics as _metrics
+from ...cancellation import Autozero, Chopper, Switches, row_period, sample_times
 from ...errors import SimulationError, ValidationError
 from ...progress import progress_bar
 from ..base import Engine, EngineInfo, EpochRecords, Run, check_options
-from .netlist import SpiceOptions, edge_time, network_netlist, vout, weight_nodes, with_edges
+from .netlist import (
+    SUPPLY,
+    SpiceOptions,
+    az_node,
+    edge_time,
+    network_netlist,
+    vout,
+    weight_nodes,
+    with_edges,
+)
 from .ngspice import find_ngspice, run_ngspice, version
 from .raw import RawPlot, read_raw
 
@@ -79,7 +94,10 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
     sizes = tuple(circuit.sizes)
     nodes = weight_nodes(sizes)
     E, R = schedule.epochs, schedule.order.shape[-1]
-    t_epoch = (np.arange(E) + 1) * R * schedule.t_row
+    cancel = circuit.cancellation
+    period = row_period(cancel, schedule.t_row)  # with autozero the phase before every row
+    t_epoch = (np.arange(E) + 1) * R * period
+    duration = E * R * period
     rows = _metrics.Rows.of(schedule.dataset)
     def circuit_of(b: int):
         if axes is None:
@@ -94,12 +112,25 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         """The compiled metrics and charging currents of network b's circuit (closed over:
         one pair for a shared circuit, one per network of a batched one)."""
         c = circuit_of(b)
+
+        def currents(W, x, y, vt, switch, held):
+            """The charging currents at one time point: the chopper's sign ``switch``, or
+            autozero's phase signal ``switch`` (the sources off while it is 1) and the
+            held values ``held`` (plus Q_inj / C_az) as the netlist reads them."""
+            if isinstance(cancel, Chopper):
+                return c.charging_currents(W, x, y, vt, switches=Switches(sign=switch))[0]
+            if isinstance(cancel, Autozero):
+                held = tuple(h + cancel.Q_inj / cancel.C_az for h in held)
+                I = c.charging_currents(W, x, y, vt, switches=Switches(held=held))[0]
+                return tuple((1 - switch) * i for i in I)
+            return c.charging_currents(W, x, y, vt)[0]
+
         return (jax.jit(jax.vmap(lambda W: _metrics.evaluate(c, W, rows, which))),
-                jax.jit(jax.vmap(lambda W, x, y, vt: c.charging_currents(W, x, y, vt)[0])))
+                jax.jit(jax.vmap(currents)))
 
     shared_functions = None if axes is not None else read_back_functions(0)
     waveforms = n_samples > 0
-    grid = schedule.sample_times(n_samples) if waveforms else None
+    grid = sample_times(schedule, cancel, n_samples) if waveforms else None
 
     def one(b: int):
         text = network_netlist(circuit_of(b), [w[b] for w in W0], schedule, network=b,
@@ -112,9 +143,9 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
 
     def _collect(plot: RawPlot, b: int):
         t = plot.sweep
-        if t.size < 2 or t[-1] < schedule.duration * (1 - 1e-9):
+        if t.size < 2 or t[-1] < duration * (1 - 1e-9):
             raise SimulationError(
-                f"ngspice stopped at t = {t[-1] if t.size else 0:g} s of {schedule.duration:g} s "
+                f"ngspice stopped at t = {t[-1] if t.size else 0:g} s of {duration:g} s "
                 f"(network {b}); see its messages with keep_files=True")
         Wt = [np.stack([np.stack([plot[f"v({n})"] for n in row], -1) for row in layer], -2)
               for layer in nodes]  # per layer (points, n_out, n_in + 1)
@@ -125,20 +156,36 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         x = np.stack([plot[f"v(vin{i + 1})"] for i in range(sizes[0])], -1)
         y = np.stack([plot[f"v(vtarget{k + 1})"] for k in range(sizes[-1])], -1)
         vt = plot["v(vteach)"]
+        switch = plot["v(vchop)"] if isinstance(cancel, Chopper) else \
+            plot["v(vphase)"] if isinstance(cancel, Autozero) else np.zeros_like(vt)
+        held = tuple(np.stack([np.stack([plot[f"v({az_node(l + 2, j + 1, i)})"]
+                                         for i in range(w.shape[2])], -1)
+                               for j in range(w.shape[1])], -2) for l, w in enumerate(Wt)) \
+            if isinstance(cancel, Autozero) else tuple(np.zeros_like(w) for w in Wt)
         peak = [np.zeros(w.shape[1:]) for w in Wt]
+        charge = [np.zeros(w.shape[1:]) for w in Wt]  # integral |Icharged| dt, trapezoids
+        last = None  # the previous chunk's last time and |currents|
         for s in range(0, t.size, 20000):  # chunks bound the memory
             cur = current_fn(tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
                              jnp.asarray(x[s:s + 20000]), jnp.asarray(y[s:s + 20000]),
-                             jnp.asarray(vt[s:s + 20000]))
+                             jnp.asarray(vt[s:s + 20000]), jnp.asarray(switch[s:s + 20000]),
+                             tuple(jnp.asarray(h[s:s + 20000]) for h in held))
             peak = [np.maximum(p, np.abs(np.asarray(c)).max(axis=0)) for p, c in zip(peak, cur)]
+            ts, mag = t[s:s + 20000], [np.abs(np.asarray(c)) for c in cur]
+            if last is not None:
+                ts, mag = np.concatenate([[last[0]], ts]), [np.concatenate([a[None], m])
+                                                            for a, m in zip(last[1], mag)]
+            charge = [q + np.trapezoid(m, ts, axis=0) for q, m in zip(charge, mag)]
+            last = (ts[-1], [m[-1] for m in mag])
+        supply = -float(circuit_of(b).Vdd) * float(np.mean(plot[f"i({SUPPLY.lower()})"]))
         wave = None
         if waveforms:
             out = np.stack([plot[f"v({vout(len(sizes), k + 1)})"] for k in range(sizes[-1])], -1)
             wave = {"Vin": _interp(grid, t, x), "Vtarget": _interp(grid, t, y),
                     "Vout": _interp(grid, t, out), "Vteach": np.interp(grid, t, vt)}
-        W_final = [_interp(np.array([schedule.duration]), t, w)[0] for w in Wt]
+        W_final = [_interp(np.array([duration]), t, w)[0] for w in Wt]
         return {"metrics": metrics, "W_epoch": W_epoch, "W_final": W_final, "peak": peak,
-                "wave": wave, "points": int(t.size)}
+                "wave": wave, "points": int(t.size), "charge": charge, "supply": supply}
 
     results = [None] * B
     seconds = [0.0] * B
@@ -170,6 +217,8 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
                              for k in ("Vin", "Vtarget", "Vout", "Vteach")}},
         step_error=None,
         info=info,
+        charge=tuple(np.stack([r["charge"][l] for r in results]) for l in range(len(nodes))),
+        supply_power=np.array([r["supply"] for r in results]),
     )
 
 

@@ -43,11 +43,29 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...blocks import SPICE, Expr
+from ...cancellation import (
+    Autozero,
+    Chopper,
+    check_edges,
+    error_inputs,
+    row_period,
+    source_input,
+    start_switches,
+)
 from ...circuit import Circuit
 from ...spec import Network, row_learning_rate, weight_shapes
 from ...stimulus import RowSchedule
 
 EDGE_FRACTION = 0.01  # t_edge = 1% of t_row when the description says 0
+SWITCH_EDGE = 1e-3
+"""Offset cancellation (docs/cancellation.md): the rise/fall time of the chopper's square
+wave and of the autozero phase signals, a fraction of the half period / of ``t_az``, each
+edge centred on the native engine's switching instant (a linear edge so centred loses
+nothing of the integral to first order)."""
+SAMPLE_TAU = 0.02
+"""The autozero sample-and-hold's tracking time constant ``C_az / G``, a fraction of
+``t_az`` (the held value is then within ``exp(-49)`` of what reaches it at the end of the
+phase, once the path has settled)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,10 @@ def v(node: str) -> Expr:
     return Expr(f"v({node})")
 
 
+def _sample_tau(autozero) -> float:
+    return SAMPLE_TAU * autozero.t_az
+
+
 def block_at(circuit: Circuit, name: str, l: int, index=()):
     """Block ``name`` of layer ``l`` with every per-instance constant taken at
     ``index`` (a scalar each): the one instance a netlist line describes."""
@@ -146,7 +168,11 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     the voltage image ``u`` of Eq. 7), ``Vout``, ``Vd``, ``Vdelta`` (voltages),
     ``Vgrad`` (list over inputs 0..N, the charge multipliers' products),
     ``Icharged`` (list over inputs 0..N, current into ``w_i``; it reads node
-    ``vgrad<i>`` when the charge multipliers have a pole), ``IE`` (list over inputs
+    ``vgrad<i>`` when the charge multipliers have a pole; with offset cancellation it
+    reads port ``vchop`` (the chopper's demodulator) or the held node ``az<i>`` and is
+    gated off by port ``vphase``, autozero), ``Ihold`` (autozero: list over inputs 0..N,
+    the sample-and-hold's tracking current into ``az<i>`` while port ``vsample`` is 1;
+    else empty), ``IE`` (list over inputs
     1..N, current into ``ie_i``), ``Ru``, ``tau`` (the time constant of each lagged
     signal of :meth:`aann.Circuit.lagged`, s). Written by the same block methods the native
     engine runs, each multiplier role its own block, each instance its own constants;
@@ -164,6 +190,22 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     lagged = circuit.lagged()[l]
     Vgrad = [block_at(circuit, "multiplier.charge", l, (j, i)).product(
         *rule.charge_inputs(v("vdelta"), x[i], m=SPICE), m=SPICE) for i in range(n_in + 1)]
+    # what reaches each charging source: Vgrad (its lagged node with a pole), behind the
+    # chopper's demodulator or less the autozero capacitor's held value
+    reaching = [v(f"vgrad{i}") if "Vgrad" in lagged else Vgrad[i] for i in range(n_in + 1)]
+    cancel = circuit.cancellation
+    sources = reaching
+    if isinstance(cancel, Chopper):
+        sources = [source_input(r, sign=v("vchop")) for r in reaching]
+    elif isinstance(cancel, Autozero):
+        sources = [source_input(r, held=v(f"az{i}") + cancel.Q_inj / cancel.C_az
+                                if cancel.Q_inj != 0 else v(f"az{i}"))
+                   for i, r in enumerate(reaching)]
+    Icharged = [block_at(circuit, "charging", l, (j, i)).current(v("vteach"), sources[i],
+                                                                 m=SPICE)
+                for i in range(n_in + 1)]
+    if isinstance(cancel, Autozero):  # the source disconnected during the phase
+        Icharged = [(1 - v("vphase")) * expr for expr in Icharged]
     out = {
         "Imult": [block_at(circuit, "multiplier.forward", l, (j, i)).output(w[i], x[i], m=SPICE)
                   for i in range(n_in + 1)],
@@ -172,9 +214,11 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
         "Vdelta": delta.product(*rule.delta_inputs(v("ve"), v("vd"), m=SPICE), m=SPICE),
         "Vgrad": Vgrad,
         # with a pole on the charge multipliers, each current reads its lagged node vgrad<i>
-        "Icharged": [block_at(circuit, "charging", l, (j, i)).current(
-            v("vteach"), v(f"vgrad{i}") if "Vgrad" in lagged else Vgrad[i], m=SPICE)
-            for i in range(n_in + 1)],
+        "Icharged": Icharged,
+        # autozero: the sample-and-hold's tracking current into az<i> while vsample is on
+        "Ihold": [] if not isinstance(cancel, Autozero) else [
+            (cancel.C_az / _sample_tau(cancel)) * v("vsample") * (r - v(f"az{i}"))
+            for i, r in enumerate(reaching)],
         "IE": [],
         "Ru": der.Ru,
         "tau": {name: time_constant(circuit, l, name) for name in lagged},
@@ -283,14 +327,16 @@ def _pwl(name: str, node: str, times, values, per_line: int = 4) -> list[str]:
     return lines
 
 
-def source_breakpoints(schedule: RowSchedule, network: int = 0):
+def source_breakpoints(schedule: RowSchedule, network: int = 0, period: float | None = None):
     """PWL breakpoints of the row schedule for one network.
 
     Returns ``time`` (P,), ``Vin`` (P, n_in), ``Vtarget`` (P, n_out), ``Vteach`` (P,).
-    Row ``k`` starts at ``k * t_row`` at the previous row's values and reaches its
-    own values at ``k * t_row + t_edge``; the first row has no edge (the sources
-    start at row 0's values, as in the native engine).
+    Row ``k`` starts at ``k * period`` (default ``t_row``; with autozero ``t_az + t_row``,
+    the phase first) at the previous row's values and reaches its own values at
+    ``k * period + t_edge``; the first row has no edge (the sources start at row 0's
+    values, as in the native engine).
     """
+    period = schedule.t_row if period is None else period
     if schedule.t_edge <= 0:
         raise ValueError("a PWL source needs t_edge > 0; use with_edges(schedule)")
     order = schedule.order[network if schedule.order.shape[0] > 1 else 0]  # (E, R)
@@ -299,10 +345,10 @@ def source_breakpoints(schedule: RowSchedule, network: int = 0):
     vteach = np.repeat(np.asarray(schedule.Vteach, float), R)
     X, Y = np.asarray(schedule.dataset.X, float), np.asarray(schedule.dataset.Y, float)
     k = np.arange(E * R)
-    t0 = k * schedule.t_row
+    t0 = k * period
     times = np.empty(2 * E * R + 1)
     times[0::2][:-1], times[1::2] = t0, t0 + schedule.t_edge
-    times[-1] = E * R * schedule.t_row
+    times[-1] = E * R * period
     idx = np.empty(2 * E * R + 1, int)
     prev = np.concatenate([[rows[0]], rows[:-1]])
     idx[0::2][:-1], idx[1::2], idx[-1] = prev, rows, rows[-1]
@@ -346,6 +392,38 @@ def _node_parts(node, name: str, vw_node: str, options) -> list[str]:
     return out
 
 
+SUPPLY = "Vdd"
+"""The DC source of ``Vdd`` every block instance draws its ``Isupply`` from (node
+``vdd``); ``-Vdd * i(Vdd)`` is the static power ngspice measures."""
+SUPPLY_TAGS = {"multiplier.forward": "mf", "multiplier.delta": "md", "multiplier.charge": "mc",
+               "multiplier.type2": "mt", "activation": "act", "derivative": "der",
+               "type2": "t2", "error": "err", "charging": "ch"}
+
+
+def supply_lines(circuit: Circuit) -> list[str]:
+    """The supply (power only, :mod:`aann.energy`): a DC source ``Vdd`` on node ``vdd`` and
+    per block instance a current source drawing its ``Isupply`` from it,
+    ``Isup_<block>_l<L>_<index>`` (the instance's index in its layer's array,
+    :func:`aann.blocks.instance_shapes`); instances that draw nothing are left out. Nothing
+    else touches ``vdd``: the training transient is unchanged."""
+    from ...blocks import instance_shapes
+
+    out = ["* Supply (power only): each block instance draws its static Isupply from vdd;",
+           "*   -Vdd*i(Vdd) is the static power (aann.energy)",
+           f"{SUPPLY} vdd 0 DC {_num(circuit.Vdd)}"]
+    for l, layer in enumerate(instance_shapes(circuit.sizes, circuit.rule)):
+        for name, shape in layer.items():
+            if not hasattr(circuit.block(name, l), "Isupply"):
+                continue
+            for index in np.ndindex(*shape):
+                current = block_at(circuit, name, l, index).Isupply
+                if float(current) != 0:
+                    tag = "_".join(str(i + 1) for i in index)
+                    out.append(f"Isup_{SUPPLY_TAGS[name]}_l{l + 2}_{tag} vdd 0 DC "
+                               f"{_num(current)}")
+    return out + [""]
+
+
 def _subckt_name(L: int, j: int, per_neuron: bool) -> str:
     return f"neuron_l{L}_n{j + 1}" if per_neuron else f"neuron_l{L}"
 
@@ -362,6 +440,7 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
         ports += [f"ie{i}" for i in range(1, n_in + 1)]
     if has_feedback(circuit, l):
         ports += [f"fb{i}" for i in range(1, n_in + 1)]
+    ports += cancellation_ports(circuit, n_in)
     rule = circuit.rule
     who = f"Neuron {j + 1} of layer {L}" if j is not None else f"Neuron of layer {L}"
     add(f"* {who} ({n_in} inputs): x0 = Vbias, x1..x{n_in} inputs, w0..w{n_in}"
@@ -399,6 +478,20 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     if "Vgrad" in tau:
         for i, expr in enumerate(ex["Vgrad"]):
             out.extend(_output(f"vgrad{i}", f"vgrad{i}", expr, tau["Vgrad"]))
+    cancel = circuit.cancellation
+    if isinstance(cancel, Chopper):
+        add("* Chopper (docs/cancellation.md): each charging source's input is demodulated by")
+        add("*   the square wave on port vchop, s = +-1: the source reads s * Vgrad")
+    if isinstance(cancel, Autozero):
+        add("* Autozero (docs/cancellation.md): while port vsample is 1 (the phase, error forced")
+        add("*   to 0) each C_az on port az<i> tracks what reaches the source (time constant "
+            f"{_num(_sample_tau(cancel))} s),")
+        add("*   then holds it; the source reads Vgrad - v(az<i>)"
+            + (f" - Q_inj/C_az ({_num(cancel.Q_inj / cancel.C_az)} V)" if cancel.Q_inj != 0
+               else "") + " and is off while port vphase is 1")
+        for i, expr in enumerate(ex["Ihold"]):
+            add(f"Caz{i} az{i} 0 {_num(cancel.C_az)}")
+            add(f"Bsh{i} 0 az{i} I={expr}")
     for i, expr in enumerate(ex["Icharged"]):
         add(f"Bch{i} 0 w{i} I={expr}")
     if has_type2(circuit, l):
@@ -413,6 +506,51 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
     return out
 
 
+def cancellation_ports(circuit: Circuit, n_in: int) -> list[str]:
+    """The ports a neuron's subcircuit has for the offset cancellation: ``vchop`` (the
+    chopper's square wave), or ``vphase``, ``vsample`` (the autozero phase and its
+    sampling switch) and ``az0..azN`` (the held values, one per charging source)."""
+    cancel = circuit.cancellation
+    if isinstance(cancel, Chopper):
+        return ["vchop"]
+    if isinstance(cancel, Autozero):
+        return ["vphase", "vsample", *(f"az{i}" for i in range(n_in + 1))]
+    return []
+
+
+def az_node(L: int, j: int, i: int) -> str:
+    """The autozero capacitor's node of the charging source of weight ``vw(L, j, i)``."""
+    return f"az_l{L}_n{j}_i{i}"
+
+
+def _pulse(name: str, node: str, v1, v2, td, tr, tf, pw, per) -> str:
+    return (f"{name} {node} 0 PULSE({_num(v1)} {_num(v2)} {_num(td)} {_num(tr)} {_num(tf)} "
+            f"{_num(pw)} {_num(per)})")
+
+
+def cancellation_sources(circuit: Circuit, t_row: float) -> list[str]:
+    """The offset cancellation's clock sources (docs/cancellation.md), each edge
+    ``SWITCH_EDGE`` of its interval long and centred on the native engine's instant:
+    the chopper's square wave ``vchop`` (+1 in the first half of each of the
+    ``periods_per_row`` periods of a row, -1 in the second); autozero's ``vphase`` (1
+    during ``[k T, k T + t_az]``, ``T = t_row + t_az``: error forced to 0, sources off)
+    and ``vsample`` (the sampling switch, opened one edge before the phase ends)."""
+    cancel = circuit.cancellation
+    if isinstance(cancel, Chopper):
+        h = cancel.half_period(t_row)
+        tr = SWITCH_EDGE * h
+        return ["* Chopper: s(t) = +-1, "
+                f"{cancel.periods_per_row} period(s) a row ({cancel.frequency(t_row):g} Hz)",
+                _pulse("Vchop", "vchop", 1, -1, h - tr / 2, tr, tr, h - tr, 2 * h)]
+    if isinstance(cancel, Autozero):
+        T, t_az = cancel.row_period(t_row), cancel.t_az
+        tr = SWITCH_EDGE * t_az
+        return [f"* Autozero: a phase of {t_az:g} s before every row (rows every {T:g} s)",
+                _pulse("Vphase", "vphase", 1, 0, t_az - tr / 2, tr, tr, t_row - tr, T),
+                _pulse("Vsample", "vsample", 1, 0, t_az - 2 * tr, tr, tr, t_row + tr / 2, T)]
+    return []
+
+
 def _settled_lags(circuit: Circuit, W0, sources, lagged) -> list[str]:
     """``.ic`` lines starting every lagged node at its DC value for the initial weights
     and the first row (what the native engine starts from; ``uic`` would start them
@@ -420,7 +558,8 @@ def _settled_lags(circuit: Circuit, W0, sources, lagged) -> list[str]:
     import jax.numpy as jnp
 
     settled = circuit.settle(tuple(jnp.asarray(w) for w in W0),
-                             *(jnp.asarray(a, float) for a in sources), lagged)
+                             *(jnp.asarray(a, float) for a in sources), lagged,
+                             start_switches(circuit.cancellation))
     out = ["* Bandwidth: the lagged nodes start settled (DC) at the first row"]
     for l, values in enumerate(settled):
         L = l + 2
@@ -450,7 +589,11 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
     W0 = [np.asarray(W, float) for W in W0]
     n_layers = len(sizes) - 1
     E, R = schedule.epochs, schedule.order.shape[-1]
-    t_row, t_edge, t_stop = schedule.t_row, schedule.t_edge, schedule.duration
+    cancel = circuit.cancellation
+    t_row, t_edge = schedule.t_row, schedule.t_edge
+    check_edges(cancel, t_row, t_edge)
+    period = row_period(cancel, t_row)  # with autozero the phase before every row
+    t_stop = E * R * period
     c = circuit.charging
     lam = row_learning_rate(c.Keta, c.C, float(np.max(schedule.Vteach, initial=0.0)), t_row)
     out = []
@@ -463,6 +606,8 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         f" weight capacitors; data set {schedule.dataset.name!r}, {R} rows x {E} epochs")
     add(f"* t_row = {t_row:g} s, row edges t_edge = {t_edge:g} s (linear PWL ramps), "
         f"run {t_stop:g} s, lambda = Keta/C*Vteach*t_row = {lam:g}")
+    if cancel is not None:
+        add(f"* Offset cancellation of the error path: {cancel.method} (docs/cancellation.md)")
     if circuit.charging.noisy:
         add("* NOTE: the description has noise ([nonideal] temperature / shot_noise); it is")
         add("* simulated by aann's native engine only: this netlist is the noiseless circuit.")
@@ -484,7 +629,7 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
             out.extend(_subckt(circuit, l, j if per_neuron else None))
 
     # Sources.
-    times, Xs, Ys, Vts = source_breakpoints(schedule, network)
+    times, Xs, Ys, Vts = source_breakpoints(schedule, network, period)
     add(f"* Sources: {E * R} rows, each starting with a {t_edge:g} s linear edge from the "
         "previous row")
     add(f"Vbias vbias 0 DC {_num(circuit.Vbias)}")
@@ -500,7 +645,9 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
             np.any(np.asarray(circuit.block("charging", l).Qinj) != 0)
             for l in range(n_layers)):
         out.extend(_qinj_sense(Vts[0]))
+    out.extend(cancellation_sources(circuit, t_row))
     add("")
+    out.extend(supply_lines(circuit))
 
     # Weight capacitors and neurons.
     lagged = circuit.lagged()
@@ -524,6 +671,8 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                     add(f"Vfb_l{L}_n{j + 1}_i{i} {vfb(L, j + 1, i)} 0 DC "
                         f"{_num(feedback_at(circuit, l, j, i))}")
                 nodes += [vfb(L, j + 1, i) for i in range(1, n_in + 1)]
+            nodes += [az_node(L, j + 1, int(p[2:])) if p.startswith("az") else p
+                      for p in cancellation_ports(circuit, n_in)]
             add(f"Xn_l{L}_n{j + 1} " + " ".join(nodes) + f" {_subckt_name(L, j, per_neuron)}")
         # the pole of the error node: the error block's (output layer) or the Type2
         # multipliers' of the layer above (their currents summed into R_E)
@@ -546,10 +695,16 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
                 if tau is not None:  # the Type2 multipliers' pole at their summing node
                     add(f"CE_l{L}_n{j + 1} {ve(L, j + 1)} 0 {_num(tau / R_E)}")
         else:
-            add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget")
+            add("* Type1 error of the output layer (Eq. 14): VE = Vout - Vtarget"
+                + {None: "", "chopper": "; the chopper swaps its inputs while vchop = -1",
+                   "autozero": "; Vtarget replaced by Vout while vphase = 1 (the error "
+                               "forced to 0)"}[None if cancel is None else cancel.method])
             for j in range(n_out):
                 error = block_at(circuit, "error", l, j)
-                expr = error.VE(v(vout(L, j + 1)), v(f"vtarget{j + 1}"), m=SPICE)
+                expr = error.VE(*error_inputs(
+                    v(vout(L, j + 1)), v(f"vtarget{j + 1}"),
+                    sign=v("vchop") if isinstance(cancel, Chopper) else None,
+                    phase=v("vphase") if isinstance(cancel, Autozero) else None), m=SPICE)
                 out.extend(_output(f"E_l{L}_n{j + 1}", ve(L, j + 1), expr, tau))
         add("")
     if any(lagged):
@@ -562,6 +717,13 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         vectors += [f"v(vin{i + 1})" for i in range(sizes[0])]
         vectors += [f"v(vtarget{k + 1})" for k in range(sizes[-1])]
         vectors += ["v(vteach)"] + [f"v({vout(n_layers + 1, k + 1)})" for k in range(sizes[-1])]
+        if isinstance(cancel, Chopper):
+            vectors += ["v(vchop)"]
+        if isinstance(cancel, Autozero):  # what the engine reads back for the currents
+            vectors += ["v(vphase)"] + [f"v({az_node(l + 2, j + 1, i)})"
+                                        for l, (rows_, cols) in enumerate(weight_shapes(sizes))
+                                        for j in range(rows_) for i in range(cols)]
+        vectors += [f"i({SUPPLY})"]  # the supply current: the static power
         if save == "probes":
             vectors += [f"v({f(l + 2, j + 1)})" for l in range(n_layers)
                         for j in range(sizes[l + 1]) for f in (vout, ve)]

@@ -1,0 +1,294 @@
+"""Dynamic offset cancellation of the error path: chopper stabilization and autozeroing
+(``[offset_cancellation]``, docs/cancellation.md).
+
+An offset added anywhere between the error block and a charging source (the error
+block's ``Voff``; the delta, charge and Type2 multipliers' offsets) makes a charging
+current of its own at zero error. Two standard techniques of analogue design remove it
+(Enz & Temes, Proc. IEEE 84(11) 1996):
+
+* :class:`Chopper`: a square wave ``s(t) = +-1`` swaps the error block's two inputs
+  (so ``VE = s (Vout - Vtarget) + Voff`` for the difference law: the block's own offset
+  sits after the modulator) and multiplies each charging source's input by the same
+  ``s(t)``. The signal is modulated twice (``s^2 = 1``) and passes; every offset added
+  in between is modulated once and averages out over each period. ``periods_per_row``
+  whole periods a row, so a constant offset cancels exactly over a row. The engines
+  switch ``s`` at segment boundaries (native) or with a ``PULSE`` source (ngspice).
+* :class:`Autozero`: before each row a phase of ``t_az`` in which the charging sources
+  are disconnected (learning off) and the error block's two inputs are tied together
+  (``Vtarget`` replaced by ``Vout``, so ``VE`` is the block's own offset). What then
+  reaches each charging source, the whole path's offset for this row's inputs, is
+  held on a capacitor ``C_az`` (one per charging source) and subtracted while the row
+  is learned. The held value is state of the simulation; it carries the sampling
+  switch's injected charge ``Q_inj / C_az`` and, with ``[nonideal] temperature``, the
+  kT/C_az noise of the sample. Every row lasts ``t_az`` longer.
+
+The circuit holds the technique (:attr:`aann.Circuit.cancellation`, built from the
+description by :func:`build_cancellation`); :class:`Switches` is what its switches do
+during one segment of the simulation, which the circuit's vector field reads
+(:meth:`aann.Circuit.d_dt`). The functions :func:`error_inputs` and
+:func:`source_input` are written once with a math namespace ``m`` like the block laws:
+the native engine calls them with arrays, the netlist writer with
+:class:`aann.blocks.Expr` node voltages.
+
+What each technique costs (:func:`costs`): switches and capacitors per weight and per
+neuron, the physical time a row takes, the chopping frequency and what the blocks'
+bandwidth allows (:func:`chopper_settling`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .blocks import K_BOLTZMANN
+
+METHODS = ("none", "chopper", "autozero")
+
+
+class Chopper(eqx.Module):
+    """Chopper stabilization of the error path: ``periods_per_row`` whole periods of
+    ``s(t) = +-1`` in every row, ``s = +1`` in the first half of each period."""
+
+    periods_per_row: int = eqx.field(static=True, default=1)
+
+    method = "chopper"
+
+    @property
+    def half_periods(self) -> int:
+        """Segments of constant ``s`` in a row: ``2 * periods_per_row``."""
+        return 2 * self.periods_per_row
+
+    def half_period(self, t_row: float) -> float:
+        """``t_row / (2 periods_per_row)`` (s)."""
+        return t_row / self.half_periods
+
+    def frequency(self, t_row: float) -> float:
+        """The chopping frequency ``periods_per_row / t_row`` (Hz)."""
+        return self.periods_per_row / t_row
+
+    def row_period(self, t_row: float) -> float:
+        """A row's physical time (s): ``t_row`` (the chopper adds none)."""
+        return t_row
+
+
+class Autozero(eqx.Module):
+    """Autozeroing of the error path: a phase of ``t_az`` before every row, the path's
+    offset held on ``C_az`` per charging source with the sampling switch's charge
+    ``Q_inj``. ``t_az`` is static (it sets the segments' times, one for the batch)."""
+
+    t_az: float = eqx.field(static=True, default=0.01e-12)
+    C_az: float = 0.1e-12
+    Q_inj: float = 0.0
+
+    method = "autozero"
+
+    def row_period(self, t_row: float) -> float:
+        """A row's physical time (s): the phase and the row, ``t_az + t_row``."""
+        return self.t_az + t_row
+
+    def hold(self, sampled, temperature=0.0, key=None):
+        """What ``C_az`` holds after the sampling switch opens on ``sampled`` (V, per
+        charging source): the sample, plus ``Q_inj / C_az``, plus, with a PRNG ``key``,
+        a draw of the kT/C noise ``sqrt(k T / C_az) z`` (``temperature`` in K, a scalar
+        or per charging source)."""
+        held = sampled if _is_zero(self.Q_inj) else sampled + self.Q_inj / self.C_az
+        if key is not None:
+            sigma = jnp.sqrt(K_BOLTZMANN * jnp.asarray(temperature, float) / self.C_az)
+            held = held + sigma * jax.random.normal(key, jnp.shape(sampled))
+        return held
+
+
+class Switches(eqx.Module):
+    """What the cancellation's switches do during one segment of the simulation.
+
+    ``sign``: the chopper's ``s = +-1`` (None: no chopper). ``held``: per layer, what
+    the autozero capacitors hold (V, shaped like the weights), subtracted from every
+    charging source's input while a row is learned (None: nothing held). ``phase``:
+    the autozero phase, the error forced to zero and every charging source off."""
+
+    sign: jax.Array | float | None = None
+    held: tuple | None = None
+    phase: bool = eqx.field(static=True, default=False)
+
+
+def _is_zero(x) -> bool:
+    return isinstance(x, (int, float)) and x == 0
+
+
+def error_inputs(Vout, Vtarget, *, sign=None, phase=None):
+    """The error block's two inputs as the switches present them (``m``-agnostic: plain
+    arithmetic, so arrays and :class:`aann.blocks.Expr` alike).
+
+    ``sign`` (the chopper's ``s``, +1 or -1; in a netlist a node voltage that moves
+    between them): the inputs swapped when ``s = -1``, ``((1+s)/2 Vout + (1-s)/2
+    Vtarget, (1+s)/2 Vtarget + (1-s)/2 Vout)``. ``phase`` (the autozero phase, 1 during
+    it, 0 else): ``Vtarget`` replaced by ``Vout``, ``(Vout, phase Vout + (1-phase)
+    Vtarget)``. With ``s``, ``phase`` exactly +-1 or 0/1 the arithmetic is exact."""
+    if sign is not None:
+        a, b = (1 + sign) * 0.5, (1 - sign) * 0.5
+        return a * Vout + b * Vtarget, a * Vtarget + b * Vout
+    if phase is not None:
+        return Vout, phase * Vout + (1 - phase) * Vtarget
+    return Vout, Vtarget
+
+
+def source_input(Vgrad, *, sign=None, held=None):
+    """What reaches a charging source's input: ``s * Vgrad`` behind the chopper's
+    demodulator, ``Vgrad - held`` with the autozero capacitor's value subtracted."""
+    if sign is not None:
+        return sign * Vgrad
+    if held is not None:
+        return Vgrad - held
+    return Vgrad
+
+
+def build_cancellation(config):
+    """The technique ``[offset_cancellation]`` of :class:`aann.spec.Config` ``config``
+    describes: a :class:`Chopper`, an :class:`Autozero`, or None (``method = "none"``)."""
+    oc = config.offset_cancellation
+    if oc.method == "chopper":
+        return Chopper(periods_per_row=oc.periods_per_row)
+    if oc.method == "autozero":
+        return Autozero(t_az=oc.t_az, C_az=oc.C_az, Q_inj=oc.Q_inj)
+    return None
+
+
+def row_period(cancellation, t_row: float) -> float:
+    """A row's physical time (s) under ``cancellation`` (None: ``t_row``)."""
+    return t_row if cancellation is None else cancellation.row_period(t_row)
+
+
+def start_switches(cancellation):
+    """The switches at the start of a run (what the poles settle at): the chopper's
+    first half period, the autozero phase; None without cancellation."""
+    if isinstance(cancellation, Chopper):
+        return Switches(sign=1.0)
+    if isinstance(cancellation, Autozero):
+        return Switches(phase=True)
+    return None
+
+
+def sample_times(schedule, cancellation, n_samples: int):
+    """Waveform sample times (s) of a row schedule under ``cancellation`` (None: the
+    schedule's own, :meth:`aann.RowSchedule.sample_times`): ``n_samples`` evenly spaced
+    from the start of each segment the native engine solves, in its order: the edge
+    ramp (if any), then the chopper's half periods, or the rest of the autozero phase
+    and the learned row."""
+    import numpy as np
+
+    if cancellation is None:
+        return schedule.sample_times(n_samples)
+    t_row, t_edge = schedule.t_row, schedule.t_edge
+    T = cancellation.row_period(t_row)
+    t0 = np.arange(schedule.epochs * schedule.order.shape[-1]) * T
+    if isinstance(cancellation, Chopper):
+        h = cancellation.half_period(t_row)
+        bounds = [(t_edge if j == 0 else j * h, (j + 1) * h)
+                  for j in range(cancellation.half_periods)]
+    else:
+        bounds = [(t_edge, cancellation.t_az), (cancellation.t_az, T)]
+    if t_edge > 0:
+        bounds.insert(0, (0.0, t_edge))
+    j = np.arange(n_samples) / n_samples
+    pieces = [t0[:, None] + a + (b - a) * j for a, b in bounds]
+    return np.concatenate(pieces, axis=1).reshape(-1)
+
+
+def check_edges(cancellation, t_row: float, t_edge: float) -> None:
+    """A :class:`aann.ValidationError` unless a row edge of ``t_edge`` (s) ends where the
+    segments allow: before the end of the chopper's first half period, or of the
+    autozero phase."""
+    from .errors import ValidationError
+
+    if isinstance(cancellation, Chopper) and t_edge >= cancellation.half_period(t_row):
+        raise ValidationError(
+            f"a row edge of {t_edge:g} s is not shorter than the chopper's half period "
+            f"{cancellation.half_period(t_row):g} s; the edge must end within the first half "
+            "period: shorten training.t_edge or use fewer periods_per_row")
+    if isinstance(cancellation, Autozero) and t_edge >= cancellation.t_az:
+        raise ValidationError(
+            f"a row edge of {t_edge:g} s is not shorter than the autozero phase t_az = "
+            f"{cancellation.t_az:g} s; the edge happens within the phase: shorten "
+            "training.t_edge or lengthen offset_cancellation.t_az")
+
+
+def chopped_chain(circuit) -> tuple:
+    """The time constants (s) of the slowest chain of poles between the chopper's two
+    modulators: from the output error block's ``VE`` through the deltas (and, for a
+    hidden layer, the Type2 stages the rule wires, :meth:`aann.rules.Rule.type2_source`)
+    to a charge multiplier's ``Vgrad``. The forward pass (``Vout``, ``Vd``, ``u``) is not
+    chopped: its poles do not count. Empty without poles there."""
+    import numpy as np
+
+    def tau(l, name):
+        f = np.asarray(circuit.pole_f3dB(l, name), float)
+        f = f[f > 0]
+        return (float(1 / (2 * math.pi * f.min())),) if f.size else ()
+
+    n = len(circuit.sizes) - 1
+    VE, Vdelta = [()] * n, [()] * n
+    VE[n - 1] = tau(n - 1, "VE")
+    for l in reversed(range(n)):
+        Vdelta[l] = VE[l] + tau(l, "Vdelta")
+        if l:
+            VE[l - 1] = Vdelta[circuit.rule.type2_source(l, n)] + tau(l - 1, "VE")
+    return max((Vdelta[l] + tau(l, "Vgrad") for l in range(n)), key=sum)
+
+
+def chopper_loss(tau: float, half_period: float) -> float:
+    """The share of the learning signal a first-order pole of time constant ``tau``
+    between the modulators loses at half period ``h``: in the periodic steady state its
+    output slews from ``-Y`` to ``Y = u tanh(h / 2 tau)`` after every switch, and the
+    demodulated mean over a half period is ``u (1 - (2 tau / h) tanh(h / 2 tau))``; the
+    loss ``(2 tau / h) tanh(h / 2 tau)`` is ``2 tau / h`` for ``h >> tau`` and 1 for
+    ``h << tau`` (the signal chopped away)."""
+    if tau <= 0:
+        return 0.0
+    x = half_period / (2 * tau)
+    return math.tanh(x) / x
+
+
+def chopper_settling(circuit, periods_per_row: int, t_row: float) -> dict:
+    """What the blocks' poles cost the chopper at ``periods_per_row`` and ``t_row``.
+
+    Returns ``tau`` (s: the slowest chain between the modulators, :func:`chopped_chain`,
+    as the sum of its time constants, its Elmore delay: the integral of ``1 - `` its step
+    response, so the learning signal a switch costs, ``2 u sum(tau)``, is exact for any
+    chain once the half period is long against it, and the loss formula exact for one
+    pole), ``half_period`` (s), ``loss`` (:func:`chopper_loss`, 0 without poles) and
+    ``max_frequency`` (Hz: the chopping frequency at which the loss reaches 10 %,
+    ``h = 20 tau``, i.e. ``1 / (40 tau)``; inf without poles)."""
+    h = t_row / (2 * periods_per_row)
+    tau = sum(chopped_chain(circuit))
+    return {"tau": tau, "half_period": h, "loss": chopper_loss(tau, h),
+            "max_frequency": 1 / (40 * tau) if tau > 0 else math.inf}
+
+
+def costs(config) -> dict:
+    """What ``config``'s offset cancellation adds to the circuit, read from its sizes
+    (docs/cancellation.md, "Cost"):
+
+    ``switches_per_weight``, ``capacitors_per_weight``: at each charging source (the
+    chopper's demodulator: 4 switches, a cross-coupled pair on the differential input;
+    the autozero's sampling switch and ``C_az``, and the switch that disconnects the
+    source during the phase); ``switches_per_output_neuron``: at each output neuron's
+    error block (the chopper's input modulator, 4 switches; autozero's 2 switches that
+    tie its inputs together); ``switches``, ``capacitors``: the network's totals;
+    ``row_time``: a row's physical time (s), ``time_factor`` over ``t_row``;
+    ``chopping_frequency`` (Hz, 0 without the chopper)."""
+    oc, sizes, t_row = config.offset_cancellation, config.network.sizes, config.training.t_row
+    weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    outputs = sizes[-1]
+    per_weight = {"none": (0, 0), "chopper": (4, 0), "autozero": (2, 1)}[oc.method]
+    per_neuron = {"none": 0, "chopper": 4, "autozero": 2}[oc.method]
+    row = t_row + (oc.t_az if oc.method == "autozero" else 0.0)
+    return {"method": oc.method, "switches_per_weight": per_weight[0],
+            "capacitors_per_weight": per_weight[1], "switches_per_output_neuron": per_neuron,
+            "switches": weights * per_weight[0] + outputs * per_neuron,
+            "capacitors": weights * per_weight[1], "row_time": row,
+            "time_factor": row / t_row,
+            "chopping_frequency": oc.periods_per_row / t_row if oc.method == "chopper"
+            else 0.0}
