@@ -303,6 +303,15 @@ def test_the_chopper_returns_every_weight_to_its_start_at_the_end_of_every_row(p
                       dataset=flat)
     for l, W in enumerate(chop.W_epoch):  # after every epoch: 4 rows of other inputs each
         assert np.abs(W - chop.W_init[l][:, None]).max() <= 1e-9
+    # every row alone, from the start weights (each epoch one row): each returns them, so
+    # in the run above every row ends where it started, not only every fourth
+    for k in range(len(flat.X)):
+        one = aann.Dataset("one-row", flat.X[k:k + 1], flat.Y[k:k + 1])
+        row = aann.train(cfg.replace(offset_cancellation={"method": "chopper",
+                                                          "periods_per_row": periods}),
+                         dataset=one)
+        for l, W in enumerate(row.W_epoch):
+            assert np.abs(W - row.W_init[l][:, None]).max() <= 1e-9
 
 
 def test_autozero_holds_the_whole_paths_offset_within_1uV():
