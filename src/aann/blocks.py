@@ -508,7 +508,10 @@ class ChargingSource(eqx.Module):
         continuous function of ``Vgrad`` (docs/cancellation.md)."""
         ideal = -self.Keta * Vteach * Vgrad
         if not _is_zero(self.dead_zone):
-            ideal = ideal * self.gate(Vgrad, m)
+            gate = self.gate(Vgrad, m)
+            if not isinstance(self.dead_zone, (int, float)):  # an array (per network):
+                gate = jnp.where(jnp.asarray(self.dead_zone) > 0, gate, 1.0)  # 0 is none
+            ideal = ideal * gate
         if self.current_limit == "tanh":
             return self.Imax * m.tanh(ideal / self.Imax)
         if self.current_limit == "clip":
