@@ -286,8 +286,8 @@ def sweep(target: str = typer.Argument(..., metavar="SWEEP.toml | export DIR | r
 @app.command(no_args_is_help=True)
 def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=False,
                                             help="multiplier | sigmoid | derivative | "
-                                                 "charging | FILE.subckt (port order: "
-                                                 "docs/cells.md)"),
+                                                 "charging | switch | FILE.subckt (port "
+                                                 "order: docs/cells.md)"),
                  kind: str | None = typer.Option(None, "--kind", help="What a FILE's cell is: "
                                                  "multiplier | sigmoid | derivative | "
                                                  "charging."),
@@ -303,8 +303,9 @@ def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=Fa
                                                  "each (the bias resistor XRb scaled) -> "
                                                  "bias.csv."),
                  out: str = typer.Option("aann-cell", "--out", help="Output directory.")):
-    """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law;
-    write fit.toml, sweep.csv, fit.png, summary.json."""
+    """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law
+    (the switch: Ron, leakage, injected charge Q_inj); write fit.toml, sweep.csv,
+    fit.png, summary.json."""
     from .cells.cli import characterize_command
 
     characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out,

@@ -431,6 +431,10 @@ def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
     scales, :func:`aann.cells.supply.bias_sweep`) the supply current and bandwidth at each
     (``extra["bias_sweep"]``). ``update(k, description)``: progress, 0 to 2."""
     cell = resolve_cell(cell) if isinstance(cell, str) else cell
+    if cell.kind == "switch":
+        raise ValidationError("the switch cell has no block law to sweep and fit; "
+                              "aann.cells.switch.characterize_switch measures it "
+                              "(aann characterize switch)")
     update = update or (lambda k, description: None)
     t0 = time.perf_counter()
     update(0, "ngspice DC sweeps")

@@ -18,6 +18,11 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
     from .models import check_corner, models_dir
     from .outputs import summary_line, write_outputs
 
+    if cell == "switch":  # no block law: its own measurement (aann.cells.switch)
+        from .switch import switch_command
+
+        return switch_command(kind=kind, corner=corner, temp=temp, points=points, out=out,
+                              mismatch=mismatch, bias=bias, progress=progress)
     resolved = resolve_cell(cell, kind)
     check_corner(corner)
     if points is not None and not 3 <= points <= 201:

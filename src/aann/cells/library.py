@@ -13,9 +13,14 @@ cell             ports, in order                         law (docs/cells.md)
 ``sigmoid``      ``in out vcm vdd vss``                  ``Vout`` from the current into ``in``
 ``derivative``   ``in out vcm vdd vss``                  ``Vd`` from the current into ``in``
 ``charging``     ``vgrad vteach out vcm vdd vss``        ``Icharged`` out of ``out``
+``switch``       ``a b clk clkb vdd vss``                ``a`` to ``b`` while ``clk`` is high
 ===============  ======================================  ================================
 
-``vteach`` is a logic level (``vdd``: learn, ``vss``: hold), not a signal around ``vcm``.
+``vteach`` is a logic level (``vdd``: learn, ``vss``: hold), not a signal around ``vcm``;
+so are the switch's ``clk`` (``vdd``: closed) and ``clkb`` (its complement). The switch
+(offset cancellation: the autozero's sampling switch, the chopper's modulators) has no
+block law: :mod:`aann.cells.switch` measures its on-resistance, leakage and the charge it
+injects into a hold capacitor on ``b`` as it opens (``aann characterize switch``).
 
 The schematics are drawn in docs/cells.md. Sizes (``W``, ``L``) are in um.
 """
@@ -52,6 +57,7 @@ PORTS = {
     "activation": ("in", "out", "vcm", "vdd", "vss"),
     "derivative": ("in", "out", "vcm", "vdd", "vss"),
     "charging": ("vgrad", "vteach", "out", "vcm", "vdd", "vss"),
+    "switch": ("a", "b", "clk", "clkb", "vdd", "vss"),
 }
 """The port order of each kind of cell."""
 
@@ -179,10 +185,29 @@ XMpo out c vdd vdd {PL} W=16 L=4
 .ends aann_charging
 """
 
+SWITCH = f"""\
+* Analogue switch (CMOS transmission gate) for offset cancellation: a conducts to b
+* while clk is high (clkb low); b is the hold side (the capacitor), a the driven side.
+* Ron about 2.6 kOhm at Vcm (1.4 to 4.3 kOhm over Vcm +- 0.3 V, tt); low-threshold
+* devices, since the regular ones (L = 0.15 both) give 9.9 kOhm at Vcm, 12 kOhm at worst.
+* Junctions drawn as the minimum diffusion (0.29 um beyond the gate): ad = 0.29 W,
+* pd = 2 (W + 0.29); they set the hold node's leakage and part of its capacitance
+.subckt aann_switch a b clk clkb vdd vss
+XMn a clk b vss {NL} W=1 L=0.15 ad=0.29 as=0.29 pd=2.58 ps=2.58
+XMp a clkb b vdd {PL} W=2 L=0.35 ad=0.58 as=0.58 pd=4.58 ps=4.58
+* half-size dummies on the hold side, source and drain shorted to b, driven by the
+* opposite clock: as the switch opens they take up channel charge and cancel the
+* clock feedthrough of the switch's overlap capacitances
+XMdn b clkb b vss {NL} W=0.5 L=0.15 ad=0.145 as=0.145 pd=1.58 ps=1.58
+XMdp b clk b vdd {PL} W=1 L=0.35 ad=0.29 as=0.29 pd=2.58 ps=2.58
+.ends aann_switch
+"""
+
 CELLS = {
     "multiplier": Cell("aann_multiplier", "multiplier", PORTS["multiplier"], MULTIPLIER),
     "sigmoid": Cell("aann_sigmoid", "activation", PORTS["activation"], SIGMOID),
     "derivative": Cell("aann_derivative", "derivative", PORTS["derivative"], DERIVATIVE),
     "charging": Cell("aann_charging", "charging", PORTS["charging"], CHARGING),
+    "switch": Cell("aann_switch", "switch", PORTS["switch"], SWITCH),
 }
 """The built-in cells by name (the ``CELL`` of ``aann characterize``)."""
