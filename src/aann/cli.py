@@ -286,11 +286,11 @@ def sweep(target: str = typer.Argument(..., metavar="SWEEP.toml | export DIR | r
 @app.command(no_args_is_help=True)
 def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=False,
                                             help="multiplier | sigmoid | derivative | "
-                                                 "charging | switch | FILE.subckt (port "
-                                                 "order: docs/cells.md)"),
+                                                 "charging | error | switch | FILE.subckt "
+                                                 "(port order: docs/cells.md)"),
                  kind: str | None = typer.Option(None, "--kind", help="What a FILE's cell is: "
                                                  "multiplier | sigmoid | derivative | "
-                                                 "charging."),
+                                                 "charging | error."),
                  corner: str = typer.Option("tt", "--corner", help="tt | ss | ff | sf | fs"),
                  temp: float = typer.Option(27.0, "--temp", help="Temperature in deg C."),
                  points: int | None = typer.Option(None, "--points", help="Sweep points per "

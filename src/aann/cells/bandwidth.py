@@ -4,7 +4,8 @@ The cell is biased where its small-signal gain is not zero and driven by an AC
 source: the multiplier on input 2 (the input that moves at each row edge in the
 forward role) with input 1 at +0.1 V, its output current into ``Vcm``; the neuron
 at ``Inet`` = 0 and the derivative block at ``Inet`` = +1 uA, about 1.4 ``Iref``
-(its gain is zero at its peak), their outputs unloaded. ``f3dB`` is where the
+(its gain is zero at its peak), their outputs unloaded; the error cell on ``vout``
+with both inputs at ``Vcm``, its output unloaded. ``f3dB`` is where the
 gain's magnitude first falls to ``1/sqrt(2)`` of its low-frequency value
 (interpolated in log-log); it is the ``f3dB`` of the block's first-order pole
 where the laws have one.
@@ -21,7 +22,8 @@ from .models import model_lines, run_with_models
 
 START, STOP = 1e3, 1e11  # Hz
 PER_DECADE = 20
-BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 1e-6, "charging": 0.0}
+BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 1e-6, "charging": 0.0,
+        "error": 0.0}
 """The operating point: input 1 of the multiplier (V), ``Inet`` of the others (A)."""
 
 
@@ -33,6 +35,9 @@ def ac_testbench(cell: Cell, corner: str = "tt", temp: float = 27.0) -> str:
     if cell.kind == "multiplier":
         lines += [f"V1 v1 vcm DC {BIAS['multiplier']:g}", "V2 v2 vcm DC 0 AC 1",
                   f"Vo out 0 {VCM:g}", f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
+    elif cell.kind == "error":  # driven on vout, vtarget at Vcm, out unloaded
+        lines += ["V1 vout vcm DC 0 AC 1", "V2 vtarget vcm DC 0",
+                  f"X1 vout vtarget out vcm vdd 0 {cell.name}"]
     elif cell.kind == "charging":
         lines += ["Vg vgrad vcm DC 0 AC 1", f"Vt vteach 0 {VDD:g}", f"Vo out 0 {VCM:g}",
                   f"X1 vgrad vteach out vcm vdd 0 {cell.name}"]

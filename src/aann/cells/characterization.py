@@ -34,23 +34,25 @@ from ..blocks import (
     ChargingSource,
     Derivative,
     IdealMultiplier,
+    OutputError,
     ParasiticMultiplier,
 )
 from ..errors import ValidationError
 from ..io import read_text
 from ..params import params_of
-from .laws import OffsetActivation, OffsetDerivative, PolynomialMultiplier
+from .laws import GainError, OffsetActivation, OffsetDerivative, PolynomialMultiplier
 from .library import CELLS, PORTS, VCM, VDD, Cell
 from .models import check_corner, model_lines, run_with_models
 from .tabulated import COLUMNS, Spline
 
-RANGES = {"multiplier": 0.2, "activation": 5e-6, "derivative": 5e-6, "charging": 0.2}
+RANGES = {"multiplier": 0.2, "activation": 5e-6, "derivative": 5e-6, "charging": 0.2,
+          "error": 0.2}
 """The default half-range of the inputs: +-0.2 V of each multiplier input, +-5 uA of
 ``Inet`` (about 7 ``Iref`` of the built-in neuron)."""
-POINTS = {"multiplier": 11, "activation": 41, "derivative": 41, "charging": 41}
+POINTS = {"multiplier": 11, "activation": 41, "derivative": 41, "charging": 41, "error": 9}
 """The default points per input of a sweep."""
 KIND_OF = {"multiplier": "multiplier", "sigmoid": "activation", "derivative": "derivative",
-           "charging": "charging"}
+           "charging": "charging", "error": "error"}
 """The block kind of each ``CELL`` name of ``aann characterize``."""
 
 
@@ -74,9 +76,10 @@ def _subckts(text: str) -> dict[str, list[str]]:
 
 
 def resolve_cell(cell: str, kind: str | None = None) -> Cell:
-    """The cell ``cell`` names: ``multiplier``, ``sigmoid``, ``derivative``, or the path of
-    a ``.subckt`` file whose top subcircuit has the port order of :data:`PORTS`
-    (``kind``: ``multiplier``, ``sigmoid`` or ``derivative``, needed for five ports)."""
+    """The cell ``cell`` names: ``multiplier``, ``sigmoid``, ``derivative``, ``charging``,
+    ``error``, or the path of a ``.subckt`` file whose top subcircuit has the port order of
+    :data:`PORTS` (``kind``: ``multiplier``, ``sigmoid``, ``derivative``, ``charging`` or
+    ``error``, needed for five ports and for a six-port cell that is not a multiplier)."""
     if kind is not None and kind not in KIND_OF:
         raise ValidationError(f"--kind {kind!r} is not known; use one of "
                               + ", ".join(KIND_OF))
@@ -86,8 +89,8 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
         return CELLS[cell]
     path = Path(cell)
     if not path.suffix and not path.exists():
-        raise ValidationError(f"cell {cell!r} is not known; use multiplier, sigmoid, derivative "
-                              "or the path of a .subckt file")
+        raise ValidationError(f"cell {cell!r} is not known; use multiplier, sigmoid, derivative, "
+                              "charging, error, switch or the path of a .subckt file")
     text = read_text(path, "cell file")
     found = _subckts(text)
     if not found:
@@ -101,7 +104,8 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
     name, ports = top[0], found[top[0]]
     expected = {6: "multiplier", 5: None}.get(len(ports), "?")
     usage = ("a multiplier has 6 ports (" + " ".join(PORTS["multiplier"]) + "), a charging "
-             "cell 6 (" + " ".join(PORTS["charging"]) + "), a sigmoid or derivative cell 5 ("
+             "cell 6 (" + " ".join(PORTS["charging"]) + "), an error cell 6 ("
+             + " ".join(PORTS["error"]) + "), a sigmoid or derivative cell 5 ("
              + " ".join(PORTS["activation"]) + ")")
     if expected == "?":
         raise ValidationError(f".subckt {name} in {path} has {len(ports)} ports "
@@ -112,9 +116,9 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
                                   "is with --kind sigmoid or --kind derivative")
         block = KIND_OF[kind]
     else:
-        if kind not in (None, "multiplier", "charging"):
-            raise ValidationError(f".subckt {name} in {path} has 6 ports: a multiplier or a "
-                                  f"charging cell, not a {kind}; {usage}")
+        if kind not in (None, "multiplier", "charging", "error"):
+            raise ValidationError(f".subckt {name} in {path} has 6 ports: a multiplier, a "
+                                  f"charging or an error cell, not a {kind}; {usage}")
         block = KIND_OF[kind or "multiplier"]
     return Cell(name, block, tuple(ports), text)
 
@@ -162,6 +166,12 @@ def testbench(cell: Cell, points: int, half: float, corner: str, temp: float,
                   x.format("vgrad vteach out vcm vdd 0"),
                   ".dc " + _dc("Vg", -half, half, points),
                   ".dc " + _dc("Vg", -half + h / 2, half - h / 2, points - 1)]
+    elif cell.kind == "error":  # out unloaded: it drives a multiplier's gate
+        lines += ["V1 vout vcm 0", "V2 vtarget vcm 0",
+                  x.format("vout vtarget out vcm vdd 0"),
+                  ".dc " + _dc("V1", -half, half, points) + " " + _dc("V2", -half, half, points),
+                  ".dc " + _dc("V1", -half + h / 2, half - h / 2, points - 1) + " "
+                  + _dc("V2", -half + h / 2, half - h / 2, points - 1)]
     else:
         lines += ["Iin 0 in 0", x.format("in out vcm vdd 0"),
                   ".dc " + _dc("Iin", -half, half, points),
@@ -170,12 +180,14 @@ def testbench(cell: Cell, points: int, half: float, corner: str, temp: float,
 
 
 def _sweep_of(plot, kind: str) -> Sweep:
-    if kind == "multiplier":
-        v1 = np.round(plot["v(v1)"] - plot["v(vcm)"], 9)
-        v2 = np.round(plot["v(v2)"] - plot["v(vcm)"], 9)
+    if kind in ("multiplier", "error"):
+        n1, n2, out = (("v1", "v2", plot["i(vo)"]) if kind == "multiplier" else
+                       ("vout", "vtarget", plot["v(out)"] - plot["v(vcm)"]))
+        v1 = np.round(plot[f"v({n1})"] - plot["v(vcm)"], 9)
+        v2 = np.round(plot[f"v({n2})"] - plot["v(vcm)"], 9)
         a1, a2 = np.unique(v1), np.unique(v2)
         grid = np.full((a1.size, a2.size), np.nan)
-        grid[np.searchsorted(a1, v1), np.searchsorted(a2, v2)] = plot["i(vo)"]
+        grid[np.searchsorted(a1, v1), np.searchsorted(a2, v2)] = out
         return Sweep(kind, (a1, a2), grid)
     if kind == "charging":
         return Sweep(kind, (np.round(plot["v(vgrad)"] - plot["v(vcm)"], 9),), plot["i(vo)"])
@@ -228,7 +240,8 @@ LAW_CLASSES = {"multiplier": {"ideal": IdealMultiplier, "parasitic": ParasiticMu
                "activation": {"sigmoid": Activation, "sigmoid_offset": OffsetActivation},
                "derivative": {"sigmoid": Derivative, "sigmoid_offset": OffsetDerivative},
                "charging": {"linear": functools.partial(ChargingSource, current_limit="none"),
-                            "tanh": functools.partial(ChargingSource, current_limit="tanh")}}
+                            "tanh": functools.partial(ChargingSource, current_limit="tanh")},
+               "error": {"difference": OutputError, "gain": GainError}}
 
 
 def full_scale(sweep: Sweep) -> float:
@@ -250,6 +263,8 @@ def evaluate(kind: str, block, inputs, m=np):
         return block.Vout(*inputs, m=m)
     if kind == "charging":  # learning: Vteach = 1 V
         return block.current(1.0, *inputs, m=m)
+    if kind == "error":
+        return block.VE(*inputs, m=m)
     return block.Vd(*inputs, m=m)
 
 
@@ -300,6 +315,12 @@ def fit_laws(sweep: Sweep) -> list[Fit]:
         fits = [_least_squares(kind, "linear", sweep, {"Keta": Keta}, {})]
         fits.append(_least_squares(kind, "tanh", sweep,
                                    {"Keta": Keta, "Imax": 2 * float(np.max(np.abs(y)))}, {}))
+    elif kind == "error":
+        # the engines' law (difference: Ke = 1, Voff fitted) first whatever its error:
+        # it is the one fit.toml can set; the gain law states the cell's Ke beside it
+        fits = [_least_squares(kind, "difference", sweep, {"Voff": 1e-3}, {})]
+        fits.append(_least_squares(kind, "gain", sweep, {"Ke": 1.0, "Voff": 1e-3}, {}))
+        return fits
     elif kind == "activation":
         (I,) = sweep.axes
         Vamp = float(np.max(y) - min(np.min(y), 0.0))

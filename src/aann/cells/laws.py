@@ -6,14 +6,15 @@ law's. ``sigmoid_offset`` is the paper's law (Eq. 6, 7) with those two offsets,
 so that a fit of a cell (``aann characterize``) can state them; with both 0 it
 is the ``sigmoid`` law exactly. A Gilbert cell's gain is not quite constant
 either: ``polynomial`` is Eq. 5 with the gain varying to second order in each
-input, 0 giving the ``ideal`` law exactly.
+input, 0 giving the ``ideal`` law exactly. The error cell's gain is not exactly 1:
+``GainError`` states it (``Ke``) beside the ``difference`` law the engines run.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ..blocks import Activation, Derivative, Multiplier, register_law
+from ..blocks import Activation, Derivative, Multiplier, OutputError, register_law
 from ..params import param
 
 _IOFF = "sigmoid_offset only: offset of the input current (the law reads Inet + Ioff)"
@@ -66,3 +67,15 @@ class PolynomialMultiplier(Multiplier):
     def current(self, V1, V2, m=jnp):
         gain = 1.0 + V1 * (self.a1 + self.b1 * V1) + V2 * (self.a2 + self.b2 * V2)
         return self.Km * V1 * V2 * gain
+
+
+class GainError(OutputError):
+    """``VE = Ke (Vout - Vtarget) + Voff``: the Type1 error block with a gain. Not a law
+    of the ``error`` block (the engines run ``difference``, ``Ke`` = 1): what ``aann
+    characterize error`` fits to state the cell's gain error beside that law's ``Voff``
+    (docs/cells.md)."""
+
+    Ke: float = param(1.0, doc="gain of the difference (1: Eq. 14)")
+
+    def VE(self, Vout, Vtarget, m=jnp):
+        return self.Ke * (Vout - Vtarget) + self.Voff

@@ -14,7 +14,17 @@ cell             ports, in order                         law (docs/cells.md)
 ``derivative``   ``in out vcm vdd vss``                  ``Vd`` from the current into ``in``
 ``charging``     ``vgrad vteach out vcm vdd vss``        ``Icharged`` out of ``out``
 ``switch``       ``a b clk clkb vdd vss``                ``a`` to ``b`` while ``clk`` is high
+``error``        ``vout vtarget out vcm vdd vss``        ``VE = Ke (Vout - Vtarget)`` at ``out``
 ===============  ======================================  ================================
+
+The glue of a network of cells (:mod:`aann.cells.cosim`, ``glue = "cells"``) has two
+more: ``aann_derivative_core`` (:data:`DERIVATIVE_CORE`, ports ``in out vcm vdd vss``),
+the derivative cell without its input resistor, whose ``in`` is a gate that reads the
+neuron's own input node; and ``aann_transresistance`` (:data:`TRANSRESISTANCE`, ports
+``in vcm vss``), a resistor ``1/Km`` from a product node to ``vcm`` that reads a
+multiplier's current as a voltage. Neither has a block law to fit; the core is the
+derivative cell less ``XRin`` (the same devices), the resistor is measured by
+:func:`aann.cells.glue.measure_transresistance`.
 
 ``vteach`` is a logic level (``vdd``: learn, ``vss``: hold), not a signal around ``vcm``;
 so are the switch's ``clk`` (``vdd``: closed) and ``clkb`` (its complement). The switch
@@ -58,6 +68,8 @@ PORTS = {
     "derivative": ("in", "out", "vcm", "vdd", "vss"),
     "charging": ("vgrad", "vteach", "out", "vcm", "vdd", "vss"),
     "switch": ("a", "b", "clk", "clkb", "vdd", "vss"),
+    "error": ("vout", "vtarget", "out", "vcm", "vdd", "vss"),
+    "transresistance": ("in", "vcm", "vss"),
 }
 """The port order of each kind of cell."""
 
@@ -203,11 +215,83 @@ XMdp b clk b vdd {PL} W=1 L=0.35 ad=0.29 as=0.29 pd=2.58 ps=2.58
 .ends aann_switch
 """
 
+def _derivative_core(text: str) -> str:
+    """The derivative cell's text less its input resistor ``XRin`` (and that line's
+    comment), renamed ``aann_derivative_core``: the same devices, so the two cannot
+    drift apart."""
+    lines = text.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("XRin "))
+    assert lines[k - 1].startswith("*"), "the comment above XRin"
+    body = lines[2:k - 1] + lines[k + 1:]
+    head = ["* Sigmoid derivative core: the derivative cell without its input resistor. Its",
+            "* in is a gate (no DC load): wired to a neuron's input node, whose own Rin makes",
+            "* V(in) - Vcm = Rin*Inet, it gives Vd - Vcm = Kd*s*(1-s) of that neuron's Inet",
+            "* with no copy of Inet (the derivative cell = this core + Rin from in to vcm)",
+            ".subckt aann_derivative_core in out vcm vdd vss"]
+    return "\n".join(head + [line.replace("aann_derivative", "aann_derivative_core")
+                             for line in body]) + "\n"
+
+
+DERIVATIVE_CORE = _derivative_core(DERIVATIVE)
+
+ERROR = f"""\
+* Type1 error block (Eq. 14): V(out) - Vcm = Ke*(Vout - Vtarget), Ke = 2*Rl/Rs' = 1 at tt
+* (Rs' = Rs plus the pair's 2/gm). Vout, Vtarget in +-0.2 V each (differences to +-0.4 V)
+.subckt aann_error vout vtarget out vcm vdd vss
+* bias as the charging cell's, from vdd: 10 uA mirrored into a PMOS diode
+XRb vdd nb vss {R} l=17
+XMnb nb nb vss vss {N} W=2 L=1
+XMnp pb nb vss vss {N} W=2 L=1
+XMpb pb pb vdd vdd {PL} W=32 L=2
+* the charging cell's input stage with a longer Rs (44 kOhm: more degeneration, a gain
+* flatter over +-0.4 V): a PMOS pair on two I0 = 20 uA tails, gates vout and vtarget;
+* Ia = I0 - (Vout - Vtarget)/Rs', Ib = I0 + (Vout - Vtarget)/Rs'
+XMt1 s1 pb vdd vdd {PL} W=64 L=2
+XMt2 s2 pb vdd vdd {PL} W=64 L=2
+XRs s1 s2 vss {R} l=6
+XM1 a vout s1 s1 {PL} W=40 L=0.5
+XM2 b vtarget s2 s2 {PL} W=40 L=0.5
+* out sinks Ia and sources Ib: Ib - Ia = 2 (Vout - Vtarget)/Rs' into Rl to vcm. Long,
+* wide mirrors: out swings +-0.4 V around Vcm at up to 30 uA
+XMa a a vss vss {N} W=16 L=4
+XMb b b vss vss {N} W=16 L=4
+XMoa out a vss vss {N} W=16 L=4
+XMob c b vss vss {N} W=16 L=4
+XMpc c c vdd vdd {PL} W=16 L=4
+XMpo out c vdd vdd {PL} W=16 L=4
+* Rl = Rs'/2 (28 kOhm): Ke = 1
+XRl out vcm vss {R} l=3.78
+.ends aann_error
+"""
+
+TRANSRESISTANCE_L = 2.1
+"""The length (um) of the transresistance: ``1/Km`` = 15.3 kOhm for the multiplier's
+``Km`` = 6.55e-5 A/V^2 at tt (docs/cells.md), 0.35 um wide ``xhigh_po`` at 27 C."""
+
+TRANSRESISTANCE = f"""\
+* Transresistance 1/Km: a multiplier's output current I into in, held near Vcm by this
+* resistor, reads as V(in) - Vcm = I/Km (the product V1*V2 in volts): R = 1/(Km*1V),
+* 15.3 kOhm for the Gilbert cell's Km = 6.55e-5 A/V^2 at tt
+.subckt aann_transresistance in vcm vss
+XR in vcm vss {R} l={TRANSRESISTANCE_L:g}
+.ends aann_transresistance
+"""
+
 CELLS = {
     "multiplier": Cell("aann_multiplier", "multiplier", PORTS["multiplier"], MULTIPLIER),
     "sigmoid": Cell("aann_sigmoid", "activation", PORTS["activation"], SIGMOID),
     "derivative": Cell("aann_derivative", "derivative", PORTS["derivative"], DERIVATIVE),
     "charging": Cell("aann_charging", "charging", PORTS["charging"], CHARGING),
     "switch": Cell("aann_switch", "switch", PORTS["switch"], SWITCH),
+    "error": Cell("aann_error", "error", PORTS["error"], ERROR),
 }
 """The built-in cells by name (the ``CELL`` of ``aann characterize``)."""
+
+GLUE = {
+    "derivative_core": Cell("aann_derivative_core", "derivative_core", PORTS["derivative"],
+                            DERIVATIVE_CORE),
+    "transresistance": Cell("aann_transresistance", "transresistance",
+                            PORTS["transresistance"], TRANSRESISTANCE),
+}
+"""The cells of a network's glue that have no block law to characterize (the derivative
+core reads a voltage, the transresistance is a resistor): :mod:`aann.cells.glue`."""

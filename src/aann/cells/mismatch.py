@@ -20,7 +20,7 @@ import numpy as np
 from .characterization import Cell, fit_laws, measure
 
 MISMATCH_LAWS = {"multiplier": "ideal", "activation": "sigmoid_offset",
-                 "derivative": "sigmoid_offset", "charging": "linear"}
+                 "derivative": "sigmoid_offset", "charging": "linear", "error": "difference"}
 """The law fitted to every sample (the one with offsets, so that they are measured)."""
 RELATIVE = ("Km", "KI", "Vamp", "Iref", "Kd", "Vref", "Keta", "Imax")
 """Constants whose sigma is relative to the mean; the others (offsets) are absolute."""

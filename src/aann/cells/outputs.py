@@ -17,7 +17,7 @@ from .characterization import Characterization, evaluate, full_scale
 from .tabulated import COLUMNS
 
 UNITS = {"multiplier": ("V", "A"), "activation": ("A", "V"), "derivative": ("A", "V"),
-         "charging": ("V", "A")}
+         "charging": ("V", "A"), "error": ("V", "V")}
 
 
 def fit_toml(ch: Characterization, table: Path) -> str:
@@ -37,6 +37,9 @@ def fit_toml(ch: Characterization, table: Path) -> str:
              f'# law = "table" reads {table.name}, the measured surface with the cell\'s '
              "offsets in it: a table takes Km (and, as a trim, offsets) but not the "
              "fitted offsets below"]
+    if ch.kind == "error":
+        lines[-1] = ("# the error block has no tabulated law; sweep.csv holds the measured "
+                     "surface")
     if ch.kind == "charging":  # the charging source's keys are [constants] and [nonideal]
         lines[-1] = "# the charging source has no tabulated law (yet); Vteach = 1 V is learning"
         lines.append("[constants]")
@@ -54,6 +57,13 @@ def fit_toml(ch: Characterization, table: Path) -> str:
         key = "f3dB" if "f3dB" in section_params(ch.kind) else "# f3dB"
         lines.append(f"{key} = {f3dB!r}  # Hz, from the AC analysis")
     lines += _supply_line(ch)
+    if ch.kind == "error":  # no table law; the gain the difference law takes as 1
+        gain = next((f for f in ch.fits if f.law == "gain"), None)
+        if gain is not None:
+            lines.append(f"# the cell's gain: Ke = {gain.constants['Ke']!r}, Voff = "
+                         f"{gain.constants['Voff']!r} V ({gain.max_error_pct:.3f} % of full "
+                         "scale); the error block's law has no gain key (Ke = 1)")
+        return "\n".join(lines) + "\n"
     # the table law's key, commented out: the fitted law does not read it (refused)
     unread = [k for k in ch.best.constants if k not in params_of(law_class(ch.kind, "table"))]
     note = f' (and drop {", ".join(unread)})' if unread else ""
@@ -110,22 +120,24 @@ def figure(ch: Characterization):
                                          gridspec_kw={"height_ratios": [3, 1.2]})
         x = ch.sweep.axes[0]
         fine = np.linspace(x[0], x[-1], 200)
-        scale_in, scale_out = {"multiplier": (1.0, 1e6), "charging": (1.0, 1e6)}.get(
+        scale_in, scale_out = {"multiplier": (1.0, 1e6), "charging": (1.0, 1e6),
+                               "error": (1.0, 1.0)}.get(
             ch.kind, (1e6, 1.0))
-        if ch.kind == "multiplier":
+        if len(ch.sweep.axes) == 2:  # the multiplier, the error cell
+            current = ch.kind == "multiplier"
             columns = range(0, len(ch.sweep.axes[1]), max(1, len(ch.sweep.axes[1]) // 5))
             for j in columns:
                 v2 = ch.sweep.axes[1][j]
                 line, = ax.plot(fine, evaluate(ch.kind, block, (fine, v2)) * scale_out,
-                                label=f"V2 = {v2:+.2f} V")
+                                label=f"{inputs[1]} = {v2:+.2f} V")
                 ax.plot(x, ch.sweep.y[:, j] * scale_out, "o", ms=3, color=line.get_color())
                 ax.plot(fine, np.asarray(ch.table(fine, v2, m=np)) * scale_out, "--",
                         color=line.get_color(), lw=0.7)
                 err = (evaluate(ch.kind, block, (x, v2)) - ch.sweep.y[:, j]) / fs * 100
                 ax_err.plot(x, err, "o-", ms=2, color=line.get_color())
             ax.legend(fontsize=6)
-            ax.set_ylabel("I [uA]")
-            ax_err.set_xlabel("V1 [V] (node voltage - Vcm)")
+            ax.set_ylabel("I [uA]" if current else f"{out} - Vcm [V]")
+            ax_err.set_xlabel(f"{inputs[0]} [V] (node voltage - Vcm)")
         else:
             ax.plot(fine * scale_in, np.asarray(evaluate(ch.kind, block, (fine,))) * scale_out,
                     label=f"{ch.best.law} fit")

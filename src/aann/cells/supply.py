@@ -43,7 +43,7 @@ quotes for early analog floorplans (pulsic.com, "Analog floorplan estimation rul
 thumb"). An assumption for estimates, not a layout: set your own."""
 
 SUPPLY_SOURCES = {"multiplier": ("vdd",), "activation": ("vdd",), "derivative": ("vdd",),
-                  "charging": ("vdd", "vt")}
+                  "charging": ("vdd", "vt"), "error": ("vdd",)}
 """The testbench sources a cell's supply current is drawn from (the charging cell's
 bias runs from ``vteach``, source ``Vt``)."""
 
@@ -59,9 +59,10 @@ def supply_from_sweep(plot, kind: str) -> float:
     :data:`SUPPLY_SOURCES` deliver, at the grid point of zero input (interpolated
     linearly where the grid has none)."""
     current = -sum(np.asarray(plot[f"i({s})"], float) for s in SUPPLY_SOURCES[kind])
-    if kind == "multiplier":
-        v1 = np.round(plot["v(v1)"] - plot["v(vcm)"], 9)
-        v2 = np.round(plot["v(v2)"] - plot["v(vcm)"], 9)
+    if kind in ("multiplier", "error"):
+        n1, n2 = ("v1", "v2") if kind == "multiplier" else ("vout", "vtarget")
+        v1 = np.round(plot[f"v({n1})"] - plot["v(vcm)"], 9)
+        v2 = np.round(plot[f"v({n2})"] - plot["v(vcm)"], 9)
         a1, a2 = np.unique(v1), np.unique(v2)
         grid = np.full((a1.size, a2.size), np.nan)
         grid[np.searchsorted(a1, v1), np.searchsorted(a2, v2)] = current
@@ -90,6 +91,11 @@ def _instance(cell: Cell, tag: str, mode: str) -> tuple[list[str], str]:
                   f"Vo{s} out{s} 0 {VCM:g}",
                   f"X{s} v1{s} v2{s} out{s} vcm vdd{s} 0 {cell.name}"]
         return lines, f"i(vo{s})"
+    if cell.kind == "error":  # driven on vout, out unloaded
+        lines += [f"V1{s} vout{s} vcm DC 0" + (" AC 1" * (mode == "ac")),
+                  f"V2{s} vtarget{s} vcm DC 0",
+                  f"X{s} vout{s} vtarget{s} out{s} vcm vdd{s} 0 {cell.name}"]
+        return lines, f"v(out{s})"
     if cell.kind == "charging":
         lines += [f"Vg{s} vgrad{s} vcm DC 0" + (" AC 1" * (mode == "ac")),
                   f"Vt{s} vteach{s} 0 {VDD:g}", f"Vo{s} out{s} 0 {VCM:g}",

