@@ -41,6 +41,17 @@ def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
     # with every multiplier's offsets trimmed the fitted laws learn the two rows
     trimmed = rows[rows["laws"] == "all trimmed"]
     assert np.all(trimmed["final_mse"] < transistor.GOAL)
+    # `reproduce all` runs tasks, energy and cancellation after this: they read the tt
+    # laws and the cells' sigmas from these files
+    from aann.experiments.tasks import sky130_cells
+
+    cells = sky130_cells(tmp_path)
+    assert "`reproduce transistor` in this directory" in cells["source"]
+    fit = tomllib.loads((tmp_path / "transistor" / "tt" / "multiplier" / "fit.toml").read_text())
+    assert cells["blocks"]["multiplier"]["law"] == fit["blocks"]["multiplier"]["law"]
+    assert cells["blocks"]["multiplier"]["Km"] == pytest.approx(
+        fit["blocks"]["multiplier"]["Km"], rel=1e-6)
+    assert {k for k in cells["mismatch"] if k != "seed"} <= set(mismatch)
 
 
 def test_unknown_corner_is_a_user_error(tmp_path, capsys):
