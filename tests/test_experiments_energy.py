@@ -25,10 +25,16 @@ def synthetic_cells(scales=(0.5, 1.0, 3.0)) -> dict:
             "cells": {name: {"bias": rows[name], "area_m2": 1e-9} for name in F0}}
 
 
+EPOCHS, SEEDS = 3, 2
+"""Every run of this file: the same networks, so one compile of each simulation (the
+circuit, the digital baseline, the invariance run) serves the whole file."""
+
+
 @pytest.fixture(scope="module")
 def run_xor(tmp_path_factory):
     out = tmp_path_factory.mktemp("energy")
-    facts = energy.run(out, networks=("xor",), epochs=3, seeds=2, cells=synthetic_cells())
+    facts = energy.run(out, networks=("xor",), epochs=EPOCHS, seeds=SEEDS,
+                       cells=synthetic_cells())
     return out, facts
 
 
@@ -97,7 +103,7 @@ def test_the_bias_optimum_and_the_report(run_xor):
 
 
 def test_a_price_per_flop_given_is_used_and_said_so(tmp_path):
-    facts = energy.run(tmp_path, networks=("xor",), epochs=1, seeds=1,
+    facts = energy.run(tmp_path, networks=("xor",), epochs=EPOCHS, seeds=SEEDS,
                        cells=synthetic_cells((1.0,)), J_per_flop={"gpu": 1e-12})
     d = facts["networks"]["xor"]["digital"]
     assert d["energy"]["gpu"] == pytest.approx(d["flops"] * 1e-12)
@@ -116,10 +122,11 @@ def test_bad_networks_and_biases_are_user_errors(tmp_path, capsys):
 @pytest.mark.ngspice
 @pytest.mark.sky130
 def test_reproduce_energy_with_the_cells_measured(tmp_path, capsys):
-    """The command itself, XOR alone, two biases: the cells measured in ngspice (their
-    supply currents the Isupply defaults within 1 %), the report written."""
+    """The command itself, XOR alone (the networks of the runs above), two biases: the
+    cells measured in ngspice (their supply currents the Isupply defaults within 1 %),
+    the report written."""
     assert main(["reproduce", "energy", "--out", str(tmp_path), "--networks", "xor",
-                 "--epochs", "2", "--seeds", "1", "--biases", "0.5,1"]) == 0
+                 "--epochs", str(EPOCHS), "--seeds", str(SEEDS), "--biases", "0.5,1"]) == 0
     assert "SkyWater cells / digital" in capsys.readouterr().out
     text = (tmp_path / "report.md").read_text()
     assert "Energy, power and area against digital" in text

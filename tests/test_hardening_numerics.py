@@ -2,6 +2,7 @@
 edge shorter than the time resolution, and the step-error check of solvers without an
 embedded error estimate."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -32,8 +33,11 @@ def test_kvaerno5_on_fixed_steps_records_waveforms_like_the_fast_path():
 
 
 def test_a_row_edge_below_the_time_resolution_is_an_ideal_edge():
-    tiny = aann.train(xor(epochs=3, t_row=0.1e-12, t_edge=1e-30))
-    ideal = aann.train(xor(epochs=3, t_row=0.1e-12, t_edge=0.0))
+    """Tsit5 at 8 steps a row (the resolution does not depend on the steps): the program
+    test_kvaerno5_on_fixed_steps_agrees_with_tsit5 compiled."""
+    tsit5 = {"method": "tsit5", "steps": 8}
+    tiny = aann.train(xor(tsit5, epochs=3, t_row=0.1e-12, t_edge=1e-30))
+    ideal = aann.train(xor(tsit5, epochs=3, t_row=0.1e-12, t_edge=0.0))
     assert all(np.all(np.isfinite(w)) for w in tiny.W_final)
     assert max_diff(tiny, ideal) < 1e-12
     assert tiny.diverged_reason == [None, None]
@@ -50,7 +54,12 @@ def test_a_segment_of_zero_length_leaves_the_weights_unchanged(method):
     t = jnp.asarray(1e-13)
     solver = aann.Solver(method=method, steps=4)
     y = (W, native.settled_lags(p.circuit, W, s0))  # the state: weights, no poles
-    (W1, _), _, ok, err, _ = native._segment(p.circuit, y, t, t, s0, s1, solver, 0, batch=None)
+
+    @jax.jit  # compiled as the engine runs it: one compile, not one per operation
+    def segment(y, t0, t1, s0, s1):
+        return native._segment(p.circuit, y, t0, t1, s0, s1, solver, 0, batch=None)
+
+    (W1, _), _, ok, err, _ = segment(y, t, t, s0, s1)
     assert all(np.array_equal(a, b) for a, b in zip(W, W1))
     assert np.all(ok) and np.all(np.asarray(err) == 0)
 

@@ -117,14 +117,17 @@ def test_offsets_sit_where_declared():
 
 def test_the_error_offset_moves_what_the_output_learns():
     """With VE = Vout - Vtarget + Voff the network settles where VE = 0: its output is
-    Vtarget - Voff (two-row data set, 1-2-1, t_row = 1 ps: converged in 300 epochs)."""
+    Vtarget - Voff (two-row data set, 1-2-1, t_row = 1 ps: converged in 300 epochs).
+    Both offsets train in one engine call (one compile), network b with offset b."""
     base = aann.Config(network={"sizes": [1, 2, 1]},
                        training={"dataset": "two-row", "epochs": 300, "seeds": 1,
                                  "t_row": "1ps"})
     data = aann.load_dataset("two-row")
-    for voff in (0.0, 0.05):
-        cfg = base.replace(blocks={"error": {"Voff": voff}})
-        W = tuple(jnp.asarray(w[0]) for w in aann.train(cfg).W_final)
+    offsets = (0.0, 0.05)
+    configs = [base.replace(blocks={"error": {"Voff": voff}}) for voff in offsets]
+    r = aann.train_variants([aann.Variant(cfg, seed=0) for cfg in configs])
+    for b, (voff, cfg) in enumerate(zip(offsets, configs)):
+        W = tuple(jnp.asarray(w[b]) for w in r.W_final)
         out = np.array([aann.build_circuit(cfg).output(W, jnp.asarray(x)) for x in data.X])
         np.testing.assert_allclose(out - data.Y, -voff, rtol=0, atol=1e-6)
 
@@ -142,9 +145,15 @@ def _instances(prepared, b):
     return jax.tree.map(lambda x: np.asarray(x)[b], prepared.circuit.instances)
 
 
-def test_a_sample_draws_the_same_constants_alone_or_in_any_batch():
+@pytest.fixture(scope="module")
+def thousand():
+    """1000 Monte Carlo samples of MISMATCH, prepared once for the tests that read them."""
     cfg = aann.Config(mismatch=MISMATCH, training={"epochs": 1, "seeds": 1000})
-    big = aann.prepare(cfg)
+    return cfg, aann.prepare(cfg)
+
+
+def test_a_sample_draws_the_same_constants_alone_or_in_any_batch(thousand):
+    cfg, big = thousand
     ten = aann.prepare(cfg.replace(training={"seeds": 10}))
     moved = aann.prepare(cfg.replace(training={"seeds": 4}), samples=[9, 3, 500, 999])
     assert big.circuit_batched and big.samples == tuple(range(1000))
@@ -163,9 +172,8 @@ def test_a_sample_draws_the_same_constants_alone_or_in_any_batch():
                    for l in range(2) for blk in alone[l] for n in alone[l][blk])
 
 
-def test_the_drawn_spread_matches_sigma_and_every_instance_draws_its_own():
-    cfg = aann.Config(mismatch=MISMATCH, training={"epochs": 1, "seeds": 1000})
-    inst = aann.prepare(cfg).circuit.instances
+def test_the_drawn_spread_matches_sigma_and_every_instance_draws_its_own(thousand):
+    inst = thousand[1].circuit.instances
     checks = [("multiplier.forward", "Km", 1e-4 * 0.03), ("multiplier.charge", "Km", 1e-4 * 0.03),
               ("multiplier.charge", "Voff1", 2e-3), ("activation", "Iref", 1e-4 * 0.02),
               ("derivative", "Kd", 0.02), ("charging", "C", 1e-13 * 0.01)]
@@ -188,7 +196,9 @@ def test_the_drawn_spread_matches_sigma_and_every_instance_draws_its_own():
 
 
 def test_a_sample_trains_as_the_same_circuit_alone():
-    cfg = aann.Config(mismatch=MISMATCH, training={"epochs": 5, "seeds": 4})
+    """3 networks: the nominal run is then the program of the nominal 'ideal' run of
+    test_nominal_circuits_equal_the_tree_before_roles (3 networks, one epoch a call)."""
+    cfg = aann.Config(mismatch=MISMATCH, training={"epochs": 5, "seeds": 3})
     batch = aann.train(cfg)
     alone = aann.train(cfg, init_weights=[aann.random_weights((2, 8, 1), 2)],
                        circuit=aann.build_circuit(cfg, sample=2))

@@ -146,7 +146,8 @@ def test_shot_noise_moves_the_weights_by_the_expected_amount():
     cfg = xor(epochs=5, seeds=200, training={"record": "mse"}, nonideal={"shot_noise": True})
     W = [aann.random_weights((2, 8, 1), 0)]
     noisy = aann.train(cfg, init_weights=[{"seed": s, "layers": W[0]} for s in range(200)])
-    quiet = aann.train(cfg.replace(nonideal={"shot_noise": False}), init_weights=W)
+    # the noiseless run from W, twice: the program of xor()'s runs above (2 networks)
+    quiet = aann.train(xor(epochs=5), init_weights=W * 2)
     spread = noisy.W_final[1].std(axis=0)
     assert np.all(spread > 0)
     # |I| <= the peak current over the run of 20 rows of 0.1 ps: an upper bound

@@ -30,7 +30,7 @@ SMALL = """
 sizes = [2, 2, 1]
 [base.training]
 dataset = "xor"
-epochs = 12
+epochs = 6
 seeds = 3
 t_row = "0.3ps"
 [grid]
@@ -38,18 +38,9 @@ t_row = "0.3ps"
 "blocks.multiplier.charge.Voff1" = ["0mV", "5mV", "20mV"]
 """
 
-# 1-2-1 on two rows, many seeds: many tiny batches with --batch 1
-MANY = """
-[base.network]
-sizes = [1, 2, 1]
-[base.training]
-dataset = "two-row"
-epochs = 20
-seeds = 40
-t_row = "0.3ps"
-[grid]
-"blocks.multiplier.Km" = [1e-4, 1.1e-4]
-"""
+# SMALL with more seeds: many tiny batches with --batch 1 (30 runs: the kill after 8
+# leaves 22 to go); their two compiled programs are those of SMALL with --batch 1
+MANY = SMALL.replace("seeds = 3", "seeds = 5")
 
 
 def write(tmp_path, text, name="sweep.toml"):
@@ -210,7 +201,7 @@ def test_bad_flags(tmp_path, capsys, finished):
                          capsys)
     assert rc == 2 and "holds no sweep" in err
     # another sweep in a used folder: refused, naming what differs
-    other = write(tmp_path, SMALL.replace("epochs = 12", "epochs = 13"))
+    other = write(tmp_path, SMALL.replace("epochs = 6", "epochs = 7"))
     rc, _, err = run_cli(["sweep", other, "--out", out, "--resume"], capsys)
     assert rc == 2 and "holds another sweep" in err and "base.training.epochs" in err, err
 
@@ -285,9 +276,15 @@ def test_report_writes_markdown_with_figures(finished, capsys):
 
 
 def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path, capsys):
+    """The uninterrupted sweep runs first: the process killed then loads its compiled
+    programs from the run's compile cache (tests/conftest.py) instead of compiling them
+    (in this process they are those of test_a_run_is_the_same_in_any_batch)."""
     sweep_file = write(tmp_path, MANY)
     out = tmp_path / "killed"
-    total = 80
+    total = 30
+    rc, _, err = run_cli(["sweep", sweep_file, "--out", tmp_path / "whole", "--batch", "1"],
+                         capsys)
+    assert rc == 0, err
     cmd = [sys.executable, "-m", "aann.cli", "sweep", str(sweep_file), "--out", str(out),
            "--batch", "1"]
     sigkill_when(cmd, tmp_path / "stderr.txt", lambda: stored_runs(out / STORE) >= 8)
@@ -302,9 +299,6 @@ def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path, capsys):
                               capsys)
     assert rc == 0, err
     assert f"resuming: {kept} of {total} runs are done" in stdout
-    rc, _, err = run_cli(["sweep", sweep_file, "--out", tmp_path / "whole", "--batch", "1"],
-                         capsys)
-    assert rc == 0, err
     resumed = export(out, tmp_path / "resumed.csv", capsys)
     whole = export(tmp_path / "whole", tmp_path / "whole.csv", capsys)
     assert len(whole) == total + 1
@@ -314,17 +308,16 @@ def test_sigkill_then_resume_equals_an_uninterrupted_sweep(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_local_equals_dask_cluster_of_two_workers(tmp_path, capsys):
+def test_local_equals_dask_cluster_of_two_workers(tmp_path, capsys, finished):
+    """SMALL's default batches (one per group, each its own compiled program) on a local
+    Dask cluster of two workers give the store of the run in this process (`finished`)."""
     pytest.importorskip("distributed")
-    text = SMALL.replace('["0mV", "5mV", "20mV"]', '["5mV", "20mV"]')
-    sweep_file = write(tmp_path, text)
-    rc, _, err = run_cli(["sweep", sweep_file, "--out", tmp_path / "local", "--batch", "4"],
-                         capsys)
-    assert rc == 0, err
-    rc, stdout, err = run_cli(["sweep", sweep_file, "--out", tmp_path / "dask", "--batch", "4",
-                               "--workers", "2"], capsys)
+    sweep_file, out = finished
+    rc, stdout, err = run_cli(["sweep", sweep_file, "--out", tmp_path / "dask", "--workers",
+                               "2"], capsys)
     assert rc == 0, err
     assert "local Dask cluster of 2 worker(s); dashboard: http" in stdout
-    local = export(tmp_path / "local", tmp_path / "local.csv", capsys)
+    local = export(out, tmp_path / "local.csv", capsys)
     dask = export(tmp_path / "dask", tmp_path / "dask.csv", capsys)
-    assert len(local) == 13 and local == dask
+    assert len(plan(load_sweep(sweep_file)).batches) == 2
+    assert len(local) == 19 and local == dask
