@@ -35,7 +35,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples docs/hooks.py docs/griffe_roles.py \
-	  docs/make_figures.py docs/run_examples.py
+	  docs/make_figures.py docs/run_examples.py docs/studies
 
 # AANN_REQUIRE_NGSPICE=1: a missing ngspice fails the ngspice tests instead of skipping
 # them, and any other skip fails too (tests/conftest.py): make test runs every test.

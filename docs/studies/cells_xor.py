@@ -1,0 +1,614 @@
+"""Why XOR does not learn on a small network of the SkyWater 130 nm cells' laws (issue #25).
+
+Native engine only. Every condition: XOR on 2-2-1 (and 2-3-1), 8 seeds (initial weights
+uniform in +-init_range from seed k), the cells' signals (inputs 0..0.2 V, Vbias 0.2 V,
+targets 0.04 / 0.16 V), t_row = 1 ps, lambda = Keta/C t_row = 10, 2 fixed steps a row
+(as `aann reproduce tasks` / `cancellation` run the cells).
+
+Learned: final MSE < the cells' XOR goal (cancellation.sky130_goal: 0.01 V^2 x (0.12 V /
+1 V)^2 = 1.44e-4 V^2), every row on the correct side of the mid level (0.1 V), not
+diverged.
+
+The study behind docs/cells.md "Why XOR does not learn on the cells as characterized".
+Run:  .venv/bin/python docs/studies/cells_xor.py [--epochs 1000] [--parts gain,baseline,...]
+      [--out cells-xor] [--measured-sweep DIR/transistor/tt/multiplier_cosim/sweep.csv]
+Writes OUT/results.json (kept between runs: parts add to it) and prints the tables; the
+whole study takes about 20-30 minutes on 2 cores (run a few parts at a time). The part
+`range` with the cell's own +-0.4 V table needs the sweep `aann reproduce transistor`
+writes (--measured-sweep); without it that row is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import aann
+from aann.experiments import cancellation as canc
+
+# The cells' laws at tt, 27 C, as `aann characterize` fitted them (ngspice + sky130 PDK;
+# identical to tests/test_experiments_tasks.py STORED's nominal laws), and the PDK's
+# mismatch sigmas from 4 tt_mm samples per cell (the `reproduce cancellation` run).
+CELLS = {
+    "blocks": {
+        "multiplier": {"law": "polynomial", "Km": 6.545556650653201e-05,
+                       "Voff1": -0.00015785789431027142, "Voff": -5.370457085536007e-05,
+                       "Ioff": -4.6748566538227196e-09, "a1": 0.0706266590008518,
+                       "a2": 0.043449001401723225, "b1": 0.1481632052405671,
+                       "b2": -0.044104312794818676},
+        "activation": {"law": "sigmoid_offset", "Vamp": 0.1966479465784683,
+                       "Iref": 6.951324391385391e-07, "Ioff": -5.326198671690531e-08,
+                       "Voff": -0.0007563029299481209},
+        "derivative": {"law": "sigmoid", "Kd": 0.8351718294013443,
+                       "Vref": 0.006044960817226065, "Ru": 10000.0}},
+    "mismatch": {"seed": 0, "multiplier.Km": "4.031%", "multiplier.Voff1": 0.012078856675421242,
+                 "multiplier.Voff": 0.012121516446017108,
+                 "multiplier.Ioff": 1.1250060890511023e-06, "activation.Vamp": "11.86%",
+                 "activation.Iref": "3.106%", "activation.Ioff": 2.2644756218353993e-08,
+                 "activation.Voff": 0.00011689200078790834, "derivative.Kd": "12.79%",
+                 "derivative.Vref": "2.541%"},
+}
+M0 = CELLS["blocks"]["multiplier"]
+A0 = CELLS["blocks"]["activation"]
+D0 = CELLS["blocks"]["derivative"]
+KM, IREF, VAMP, KD = M0["Km"], A0["Iref"], A0["Vamp"], D0["Kd"]
+S = 0.2  # V: the cells' input range, Vbias
+RATIO = KD / (VAMP * KM / IREF)  # the derivative cell's Kd against the exact one (0.045)
+SEEDS = 8
+OUT = Path("cells-xor")
+POLY = ("a1", "a2", "b1", "b2")
+MOFF = ("Voff1", "Voff", "Ioff")
+ROLES = ("forward", "delta", "charge", "type2")
+
+
+# --- descriptions -------------------------------------------------------------------------
+
+def blocks(poly=True, mult_off=True, act_off=True, roles=None, Km=1.0, Iref=1.0, Vamp=1.0,
+           Kd=None, exact_derivative=False, KE=1.0, zero_offsets_in_roles=True):
+    """The cells' [blocks]: ``poly`` the fitted a1..b2 (else 0), ``mult_off`` the fitted
+    multiplier offsets in every role (else 0), ``act_off`` the neuron's Ioff / Voff (else
+    0), ``roles`` only those multiplier roles with the fitted offsets; ``Km``, ``Iref``,
+    ``Vamp`` factors on the cells' values; ``Kd`` the derivative's (V) or
+    ``exact_derivative``: Kd = Vamp Km / Iref, Ru/Vref = 1/Iref (Vd = dVout/dnet, exact
+    backprop); ``KE``: the Type2 stage's R_E K_E."""
+    m = dict(M0)
+    m["Km"] = KM * Km
+    if not poly:
+        m.update({k: 0.0 for k in POLY})
+    if not mult_off or roles is not None:
+        m.update({k: 0.0 for k in MOFF})
+    if roles is not None:
+        for r in roles:
+            m[r] = {k: M0[k] for k in MOFF}
+    a = dict(A0)
+    a["Iref"] = IREF * Iref
+    a["Vamp"] = VAMP * Vamp
+    if not act_off:
+        a.update(Ioff=0.0, Voff=0.0)
+    d = dict(D0)
+    if exact_derivative:
+        d["Kd"] = a["Vamp"] * m["Km"] / a["Iref"]
+        d["Vref"] = a["Iref"] * d["Ru"]  # Ru/Vref = 1/Iref: the neuron's own scale
+    else:
+        # the derivative cell shares the neuron's pair: its width (Vref/Ru) follows Iref
+        d["Vref"] = D0["Vref"] * Iref
+        if Kd is not None:
+            d["Kd"] = Kd
+    out = {"multiplier": m, "activation": a, "derivative": d}
+    if KE != 1.0:
+        out["type2"] = {"R_E": 1e4 * KE, "K_E": 1e-4}
+    return out
+
+
+def config(sizes, epochs, blk, *, lam=10.0, init=None, targets=(0.04, 0.16), vin=S,
+           mismatch=None, extra=None, steps=2):
+    """XOR with the cells' signals (inputs 0..vin, Vbias vin, targets)."""
+    init = IREF * (blk["activation"]["Iref"] / IREF) / (blk["multiplier"]["Km"] * S) \
+        if init is None else init
+    cfg = aann.Config(
+        network={"sizes": sizes},
+        constants={"Vbias": vin, "Keta": lam / 10.0},  # Keta/C t_row = 10 Keta (S)
+        blocks=blk,
+        training={"dataset": "xor", "t_row": 1e-12, "epochs": epochs, "seeds": SEEDS,
+                  "record": "mse", "init_range": init},
+        data={"scale": "global", "Vin_low": 0.0, "Vin_high": vin, "Vlow": targets[0],
+              "Vhigh": targets[1]},
+        solver={"steps": steps},
+        mismatch=mismatch or {"seed": 0},
+    )
+    if extra:
+        cfg = cfg.replace(**extra)
+    return cfg
+
+
+def goal_of(cfg) -> float:
+    return canc.sky130_goal(cfg)
+
+
+# --- running --------------------------------------------------------------------------------
+
+def run_batch(named, mc=False):
+    """Train every (name, cfg) x 8 seeds in one engine call (one structure); ``mc``: network
+    k is Monte Carlo sample k of [mismatch]. Returns {name: figures}."""
+    variants = []
+    for _, cfg in named:
+        variants += [aann.Variant(cfg, k, sample=k if mc else None) for k in range(SEEDS)]
+    t = time.time()
+    r = aann.train_variants(variants)
+    wall = time.time() - t
+    out = {}
+    final = np.asarray(r.final("mse"), float)
+    div = np.asarray(r.diverged_epoch) > 0
+    W = [np.asarray(w) for w in r.W_final]
+    mse_curve = np.asarray(r.metrics["mse"], float)
+    for i, (name, cfg) in enumerate(named):
+        sl = slice(i * SEEDS, (i + 1) * SEEDS)
+        ds = aann.datasets.for_config(cfg)
+        mid = 0.5 * (cfg.data.Vlow + cfg.data.Vhigh)
+        correct, vouts = [], []
+        for b in range(sl.start, sl.stop):
+            circ = variants[b].circuit()
+            Wb = [w[b] for w in W]
+            v = np.array([float(np.asarray(circ.output(Wb, x))[0]) for x in ds.X])
+            vouts.append(v)
+            correct.append(bool(np.all((v > mid) == (np.asarray(ds.Y)[:, 0] > mid))))
+        goal = goal_of(cfg)
+        fm = final[sl]
+        learned = (fm < goal) & np.array(correct) & ~div[sl]
+        wl = [np.abs(w[sl]) for w in W]
+        out[name] = {
+            "learned": int(learned.sum()), "n": SEEDS,
+            "learned_seeds": np.flatnonzero(learned).tolist(),
+            "classified": int(np.sum(correct)), "diverged": int(div[sl].sum()),
+            "median_mse": float(np.median(fm)), "goal": goal,
+            "mse_at_half": float(np.median(mse_curve[sl, mse_curve.shape[1] // 2 - 1])),
+            "w_med": [float(np.median(w)) for w in wl],
+            "w_max": [float(np.max(w)) for w in wl],
+            "w_max_learners": [float(np.max(w[learned])) if learned.any() else None for w in wl],
+            "w_med_learners": [float(np.median(w[learned])) if learned.any() else None
+                               for w in wl],
+            "frac_over_0.2V": float(np.mean(np.concatenate([w.ravel() for w in wl]) > 0.2)),
+            "wall": wall, "epochs": cfg.training.epochs, "lam": cfg.lam,
+            "vout_seed0": vouts[0].tolist(),
+            "epoch_to_goal": [int(np.argmax(c < goal)) + 1 if np.any(c < goal) else None
+                              for c in mse_curve[sl]],
+        }
+    return out
+
+
+def fmt_table(res: dict, names=None) -> str:
+    names = names or list(res)
+    head = ("| condition | learned | classified | diverged | median final MSE (V^2) | "
+            "median abs(w) L1 / L2 (V) | max abs(w) L1 / L2 (V) | learners' max abs(w) L1 / L2 |")
+    lines = [head, "|" + " --- |" * 8]
+    for n in names:
+        f = res[n]
+        lm = f["w_max_learners"]
+        lines.append(
+            f"| {n} | {f['learned']}/{f['n']} | {f['classified']}/{f['n']} | {f['diverged']} | "
+            f"{f['median_mse']:.3g} | {f['w_med'][0]:.3g} / {f['w_med'][1]:.3g} | "
+            f"{f['w_max'][0]:.3g} / {f['w_max'][1]:.3g} | "
+            + ("-" if lm[0] is None else f"{lm[0]:.3g} / {lm[1]:.3g}") + " |")
+    return "\n".join(lines)
+
+
+# --- the gain argument, by hand -------------------------------------------------------------
+
+def gain_numbers() -> dict:
+    I1 = KM * S * S  # one multiplier at the ends of its range
+    return {"Km": KM, "Iref": IREF, "Vamp": VAMP, "Kd": KD,
+            "I_one_input_A": I1, "I_one_input_Iref": I1 / IREF,
+            "I_two_inputs_bias_A": 3 * I1, "I_two_inputs_bias_Iref": 3 * I1 / IREF,
+            "layer_gain": KM * S * VAMP / (4 * IREF),  # dVout/dx at w = 0.2 V, steepest
+            "Km_over_Iref_perV2": KM / IREF,
+            "Kd_exact_V": VAMP * KM / IREF, "Kd_ratio": KD / (VAMP * KM / IREF),
+            "Inet_for_targets_Iref": [math.log(t / (VAMP - t)) for t in (0.04, 0.16)],
+            "init_range_V": IREF / (KM * S)}
+
+
+def cell_net(W, x, gain_mul=1.0, gain_iref=1.0, poly=True):
+    """The cells' forward pass (no offsets): polynomial multiplier, sigmoid."""
+    m = M0
+    Km, Iref = KM * gain_mul, IREF * gain_iref
+    a = np.concatenate([[S], x])
+    for Wl in W:
+        V1, V2 = Wl, a[None, :]
+        g = 1.0
+        if poly:
+            g = 1 + V1 * (m["a1"] + m["b1"] * V1) + V2 * (m["a2"] + m["b2"] * V2)
+        Inet = np.sum(Km * V1 * V2 * g, axis=1)
+        a = np.concatenate([[S], VAMP * 0.5 * (1 + np.tanh(Inet / (2 * Iref)))])
+    return a[1:]
+
+
+def smallest_xor_weights(hidden=2, tol=None, gain_mul=1.0, gain_iref=1.0, starts=12, seed=0,
+                         classify=False):
+    """The smallest bound B (V) on every |w| of a 2-h-1 of the cells' laws (no offsets)
+    within which some weights put all four outputs within ``tol`` of the targets (default:
+    the goal's rms error, sqrt(1.44e-4) = 12 mV, on every row; ``classify``: instead on the
+    correct side of the mid level 0.1 V by 10 mV): bisection on B, at each B the worst
+    row's miss minimized (L-BFGS-B within the bounds, a smooth max, random starts)."""
+    from scipy.optimize import minimize
+
+    tol = math.sqrt(0.01 * 0.12 ** 2) if tol is None else tol
+    X = np.array([[0, 0], [0, S], [S, 0], [S, S]])
+    Y = np.array([0.04, 0.16, 0.16, 0.04])
+    n1 = hidden * 3
+    n = n1 + hidden + 1
+
+    def unpack(p):
+        return [p[:n1].reshape(hidden, 3), p[n1:n].reshape(1, hidden + 1)]
+
+    def outs(p):
+        return np.array([cell_net(unpack(p), x, gain_mul, gain_iref)[0] for x in X])
+
+    def miss(p):  # per row, how far outside the allowed band (V; <= 0: inside)
+        v = outs(p)
+        if classify:
+            return 0.01 - np.where(Y > 0.1, v - 0.1, 0.1 - v)
+        return np.abs(v - Y) - tol
+
+    def worst(p):
+        m = miss(p)
+        return float(0.002 * np.log(np.sum(np.exp(m / 0.002))))  # smooth max, 2 mV
+
+    rng = np.random.default_rng(seed)
+    warm = []
+
+    def feasible(B):
+        best = None
+        starts_ = [np.clip(w, -B, B) for w in warm] + [rng.uniform(-B, B, n)
+                                                        for _ in range(starts)]
+        for p0 in starts_:
+            r = minimize(worst, p0, method="L-BFGS-B", bounds=[(-B, B)] * n)
+            m = float(np.max(miss(r.x)))
+            if best is None or m < best[0]:
+                best = (m, r.x)
+            if m <= 0:
+                break
+        warm[:] = [best[1]]
+        return best
+
+    grid = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5)
+    lo, hi, found = 0.05, None, None
+    for B in grid:
+        f = feasible(B)
+        if f[0] <= 0:
+            hi, found = B, f
+            break
+        lo = B
+    if found is None:
+        return None
+    for _ in range(5):
+        mid = 0.5 * (lo + hi)
+        f = feasible(mid)
+        if f[0] <= 0:
+            hi, found = mid, f
+        else:
+            lo = mid
+    p = found[1]
+    return {"bound_V": hi, "max_abs_w": float(np.max(np.abs(p))),
+            "W": [np.round(w, 4).tolist() for w in unpack(p)],
+            "Vout": np.round(outs(p), 4).tolist(), "infeasible_below_V": lo}
+
+
+# --- the parts --------------------------------------------------------------------------------
+
+def part_baseline(E):
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = [
+            (f"{tag} fitted, untrimmed", config(sizes, E, blocks())),
+            (f"{tag} fitted, trimmed (mult. offsets 0)", config(sizes, E, blocks(mult_off=False))),
+            (f"{tag} fitted, all offsets 0",
+             config(sizes, E, blocks(mult_off=False, act_off=False))),
+            (f"{tag} (a) gain structure only", config(sizes, E, blocks(poly=False, mult_off=False,
+                                                                       act_off=False))),
+            (f"{tag} (b) + polynomial law",
+             config(sizes, E, blocks(mult_off=False, act_off=False))),
+            (f"{tag} (c) + multiplier offsets only", config(sizes, E, blocks(act_off=False))),
+            (f"{tag} (c) + neuron offsets only", config(sizes, E, blocks(mult_off=False))),
+        ]
+        named += [(f"{tag} (d) offsets in {r} only", config(sizes, E, blocks(roles=(r,),
+                                                                              act_off=False)))
+                  for r in ROLES]
+        # which part of the charge multiplier's offsets
+        for k in MOFF:
+            b = blocks(roles=(), act_off=False)
+            b["multiplier"]["charge"] = {k: M0[k]}
+            named.append((f"{tag} (d) charge {k} only", config(sizes, E, b)))
+        res.update(run_batch(named))
+    return res
+
+
+def part_ideal(E):
+    """The paper's ideal circuit (1 V signals, ideal blocks, lambda 1 and 10)."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = []
+        for lam in (1.0, 10.0):
+            cfg = aann.Config(network={"sizes": sizes}, constants={"Keta": lam},
+                              training={"dataset": "xor", "t_row": 1e-13, "epochs": E,
+                                        "seeds": SEEDS, "record": "mse"})
+            named.append((f"{tag} paper's ideal circuit, lambda {lam:g}", cfg))
+        # goal: the ideal circuit's 0.01 V^2
+        out = run_batch(named)
+        res.update(out)
+    return res
+
+
+def part_derivative(E):
+    """The derivative's scale: Kd = 0.835 V against the exact Vamp Km / Iref = 18.5 V."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = [
+            (f"{tag} (a') gain structure, exact derivative, lambda {10 * RATIO:.2g}", config(
+                sizes, E, blocks(poly=False, mult_off=False, act_off=False,
+                                 exact_derivative=True), lam=10 * RATIO)),
+            (f"{tag} (a') gain structure, Type2 R_E K_E = {1 / RATIO:.0f}", config(
+                sizes, E, blocks(poly=False, mult_off=False, act_off=False,
+                                 KE=1 / RATIO))),
+        ]
+        res.update(run_batch(named))
+    return res
+
+
+def part_swing(E):
+    """(e): the sigmoid's swing against the targets, and the initial range."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        b = blocks(mult_off=False, act_off=False)
+        init0 = IREF / (KM * S)
+        named = [(f"{tag} (e) init x{f:g} ({1e3 * f * init0:.0f} mV)",
+                  config(sizes, E, b, init=f * init0)) for f in (0.5, 2, 4)]
+        res.update(run_batch(named))
+        named = [(f"{tag} (e) targets 0.06/0.14 V (30/70 % of Vamp)",
+                  config(sizes, E, b, targets=(0.06, 0.14)))]
+        res.update(run_batch(named))
+        named = [(f"{tag} (e) Vamp x1.5 (0.295 V), targets 0.04/0.16",
+                  config(sizes, E, blocks(mult_off=False, act_off=False, Vamp=1.5)))]
+        res.update(run_batch(named))
+    return res
+
+
+def part_design(E):
+    """Design changes, with the cells' nominal (untrimmed) offsets."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = []
+        for off in (False, True):
+            w = "untrimmed" if off else "trimmed"
+            for km, ir in ((1, 1), (2, 1), (4, 1), (1, 0.5), (1, 1 / 3), (2, 0.5), (4, 0.5)):
+                named.append((f"{tag} {w}, Km x{km:g}, Iref x{ir:.2g}", config(
+                    sizes, E, blocks(mult_off=off, Km=km, Iref=ir))))
+        res.update(run_batch(named))
+    return res
+
+
+def part_more(E):
+    """More epochs, larger lambda, the Type2 gain, with the nominal offsets."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = []
+        for off in (False, True):
+            w = "untrimmed" if off else "trimmed"
+            for lam in (30.0, 100.0):
+                named.append((f"{tag} {w}, lambda {lam:g}", config(sizes, E, blocks(mult_off=off),
+                                                                  lam=lam)))
+        res.update(run_batch(named))
+        named = []
+        for off in (False, True):
+            w = "untrimmed" if off else "trimmed"
+            named.append((f"{tag} {w}, {3 * E} epochs", config(sizes, 3 * E, blocks(mult_off=off))))
+        res.update(run_batch(named))
+    return res
+
+
+# --- the multiplier's range: tables held at their edge ---------------------------------------
+
+MEASURED_04: Path | None = None  # --measured-sweep: the cell's +-0.4 V sweep, 17 x 17
+TABLES = OUT / "tables"
+
+
+def range_table(Vsat: float, Km_factor: float = 1.0, measured=False) -> str:
+    """A multiplier sweep.csv for the table law (held at the edge beyond the grid: a cell
+    that saturates at +-Vsat on either input): the fitted polynomial law without offsets
+    on a +-Vsat grid (0.025 V spacing), x Km_factor; ``measured``: the cell's own +-0.4 V
+    ngspice sweep with its additive offsets removed (I(V1,V2) - I(V1,0) - I(0,V2) +
+    I(0,0): trimmed at its null)."""
+    TABLES.mkdir(parents=True, exist_ok=True)
+    if measured:
+        path = TABLES / "measured_pm04_trimmed.csv"
+        import csv
+        rows = list(csv.DictReader(open(MEASURED_04)))
+        d = {(float(r["V1"]), float(r["V2"])): float(r["I_measured"]) for r in rows}
+        d = {(a + 0.0, b + 0.0): v for (a, b), v in d.items()}
+        v1s = sorted({a for a, _ in d})
+        lines = ["V1,V2,I_measured"]
+        for a in v1s:
+            for b in v1s:
+                trimmed = d[(a, b)] - d[(a, 0.0)] - d[(0.0, b)] + d[(0.0, 0.0)]
+                lines.append(f"{a!r},{b!r},{trimmed!r}")
+        path.write_text("\n".join(lines) + "\n")
+        return str(path)
+    path = TABLES / f"poly_pm{Vsat:g}_Km{Km_factor:g}.csv"
+    n = int(round(2 * Vsat / 0.025)) + 1
+    v = np.linspace(-Vsat, Vsat, n)
+    m = M0
+    lines = ["V1,V2,I_measured"]
+    for a in v:
+        for b in v:
+            g = 1 + a * (m["a1"] + m["b1"] * a) + b * (m["a2"] + m["b2"] * b)
+            lines.append(f"{float(a)!r},{float(b)!r},{float(KM * Km_factor * a * b * g)!r}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def table_blocks(table: str, offsets=False, Km=1.0, Iref=1.0, act_off=True):
+    b = blocks(mult_off=False, Km=Km, Iref=Iref, act_off=act_off)
+    mlt = {"law": "table", "table": table, "Km": KM * Km}
+    if offsets:
+        mlt.update({k: M0[k] for k in MOFF})
+    b["multiplier"] = mlt
+    return b
+
+
+def part_range(E):
+    """(b): the multiplier's range. The learners' output weights end beyond +-0.2 V (the
+    fitted range) where the polynomial law extrapolates; here the cell is held at its
+    edge beyond +-Vsat."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        runs = [] if MEASURED_04 is None else [
+            (f"{tag} range: measured +-0.4 V table, trimmed", range_table(0, measured=True),
+             False)]
+        runs += [(f"{tag} range: poly law held beyond +-{V:g} V, trimmed", range_table(V), False)
+                 for V in (0.2, 0.3, 0.4, 0.6, 0.8)]
+        for name, t, off in runs:
+            res.update(run_batch([(name, config(sizes, E, table_blocks(t, off)))]))
+    return res
+
+
+def part_design2(E):
+    """Design changes with the range held at +-0.4 V (measured linear there) and the cells'
+    nominal offsets (untrimmed): Km (Rs), Iref (Rin)."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        for km in (1, 2, 4):
+            t = range_table(0.4, km)
+            named = []
+            for ir in (1, 0.5, 1 / 3):
+                for off in (False, True):
+                    w = "untrimmed" if off else "trimmed"
+                    named.append((f"{tag} +-0.4 V range, {w}, Km x{km:g}, Iref x{ir:.2g}",
+                                  config(sizes, E, table_blocks(t, off, Km=km, Iref=ir))))
+            res.update(run_batch(named))
+    return res
+
+
+def part_mc(E):
+    """The PDK's mismatch sigmas (Monte Carlo sample k with seed k), polynomial law, at the
+    cells' design and at larger Km / smaller Iref, with no technique, the chopper and
+    autozero (as `reproduce cancellation` runs them)."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        for km, ir in ((1, 1), (4, 0.5)):
+            cfg = config(sizes, E, blocks(Km=km, Iref=ir), mismatch=CELLS["mismatch"])
+            res.update(run_batch([(f"{tag} PDK mismatch, Km x{km:g} Iref x{ir:g}, none", cfg)],
+                                 mc=True))
+            for P in (4, 16):
+                c = canc.technique_config(cfg, "chopper", {}, periods=P)
+                res.update(run_batch([(f"{tag} PDK mismatch, Km x{km:g} Iref x{ir:g}, "
+                                       f"chopper {P}/row", c)], mc=True))
+            c = canc.technique_config(cfg, "autozero", {}, C_az=1e-12)
+            res.update(run_batch([(f"{tag} PDK mismatch, Km x{km:g} Iref x{ir:g}, autozero "
+                                   "1 pF", c)], mc=True))
+        # nominal untrimmed offsets (no mismatch) under the chopper / autozero
+        cfg = config(sizes, E, blocks())
+        c = canc.technique_config(cfg, "chopper", {}, periods=4)
+        res.update(run_batch([(f"{tag} untrimmed nominal, chopper 4/row", c)]))
+        c = canc.technique_config(cfg, "autozero", {}, C_az=1e-12)
+        res.update(run_batch([(f"{tag} untrimmed nominal, autozero 1 pF", c)]))
+    return res
+
+
+def part_type2(E):
+    """The hidden layer's gradient against the offsets: the Type2 stage's gain R_E K_E
+    (the derivative cell's Kd is 0.045 of the exact Vamp Km / Iref, so the hidden layer's
+    error comes out 0.045 x too small; R_E K_E = 22 restores it), with the nominal
+    offsets, unlimited (polynomial) and within +-0.4 V (table)."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        named = []
+        for ke in (1, 5, 10, 22):
+            for km, ir in ((1, 1), (2, 1), (4, 1), (4, 0.5)):
+                named.append((f"{tag} untrimmed, R_E K_E {ke:g}, Km x{km:g} Iref x{ir:g}",
+                              config(sizes, E, blocks(KE=ke, Km=km, Iref=ir))))
+        res.update(run_batch(named))
+        for km in (1, 4):
+            t = range_table(0.4, km)
+            named = []
+            for ke in (1, 10, 22):
+                for ir in ((1, 0.5) if km == 4 else (1,)):
+                    for off in (False, True):
+                        w = "untrimmed" if off else "trimmed"
+                        b = table_blocks(t, off, Km=km, Iref=ir)
+                        if ke != 1:
+                            b["type2"] = {"R_E": 1e4 * ke, "K_E": 1e-4}
+                        named.append((f"{tag} +-0.4 V range, {w}, R_E K_E {ke:g}, Km x{km:g}"
+                                      f" Iref x{ir:g}", config(sizes, E, b)))
+            res.update(run_batch(named))
+    return res
+
+
+def part_final(E):
+    """The recommended point: untrimmed nominal offsets, the chopper (4 periods a row), the
+    multiplier held at +-0.4 V (its measured linear range), Km x1 and x2."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        for km in (1, 2):
+            cfg = config(sizes, E, table_blocks(range_table(0.4, km), True, Km=km))
+            c = canc.technique_config(cfg, "chopper", {}, periods=4)
+            res.update(run_batch([(f"{tag} +-0.4 V range, untrimmed, Km x{km:g}, chopper 4/row",
+                                   c)]))
+    return res
+
+
+PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
+         "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
+         "design2": part_design2, "mc": part_mc, "type2": part_type2,
+         "final": part_final}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=1000)
+    ap.add_argument("--parts", default=",".join(["gain", *PARTS]))
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--measured-sweep", type=Path, default=None)
+    a = ap.parse_args(argv)
+    global MEASURED_04, TABLES
+    MEASURED_04, TABLES = a.measured_sweep, Path(a.out) / "tables"
+    out = Path(a.out) / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store = json.loads(out.read_text()) if out.exists() else {}
+    for p in a.parts.split(","):
+        t = time.time()
+        if p == "gain":
+            g = gain_numbers()
+            g["smallest_2_2_1"] = smallest_xor_weights(2)
+            g["smallest_2_3_1"] = smallest_xor_weights(3)
+            for km, ir in ((2, 1), (4, 1), (1, 0.5), (2, 0.5)):
+                g[f"smallest_2_2_1_Km{km:g}_Iref{ir:g}"] = smallest_xor_weights(2, gain_mul=km,
+                                                                               gain_iref=ir)
+            store["gain"] = g
+            print(json.dumps(g, indent=1))
+        else:
+            res = PARTS[p](a.epochs)
+            store.setdefault("runs", {}).update(res)
+            print(f"\n## {p} ({time.time() - t:.0f} s, {a.epochs} epochs)\n")
+            print(fmt_table(res))
+        sys.stdout.flush()
+        out.write_text(json.dumps(store, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
