@@ -2,6 +2,7 @@
 sigmas from a stored file (no ngspice)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,21 +10,7 @@ import pytest
 from aann.experiments import tasks
 
 # the tt laws and tt_mm sigmas `reproduce transistor` measured (2 samples per cell)
-STORED = {
-    "blocks": {
-        "multiplier": {"law": "polynomial", "Km": 6.5456e-05, "Voff1": -1.5786e-04,
-                       "Voff": -5.3705e-05, "Ioff": -4.6749e-09, "a1": 0.070627,
-                       "a2": 0.043449, "b1": 0.14816, "b2": -0.044104},
-        "activation": {"law": "sigmoid_offset", "Vamp": 0.19665, "Iref": 6.9513e-07,
-                       "Ioff": -5.3262e-08, "Voff": -7.5630e-04},
-        "derivative": {"law": "sigmoid", "Kd": 0.83517, "Vref": 6.0450e-03, "Ru": 1e4}},
-    "mismatch": {"seed": 0, "multiplier.Km": "2.98%", "multiplier.Voff1": 7.05e-3,
-                 "multiplier.Voff": 12.8e-3, "multiplier.Ioff": 2.03e-7,
-                 "activation.Vamp": "16.95%", "activation.Iref": "1.159%",
-                 "activation.Ioff": 3.1e-8, "activation.Voff": 1.6e-4,
-                 "derivative.Kd": "20.36%", "derivative.Vref": "2.135%",
-                 "derivative.Ioff": 5.1e-8, "derivative.Voff": 1.7e-4},
-    "samples": 2}
+STORED = json.loads((Path(__file__).parent / "data" / "sky130_tt_cells.json").read_text())
 
 
 def test_nice_up_and_the_clipped_run_keep_lambda():

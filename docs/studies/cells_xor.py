@@ -33,7 +33,7 @@ import aann
 from aann.experiments import cancellation as canc
 
 # The cells' laws at tt, 27 C, as `aann characterize` fitted them (ngspice + sky130 PDK;
-# identical to tests/test_experiments_tasks.py STORED's nominal laws), and the PDK's
+# the laws of tests/data/sky130_tt_cells.json, rounded there to 5 digits), and the PDK's
 # mismatch sigmas from 4 tt_mm samples per cell (the `reproduce cancellation` run).
 CELLS = {
     "blocks": {
