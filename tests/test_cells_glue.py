@@ -109,3 +109,61 @@ def test_pdk_resistance_follows_length_width_and_temperature():
     assert hot == pytest.approx(1 - 2.47e-3 * 10 + 2.7e-6 * 100, rel=2e-3)
     with pytest.raises(aann.ValidationError, match="corner 'xx'"):
         pdk_resistance(2.1, corner="xx")
+
+
+def test_glue_cells_put_a_cell_in_every_block_of_the_network():
+    """With ``glue = "cells"`` the netlist of a 2-2-1 has no controlled source (no B, E,
+    F, G, H element): one error cell per output, one derivative core and one charging
+    cell per neuron and weight, a transresistance per delta, per charge multiplier and
+    per Type2 sum; the ideal glue has its B-sources and current copies instead. Keta and
+    Km are the cells' own there, so giving them is refused, as is an unknown glue."""
+    from aann.cells.cosim import cosim_netlist
+
+    sizes, W0 = (2, 2, 1), aann.random_weights((2, 2, 1), 0, 0.05)
+    X, Y = np.array([[0.0, 0.2], [0.2, 0.0]]), np.array([[0.16], [0.16]])
+    kw = dict(t_row=10e-6, epochs=1, C=16e-12, Vbias=0.2)
+    text = cosim_netlist(sizes, W0, X, Y, Keta=None, Km=None, glue="cells", **kw)
+    elements = [line.split()[0] for line in text.splitlines()
+                if line and line[0].isalpha() and not line.startswith(".")]
+    top = [e for e in elements if e[0] in "BEFGH"]
+    assert top == []
+    instances = [line.split()[-1] for line in text.splitlines() if line.startswith("X")]
+    count = {name: instances.count(name) for name in
+             ("aann_error", "aann_derivative_core", "aann_charging", "aann_transresistance",
+              "aann_multiplier", "aann_derivative")}
+    n_weights, n_neurons = 2 * 3 + 1 * 3, 3
+    assert count == {"aann_error": 1, "aann_derivative_core": n_neurons,
+                     "aann_charging": n_weights,
+                     "aann_transresistance": n_neurons + n_weights + 2,
+                     "aann_multiplier": 2 * n_weights + n_neurons + 2, "aann_derivative": 0}
+    ideal = cosim_netlist(sizes, W0, X, Y, Keta=1e-6, Km=6.55e-5, **kw)
+    assert {e[:2] for e in ideal.split() if e[:2] in ("Be", "Bc", "Fd")} == {"Be", "Bc", "Fd"}
+    with pytest.raises(aann.ValidationError, match="own Keta"):
+        cosim_netlist(sizes, W0, X, Y, Keta=1e-6, Km=None, glue="cells", **kw)
+    with pytest.raises(aann.ValidationError, match="needs Keta and Km"):
+        cosim_netlist(sizes, W0, X, Y, Keta=None, Km=None, **kw)
+    with pytest.raises(aann.ValidationError, match="glue 'wires'"):
+        cosim_netlist(sizes, W0, X, Y, Keta=None, Km=None, glue="wires", **kw)
+
+
+@pytest.mark.ngspice
+@pytest.mark.sky130
+def test_charging_cell_leaks_its_weight_and_kicks_it_when_switched_off():
+    """The charging cell at its weight node, zero gradient, tt (docs/cells.md, "A network
+    with the glue cells"): learning, its output is a current ``I0`` of a few nA with an
+    output resistance of about a megaohm (two L = 4 um mirrors at 20 uA), 1/(64 Keta):
+    a leak of ``t_row/(R_out C)`` per row. Switched off by ``vteach``, it puts a charge
+    into the weight that does not depend on the capacitor (a charge, not a voltage), and
+    leaks nA into it in hold."""
+    from aann.cells.glue import measure_charging_hold, measure_charging_output
+
+    out = measure_charging_output("tt")
+    assert 0.5e6 < out["R_out"] < 3e6 and 0 < out["I0"] < 50e-9
+    assert out["G_max"] > 1 / out["R_out"]  # steeper towards the rails
+    i = out["I"][np.argsort(out["V"])]
+    assert np.all(np.diff(i) < 0)  # a leak: the higher the weight, the less current in
+    small, large = (measure_charging_hold(C, "tt") for C in (1e-12, 16e-12))
+    assert 50e-15 < small["Q_edge"] < 1e-12
+    assert large["Q_edge"] == pytest.approx(small["Q_edge"], rel=0.15)
+    assert abs(large["dV_edge"]) < abs(small["dV_edge"]) / 10
+    assert 0.1e-9 < abs(large["I_hold"]) < 20e-9

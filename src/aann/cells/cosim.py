@@ -1,13 +1,25 @@
 """Co-simulation: a whole network of transistor-level cells in ngspice.
 
 Every multiplier (forward, delta, charge, type2), neuron and derivative block is
-its cell of :mod:`aann.cells.library`; what has no cell yet is ideal glue: the
-weight capacitors (to ``Vcm``), the Type1 error block (a B-source
-``VE = Vout - Vtarget``), the transresistances ``1/Km`` that read a product
-(delta, type2 sums) as a voltage, the copy of each neuron's net current into its
-derivative block (a current-controlled current source), and the charging source
-``Icharged = -Keta (Vteach/1V) I_charge/Km`` (a B-source of the charge
-multiplier's measured output current). Signals are node voltages less ``Vcm``.
+its cell of :mod:`aann.cells.library`. What joins them, the glue, is chosen by
+``glue``:
+
+* ``"ideal"`` (the default): the Type1 error block is a B-source ``VE = Vout -
+  Vtarget``, the transresistances ``1/Km`` that read a product (delta, type2 sums)
+  as a voltage are ideal resistors, each neuron's net current is copied into its
+  derivative cell by a current-controlled current source, and the charging source
+  ``Icharged = -Keta (Vteach/1V) I_charge/Km`` is a B-source of the charge
+  multiplier's measured output current;
+* ``"cells"``: every one of these is a cell too (docs/cells.md, "Glue cells"): the
+  ``error`` cell, ``aann_transresistance`` (an ``xhigh_po`` resistor drawn for the
+  multiplier's ``Km`` at tt), ``aann_derivative_core`` on the neuron's own input
+  node (no copy of ``Inet``), and per weight the charge multiplier's current read by
+  a transresistance into the ``charging`` cell, whose ``Keta`` (49.7 uS at tt) is
+  the cell's own: ``lambda = Keta t_row / C`` is set by ``C`` and ``t_row``, and
+  ``Vteach`` is the cell's logic input (``vdd``: learn, 0: hold).
+
+The weight capacitors (to ``Vcm``) and the sources of the inputs, targets and
+``Vbias`` are ideal in both. Signals are node voltages less ``Vcm``.
 
 ``trim``: a voltage source in series with each multiplier input and a current
 source at its output that cancel the cell's offsets (``Voff1``, ``Voff``, ``Ioff``
@@ -33,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import SPICE, Expr
-from .library import CELLS, VCM, VDD
+from .library import CELLS, GLUE, VCM, VDD
 from .models import model_lines, run_with_models
 
 
@@ -57,6 +69,25 @@ def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
 
 
 EDGE_FRACTION = 1e-2  # the row edges take this fraction of t_row
+GLUES = ("ideal", "cells")
+"""What joins the cells of a co-simulation (the module's docstring)."""
+
+
+def _glue_arguments(glue: str, Keta, Km) -> None:
+    """A :class:`aann.ValidationError` for a ``glue`` not in :data:`GLUES`, for the
+    ideal glue without its ``Keta`` and ``Km``, and for ``Keta`` or ``Km`` given with
+    the glue cells, whose charging cell and transresistances have their own."""
+    from ..errors import ValidationError
+
+    if glue not in GLUES:
+        raise ValidationError(f"glue {glue!r} is not one of {', '.join(GLUES)}")
+    if glue == "ideal" and (Keta is None or Km is None):
+        raise ValidationError("the ideal glue needs Keta and Km (its charging source and "
+                              "transresistances)")
+    if glue == "cells" and (Keta is not None or Km is not None):
+        raise ValidationError("with glue = \"cells\" the charging cell and the "
+                              "transresistances have their own Keta and 1/Km: pass "
+                              "Keta = Km = None (set lambda with C and t_row)")
 
 
 class _Signal(Expr):
@@ -88,10 +119,11 @@ def check_runnable(config) -> None:
                               "dead_zone = 0")
 
 
-def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
-                  Km: float, Vbias: float, corner: str = "tt", temp: float = 27.0,
-                  trim: dict | None = None, steps_per_row: int = 20,
-                  readout: bool = False, rule=None, save_read: bool = False) -> str:
+def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
+                  C: float, Km: float | None, Vbias: float, corner: str = "tt",
+                  temp: float = 27.0, trim: dict | None = None, steps_per_row: int = 20,
+                  readout: bool = False, rule=None, save_read: bool = False,
+                  glue: str = "ideal") -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -100,22 +132,29 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
     ``save_read``: ngspice keeps only what :func:`run_cosim` reads (``.save``: the
     weights and the network's outputs), not every node of every cell (1-2-1: 8 vectors
     of 2391; writing them all took a fifth of the run); the simulation is the same.
+    ``glue``: ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"``
+    (both None), see the module's docstring.
 
     Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
     ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
     """
+    _glue_arguments(glue, Keta, Km)
+    cell_glue = glue == "cells"
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     t_edge = t_row * EDGE_FRACTION
     T_learn = epochs * len(X) * t_row
     epochs += bool(readout)
     T = epochs * len(X) * t_row
-    cells = {name: CELLS[name] for name in ("multiplier", "sigmoid", "derivative")}
+    cells = [CELLS[name] for name in ("multiplier", "sigmoid")]
+    cells += ([CELLS["error"], CELLS["charging"], GLUE["derivative_core"],
+               GLUE["transresistance"]] if cell_glue else [CELLS["derivative"]])
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
-             f"({corner}, {temp:g} C)", model_lines(corner, temp).rstrip()]
-    lines += [c.text.strip() for c in cells.values()]
+             f"({corner}, {temp:g} C), {glue} glue", model_lines(corner, temp).rstrip()]
+    lines += [c.text.strip() for c in cells]
+    learn = VDD if cell_glue else 1.0  # the charging cell's logic level; 1 V in Eq. 9
     lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
-              "Vteach teach 0 " + (_pwl([0, T_learn, T_learn + t_edge], [1, 1, 0])
-                                   if readout else "DC 1")]
+              "Vteach teach 0 " + (_pwl([0, T_learn, T_learn + t_edge], [learn, learn, 0])
+                                   if readout else f"DC {learn:g}")]
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -151,6 +190,12 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
             a, b = f"ta{m}", f"tb{m}"
         lines.append(f"Xm{m} {a} {b} {out} vcm vdd 0 aann_multiplier")
 
+    def transresistance(node: str) -> str:
+        """``node`` to ``vcm`` through ``1/Km``: a multiplier's current as a voltage."""
+        if cell_glue:
+            return f"Xr{node} {node} vcm 0 aann_transresistance"
+        return f"R{node} {node} vcm {1 / Km:.9g}"
+
     L = len(sizes) - 1
     ics = []
     for l in range(L):
@@ -163,24 +208,34 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
                 lines.append(f"C{w} {w} vcm {C:g}")
                 ics.append(f"V({w})={VCM + float(W0[l][j][i]):.9g}")
                 multiplier(w, a, f"net{l}_{j}")  # forward (Vw, x)
-            lines += [f"Vsn{l}_{j} net{l}_{j} in{l}_{j} 0",
-                      f"Xs{l}_{j} in{l}_{j} o{l}_{j} vcm vdd 0 aann_sigmoid",
-                      f"Fd{l}_{j} 0 din{l}_{j} Vsn{l}_{j} 1",
-                      f"Xd{l}_{j} din{l}_{j} d{l}_{j} vcm vdd 0 aann_derivative"]
+            if cell_glue:  # the derivative core reads the neuron's input node itself
+                lines += [f"Xs{l}_{j} net{l}_{j} o{l}_{j} vcm vdd 0 aann_sigmoid",
+                          f"Xd{l}_{j} net{l}_{j} d{l}_{j} vcm vdd 0 aann_derivative_core"]
+            else:
+                lines += [f"Vsn{l}_{j} net{l}_{j} in{l}_{j} 0",
+                          f"Xs{l}_{j} in{l}_{j} o{l}_{j} vcm vdd 0 aann_sigmoid",
+                          f"Fd{l}_{j} 0 din{l}_{j} Vsn{l}_{j} 1",
+                          f"Xd{l}_{j} din{l}_{j} d{l}_{j} vcm vdd 0 aann_derivative"]
             # delta: Vdelta = product of the rule's operands (backprop: VE * Vd) read
             # through 1/Km
             multiplier(*rule.delta_inputs(_Signal(f"e{l}_{j}"), _Signal(f"d{l}_{j}"), m=SPICE),
                        f"dl{l}_{j}")
-            lines.append(f"Rdl{l}_{j} dl{l}_{j} vcm {1 / Km:.9g}")
+            lines.append(transresistance(f"dl{l}_{j}"))
             for i, a in enumerate(inputs):  # charge (backprop: Vdelta, x) -> Icharged
                 w = f"w{l}_{j}_{i}"
                 multiplier(*rule.charge_inputs(_Signal(f"dl{l}_{j}"), _Signal(a), m=SPICE),
                            f"cg{w}")
-                lines += [f"Vcs{w} cg{w} vcm 0",
-                          f"Bc{w} vcm {w} I = {-Keta / Km:.9g} * (V(teach)) * I(Vcs{w})"]
+                if cell_glue:  # I/Km across a transresistance drives the charging cell
+                    lines += [transresistance(f"cg{w}"),
+                              f"Xc{w} cg{w} teach {w} vcm vdd 0 aann_charging"]
+                else:
+                    lines += [f"Vcs{w} cg{w} vcm 0",
+                              f"Bc{w} vcm {w} I = {-Keta / Km:.9g} * (V(teach)) * I(Vcs{w})"]
         if l == L - 1:
             for j in range(n_out):
-                lines.append(f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
+                lines.append(f"Xe{l}_{j} o{l}_{j} t{j + 1} e{l}_{j} vcm vdd 0 aann_error"
+                             if cell_glue else
+                             f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
         if l > 0:  # type2 (backprop: Vdelta, Vw): the error of layer l-1, summed into 1/Km
             B = rule.feedback(l)
             source = rule.type2_source(l, L)  # whose deltas (backprop: this layer's)
@@ -196,7 +251,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
                         _Signal(f"dl{source}_{k}"),
                         _Signal(f"w{l}_{k}_{i + 1}") if source == l else None, m=SPICE,
                         Vfb=fb), f"e{l - 1}_{i}")
-                lines.append(f"Re{l - 1}_{i} e{l - 1}_{i} vcm {1 / Km:.9g}")
+                lines.append(transresistance(f"e{l - 1}_{i}"))
     step = t_row / steps_per_row
     if save_read:
         lines.append(".save " + " ".join(
@@ -208,19 +263,19 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C:
     return "\n".join(lines)
 
 
-def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float, C: float,
-              Km: float, Vbias: float, corner: str = "tt", trim: dict | None = None,
-              timeout: float = 1800, rule=None) -> dict:
+def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None, C: float,
+              Km: float | None, Vbias: float, corner: str = "tt", trim: dict | None = None,
+              timeout: float = 1800, rule=None, glue: str = "ideal") -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
     them with learning off, the trained network's output on every row
     (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
-    backprop)."""
+    backprop); ``glue``: as :func:`cosim_netlist`'s."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule,
-                        save_read=True)
+                        save_read=True, glue=glue)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)

@@ -1,9 +1,9 @@
 """The co-simulation as an engine: ``aann train --engine ngspice --cells sky130``.
 
 Each network of the batch is the network of SkyWater 130 nm cells that
-:func:`aann.cells.cosim.cosim_netlist` writes (ideal glue where no cell exists
-yet, docs/cells.md), run in ngspice with the PDK's models, one network after the
-other. The weights are read at the end of every epoch; the metrics of an epoch
+:func:`aann.cells.cosim.cosim_netlist` writes with the ideal glue (its ``glue =
+"cells"`` does not learn yet, docs/cells.md), run in ngspice with the PDK's models,
+one network after the other. The weights are read at the end of every epoch; the metrics of an epoch
 (:mod:`aann.metrics`) read the outputs the transistor network itself gave at the
 end of each of its rows, while it learned (the native engines evaluate the
 network's function at the epoch's weights, frozen, which the cells have no law

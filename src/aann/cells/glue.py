@@ -14,7 +14,10 @@ and charging sources, the pieces that join them (:mod:`aann.cells.cosim`):
   derivative cell without its input resistor, whose ``in`` (a gate) sits on the
   neuron's input node, so no copy of the neuron's net current is needed.
   :func:`derivative_core_testbench` sweeps it with the resistor added back, which is the
-  derivative cell's sweep.
+  derivative cell's sweep;
+* and the charging cell driving a weight capacitor: :func:`measure_charging_output`
+  measures what it puts into the weight at zero gradient (its offset and its output
+  resistance, a leak of the weight).
 """
 
 from __future__ import annotations
@@ -125,5 +128,77 @@ def measure_derivative_core(corner: str = "tt", temp: float = 27.0,
     return _sweep_of(plot, "derivative")
 
 
-__all__ = ["RESISTOR_WIDTH", "derivative_core_testbench", "measure_derivative_core",
-           "measure_transresistance", "pdk_resistance", "transresistance_testbench"]
+def charging_output_testbench(corner: str = "tt", temp: float = 27.0, half: float = 0.4,
+                               points: int = 17) -> str:
+    """The netlist of the charging cell's output sweep: learning (``vteach`` at
+    ``vdd``), ``Vgrad`` = 0, the output node (a weight) held at ``V(out) - Vcm`` over
+    ``+-half``."""
+    cell = CELLS["charging"]
+    return "\n".join([f"* aann: {cell.name} output, corner {corner}, {temp:g} C",
+                      model_lines(corner, temp).rstrip(), cell.text.strip(),
+                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vt teach 0 {VDD:g}",
+                      "Vo o vcm 0", f"X1 vcm teach o vcm vdd 0 {cell.name}",
+                      ".dc " + _dc("Vo", -half, half, points), ".end", ""])
+
+
+def measure_charging_output(corner: str = "tt", temp: float = 27.0, half: float = 0.4,
+                            points: int = 17) -> dict:
+    """What the charging cell does to the weight it drives when its input is zero,
+    measured in ngspice: ``I0`` (A), the current into the weight at ``Vcm`` (its offset;
+    ``Vgrad_off = -I0/Keta`` is the same as an input offset) and ``R_out`` (Ohm), the
+    output resistance at ``Vcm`` (the slope of the points either side of 0): with the
+    weight capacitor it is a leak ``R_out`` to the level ``I0 R_out`` (the native
+    engine's ``[nonideal] R_leak``). Also ``G_max``, the largest slope over ``+-half``
+    (S), and the currents ``V`` (V) -> ``I`` (A)."""
+    check_corner(corner)
+    plot = run_with_models(charging_output_testbench(corner, temp, half, points),
+                           name="charging_output")[0]
+    v = np.round(np.asarray(plot["v(o)"]) - np.asarray(plot["v(vcm)"]), 9)
+    i = np.asarray(plot["i(vo)"], float)  # through Vo from o to vcm: out of the cell
+    order = np.argsort(v)
+    v, i = v[order], i[order]
+    k = int(np.argmin(np.abs(v)))
+    G = -np.diff(i) / np.diff(v)
+    return {"corner": corner, "temp_C": float(temp), "I0": float(i[k]),
+            "R_out": float((v[k + 1] - v[k - 1]) / -(i[k + 1] - i[k - 1])),
+            "G_max": float(np.max(G)), "V": v, "I": i}
+
+
+def charging_hold_testbench(C: float, corner: str = "tt", temp: float = 27.0,
+                            t_hold: float = 20e-6, t_edge: float = 0.1e-6) -> str:
+    """The netlist of the charging cell switching a weight capacitor ``C`` (F) from
+    learning to hold: ``Vgrad`` = 0, ``vteach`` at ``vdd`` for 10 us, falling to 0 over
+    ``t_edge``, then held for ``t_hold``; the weight starts at ``Vcm``."""
+    cell = CELLS["charging"]
+    t1 = 10e-6
+    return "\n".join([f"* aann: {cell.name} into hold, corner {corner}, {temp:g} C",
+                      model_lines(corner, temp).rstrip(), cell.text.strip(),
+                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
+                      f"Vt teach 0 PWL(0 {VDD:g} {t1:g} {VDD:g} {t1 + t_edge:g} 0)",
+                      f"Cw w vcm {C:g}", f"X1 vcm teach w vcm vdd 0 {cell.name}",
+                      f".ic V(w)={VCM:g}", f".tran {t_edge / 10:g} {t1 + t_edge + t_hold:g}",
+                      ".end", ""])
+
+
+def measure_charging_hold(C: float, corner: str = "tt", temp: float = 27.0,
+                          t_hold: float = 20e-6) -> dict:
+    """What the charging cell does to a weight ``C`` (F) when ``Vteach`` falls (learning
+    to hold, ``Vgrad`` = 0), measured in ngspice: ``dV_edge`` (V), the weight's step
+    over the edge and the first microsecond after it (``Q_edge = C dV_edge``, C: the
+    charge the cell puts in as it turns off); ``I_hold`` (A), the current into the
+    weight over the rest of the hold, from the weight's slope."""
+    check_corner(corner)
+    plot = run_with_models(charging_hold_testbench(C, corner, temp, t_hold),
+                           name="charging_hold")[0]
+    t = np.real(plot.sweep)
+    v = np.asarray(plot["v(w)"]) - np.asarray(plot["v(vcm)"])
+    t1, t2, t3 = 10e-6, 11.1e-6, t[-1]
+    v1, v2, v3 = (float(np.interp(x, t, v)) for x in (t1, t2, t3))
+    return {"corner": corner, "C": C, "dV_edge": v2 - v1, "Q_edge": C * (v2 - v1),
+            "I_hold": C * (v3 - v2) / (t3 - t2), "V_learn": v1}
+
+
+__all__ = ["RESISTOR_WIDTH", "charging_hold_testbench", "charging_output_testbench",
+           "derivative_core_testbench", "measure_charging_hold", "measure_charging_output",
+           "measure_derivative_core", "measure_transresistance", "pdk_resistance",
+           "transresistance_testbench"]
