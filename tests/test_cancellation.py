@@ -278,6 +278,22 @@ def test_without_offsets_autozero_holds_exactly_zero_and_learns_as_before():
     assert max_diff(plain.W_epoch, run.W_epoch) <= 16 * EPS * 6 * 4 * max(scale, 1.0)
 
 
+def test_an_autozero_run_records_its_waveforms_row_after_row():
+    """With waveforms each segment is solved by ``diffeqsolve`` on its own grid of fixed
+    steps: over 30 epochs (120 rows, whose phase ends ``k (t_row + t_az) + t_az`` XLA once
+    rounded one way for the grid and another for the solve, failing at row 5) every
+    row runs, the waveform's clock runs on through the phases, and the weights are those
+    of the run without waveforms (the fast path's same steps) to float64 rounding."""
+    cfg = zero_offset_xor(30).replace(offset_cancellation=AUTOZERO)
+    quiet = aann.train(cfg)
+    waves = aann.train(cfg, waveforms=True)
+    time = np.asarray(waves.waveforms["time"])
+    assert np.all(np.diff(time) > 0)
+    assert time[-1] == pytest.approx(30 * 4 * (100e-15 + 0.01e-12), rel=0.05)
+    scale = max(np.abs(w).max() for w in quiet.W_epoch)
+    assert max_diff(quiet.W_epoch, waves.W_epoch) <= 16 * EPS * 30 * 4 * max(scale, 1.0)
+
+
 def test_a_dead_zone_of_0V_is_the_circuit_without_one_bit_for_bit():
     cfg = zero_offset_xor(20)
     zero = cfg.replace(nonideal={"dead_zone": 0.0})

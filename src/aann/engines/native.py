@@ -183,7 +183,12 @@ def _segment(circuit, W, t0, t1, s0, s1, solver: Solver, n_samples: int, batch=F
         return W, None, ok, err_of(err) if reduce_error else err, dW0
     if solver.stepping == "fixed":
         ts = t0 + (t1 - t0) * jnp.arange(solver.steps + 1) / solver.steps
-        controller, dt0, max_steps = diffrax.StepTo(ts=ts.at[-1].set(t1)), None, solver.steps
+        ts = ts.at[-1].set(t1)
+        # the solve's ends read from the grid: XLA may compute an expression once per
+        # fusion that reads it, rounded differently (autozero's t0 + t_az, where t0 = k
+        # (t_row + t_az)), and StepTo refuses ends an ulp off its grid's
+        controller, dt0, max_steps = diffrax.StepTo(ts=ts), None, solver.steps
+        t0, t1 = ts[0], ts[-1]
     else:  # the max norm: every network of a batch within rtol/atol
         controller = diffrax.PIDController(rtol=solver.rtol, atol=solver.atol,
                                            norm=_max_norm)
@@ -408,7 +413,6 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
         sig = (jnp.broadcast_to(X[i], (B, X.shape[1])), jnp.broadcast_to(Y[i], (B, Y.shape[1])),
                jnp.full(B, vt))
         t0, t_end = k * t_row, (k + 1) * t_row
-        wave = []
         row_keys = None if noise_keys is None else jax.vmap(
             lambda key: jax.random.fold_in(key, k))(noise_keys)
         if noise_keys is not None and not quiet_weights:
@@ -426,16 +430,8 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
         if isinstance(cancel, Autozero):
             return _autozero_row(circuit, cancel, segment, batch, y, prev, sig, peak, k, ok,
                                  err, t_row, t_edge, ramp, n_samples, row_keys)
-        if ramp:
-            y_start = y
-            y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0)
-            peak = _peak(circuit, y_start, prev, peak, batch, dy0)
-            ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
-            if n_samples:
-                wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
-            t0 = t0 + t_edge
-        else:  # an ideal Vteach edge (nothing without Qinj)
-            y = _inject(circuit, y, sig[2] - prev[2], batch)
+        (y, peak, ok, err), t0, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
+                                                 prev, sig, t0, t_edge, ramp, n_samples)
         y_start = y
         y, samples, ok_f, err_f, dy0 = segment(y, t0, t_end, sig, None, 1)
         peak = _peak(circuit, y_start, sig, peak, batch, dy0)
@@ -472,6 +468,28 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
     return state, (EpochRecords(metrics_e, W_min, W_max, err, W_e), wave)
 
 
+def _row_edge(circuit, segment, batch, carry, prev, sig, t0, t_edge, ramp, n_samples,
+              switches=None, track_peak=True):
+    """A row's edge from the last row's sources ``prev`` to this row's ``sig`` (traced),
+    for every kind of row: with ``ramp`` a segment of ``t_edge`` (noise part 0) under
+    ``switches``, its peak current tracked unless ``track_peak`` is false (autozero: the
+    sources are off); without, an ideal ``Vteach`` edge (nothing happens without
+    ``Qinj``). ``carry``: ``(y, peak, ok, err)``. Returns that carry after the edge, the
+    time the rest of the row starts and the edge's waveform pieces (a list)."""
+    y, peak, ok, err = carry
+    if not ramp:
+        return (_inject(circuit, y, sig[2] - prev[2], batch), peak, ok, err), t0, []
+    y_start = y
+    y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0, switches)
+    if track_peak:
+        peak = _peak(circuit, y_start, prev, peak, batch, dy0, switches)
+    ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
+    wave = []
+    if n_samples:
+        wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
+    return (y, peak, ok, err), t0 + t_edge, wave
+
+
 def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
                  t_edge, ramp, n_samples):
     """One row under the chopper (traced): ``2 periods_per_row`` half periods of ``s =
@@ -482,18 +500,8 @@ def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, er
     n = chopper.half_periods
     h = t_row / n
     plus = Switches(sign=jnp.asarray(1.0))
-    wave = []
-    if ramp:
-        y_start = y
-        y, samples, ok_r, err_r, dy0 = segment(y, t0, t0 + t_edge, prev, sig, 0, plus)
-        peak = _peak(circuit, y_start, prev, peak, batch, dy0, plus)
-        ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
-        if n_samples:
-            wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
-        start = t0 + t_edge
-    else:
-        y = _inject(circuit, y, sig[2] - prev[2], batch)
-        start = t0
+    (y, peak, ok, err), start, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
+                                                prev, sig, t0, t_edge, ramp, n_samples, plus)
 
     def half(carry, j):
         y, peak, ok, err = carry
@@ -527,16 +535,9 @@ def _autozero_row(circuit, autozero, segment, batch, y, prev, sig, peak, k, ok, 
     T = t_row + autozero.t_az
     t0 = k * T
     phase = Switches(phase=True)
-    wave = []
-    if ramp:
-        y, samples, ok_r, err_r, _ = segment(y, t0, t0 + t_edge, prev, sig, 0, phase)
-        ok, err = ok & ok_r, jax.tree.map(jnp.maximum, err, err_r)
-        if n_samples:
-            wave.append(_batch_samples(circuit, batch, samples, t0, t0 + t_edge, prev, sig))
-        start = t0 + t_edge
-    else:
-        y = _inject(circuit, y, sig[2] - prev[2], batch)
-        start = t0
+    (y, peak, ok, err), start, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
+                                                prev, sig, t0, t_edge, ramp, n_samples, phase,
+                                                track_peak=False)
     y, samples, ok_p, err_p, _ = segment(y, start, t0 + autozero.t_az, sig, None, 1, phase)
     ok, err = ok & ok_p, jax.tree.map(jnp.maximum, err, err_p)
     if n_samples:
