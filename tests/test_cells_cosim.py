@@ -70,9 +70,9 @@ def test_with_the_glue_cells_the_native_engine_predicts_the_weights_from_the_cha
     charging cell's output resistance leaks every weight by ``t_row/(R_out C)`` (about
     half) a row and its output current at zero gradient ``I0`` holds them at ``I0 R_out``.
     The native engine with the tabulated laws, ``[nonideal] R_leak = R_out`` and the
-    charge multiplier's ``Ioff`` moved by ``I0`` seen at the multiplier's output
-    (``-Km I0 / Keta``) gives the cells' weights after 6 epochs within 2 mV (measured
-    0.8 mV); with the leak alone they are 10 mV and more apart: the offset is the cell's."""
+    source's input offset ``Voff = -I0/Keta`` gives the cells' weights after 6 epochs
+    within 2 mV (measured 0.8 mV); with the leak alone they are 10 mV and more apart: the
+    offset is the cell's."""
     import aann
     from aann.cells.cosim import run_cosim
     from aann.cells.glue import measure_charging_output
@@ -90,14 +90,12 @@ def test_with_the_glue_cells_the_native_engine_predicts_the_weights_from_the_cha
     co = run_cosim((1, 2, 1), W0, X, Y, t_row=t_row, epochs=GLUE_EPOCHS, Keta=None, C=C,
                    Km=None, Vbias=transistor.SCALE, trim=null, glue="cells")
     table = transistor.cosim_sections({**tt, "multiplier": wide}, null)["table"]
-    m = table["multiplier"]
-    shifted = {**m, "charge": {"Ioff": m["Ioff"] - m["Km"] * out["I0"] / Keta}}
 
-    def native(multiplier):
+    def native(Voff):
         cfg = aann.Config().replace(
             network={"sizes": (1, 2, 1)}, constants={"Vbias": transistor.SCALE, "C": C,
                                                      "Keta": Keta},
-            nonideal={"R_leak": out["R_out"]}, blocks={**table, "multiplier": multiplier},
+            nonideal={"R_leak": out["R_out"], "Voff": Voff}, blocks=table,
             training={"dataset": "two-row", "t_row": t_row, "epochs": GLUE_EPOCHS, "seeds": 1})
         run = aann.train(cfg, init_weights=[{"seed": 0, "layers": W0}], progress=False,
                          dataset=aann.Dataset("two-row (cells)", X, Y))
@@ -107,7 +105,7 @@ def test_with_the_glue_cells_the_native_engine_predicts_the_weights_from_the_cha
     level = out["I0"] * out["R_out"]
     assert 0.005 < level < 0.05
     assert np.all(np.abs(co["W_epoch"][0][-1] - level) < 0.3 * level)  # the hidden weights
-    assert native(shifted) < GLUE_TOL
-    assert native(m) > 5 * GLUE_TOL
+    assert native(-out["I0"] / Keta) < GLUE_TOL
+    assert native(0.0) > 5 * GLUE_TOL
     mse = np.mean((co["Vout_rows"][:, :, 0] - Y[None, :, 0]) ** 2, axis=1)
     assert mse[-1] > 3 * transistor.GOAL  # it does not learn

@@ -86,6 +86,32 @@ def test_each_Vteach_edge_injects_Qinj(t_edge):
         np.testing.assert_allclose(We, want, rtol=0, atol=1e-9)
 
 
+def test_the_sources_input_offset_is_the_charge_multipliers_output_offset_unchopped():
+    """``Voff`` adds to what reaches each charging source's input: without a technique it
+    is the charge multipliers' output offset ``Ioff = Km Voff`` (the ideal law's ``Vgrad =
+    I/Km``), to float64 rounding; under the chopper, whose demodulator sits before the
+    source's input, the multipliers' offset cancels but for what the weights' ripple
+    changes in the products (measured 0.28 mV) and the source's does not
+    (``-lambda Voff`` a row on every weight: 3 epochs x 4 rows x 1 mV)."""
+    v = 1e-3
+    Km = aann.Config().blocks.multiplier.Km
+    source = aann.train(xor(epochs=3, seeds=1, nonideal={"Voff": v}))
+    multiplier = aann.train(xor(epochs=3, seeds=1, blocks={"multiplier": {"charge": {
+        "Ioff": Km * v}}}))
+    assert _max_dW(source.W_epoch, multiplier.W_epoch) < 1e-12
+    assert _max_dW(source.W_epoch, aann.train(xor(epochs=3, seeds=1)).W_epoch) > 1e-3
+    chop = {"method": "chopper"}
+    plain = aann.train(xor(epochs=3, seeds=1, offset_cancellation=chop))
+    at_source = aann.train(xor(epochs=3, seeds=1, offset_cancellation=chop,
+                               nonideal={"Voff": v}))
+    at_multiplier = aann.train(xor(epochs=3, seeds=1, offset_cancellation=chop, blocks={
+        "multiplier": {"charge": {"Ioff": Km * v}}}))
+    kept, cancelled = (_max_dW(plain.W_epoch, r.W_epoch) for r in (at_source, at_multiplier))
+    print(f"under the chopper, 1 mV at the source moves the weights {kept:.3g} V, at the "
+          f"multiplier {cancelled:.3g} V")
+    assert kept > 3 * 4 * v / 2 and cancelled < kept / 20
+
+
 def test_nonideal_keys_are_validated():
     with pytest.raises(aann.ValidationError, match="nonideal.R_leak"):
         aann.Config(nonideal={"R_leak": "-1ohm"})

@@ -10,7 +10,8 @@ from aann.engines.spice import edge_time
 pytestmark = pytest.mark.ngspice
 
 ALL_ON = {"R_leak": "1kohm", "rails": True, "Vmin": "-0.3V", "Vmax": "0.3V",
-          "current_limit": "clip", "Qinj": "1fC"}  # R_leak C = 100 ps, Qinj / C = 10 mV
+          "current_limit": "clip", "Qinj": "1fC",  # R_leak C = 100 ps, Qinj / C = 10 mV
+          "Voff": "2mV"}  # the charging sources' input offset: 2 mV a row at lambda = 1
 # t_row * f3dB = 2 .. 6: the poles settle in 1.7 t_row (8 of them on the longest path)
 POLES = {"activation": {"f3dB": "20THz"}, "derivative": {"f3dB": "40THz"},
          "multiplier": {"f3dB": "60THz"}, "error": {"f3dB": "30THz"}}
@@ -37,7 +38,7 @@ def test_leakage_rails_limit_poles_and_Qinj_agree_on_both_engines_within_1mV():
     assert n.peak_current_max.max() <= 1e-4 * (1 + 1e-9)
     assert s.peak_current_max.max() <= 1e-4 * (1 + 1e-3)
     ideal = aann.train(cfg.replace(nonideal={"R_leak": 0, "rails": False, "Qinj": 0,
-                                             "current_limit": "none"},
+                                             "current_limit": "none", "Voff": 0},
                                    training={"t_edge": t_edge}, solver=TIGHT), dataset=XOR2)
     assert max(np.abs(a - b).max() for a, b in zip(ideal.W_final, n.W_final)) > 0.05
 
@@ -65,6 +66,7 @@ def test_the_netlist_has_each_node_part():
     assert "Bqinj_l2_n1_i0 0 vw_l2_n1_i0 I=1.0*abs(i(Vdvteach))" in text
     assert "Brail_l3_n2_i3 vw_l3_n2_i3 0 I=1000.0*(max(v(vw_l3_n2_i3)-0.3,0)" in text
     assert "min(max(" in text  # the clipped charging source
+    assert "/0.0001)+0.002)" in text  # the source's input offset, on its input Vgrad
 
 
 def test_the_netlist_writes_each_pole_as_a_lag_started_settled():

@@ -452,8 +452,8 @@ class ChargingSource(eqx.Module):
     with ``none`` ``Imax`` is only reported against. ``C``, ``Keta``, ``Imax`` are
     ``[constants]`` keys; the node's imperfections (:data:`NONIDEAL`) are
     ``[nonideal]`` keys: a leakage resistor ``R_leak`` to ground, supply rails the
-    charging source cannot drive the node beyond, and the charge ``Qinj`` the
-    ``Vteach`` switch injects at each of its edges.
+    charging source cannot drive the node beyond, the charge ``Qinj`` the
+    ``Vteach`` switch injects at each of its edges, and the source's input offset ``Voff``.
     """
 
     C: float = param(0.1e-12, "F", sign="positive", doc="weight capacitor")
@@ -472,6 +472,8 @@ class ChargingSource(eqx.Module):
     Vmax: float = param(1.8, "V", doc="upper supply rail (with rails = true)")
     Qinj: float = param(0.0, "C", doc="charge the Vteach switch injects into every weight "
                                       "capacitor per volt of each Vteach edge")
+    Voff: float = param(0.0, "V", doc="input offset of the charging source: it charges "
+                                      "-Keta Vteach (Vgrad + Voff)")
 
     temperature: float = param(0.0, "K", sign="nonnegative",
                                doc="thermal noise of R_leak on every weight (needs R_leak; with "
@@ -487,7 +489,8 @@ class ChargingSource(eqx.Module):
                                       "dead_zone_edge")
 
     NONIDEAL: ClassVar[tuple] = ("current_limit", "R_leak", "rails", "Vmin", "Vmax", "Qinj",
-                                 "temperature", "shot_noise", "dead_zone", "dead_zone_edge")
+                                 "Voff", "temperature", "shot_noise", "dead_zone",
+                                 "dead_zone_edge")
     NEEDS: ClassVar[dict] = {"Vmin": Needs(("rails", "=", True)),
                              "Vmax": Needs(("rails", "=", True)),
                              "dead_zone_edge": Needs(("dead_zone", ">", 0.0))}
@@ -505,7 +508,12 @@ class ChargingSource(eqx.Module):
         times ``clip((|Vgrad| - dead_zone) / dead_zone_edge, 0, 1)``, exactly 0 while
         ``|Vgrad| < dead_zone`` and the ideal current from ``dead_zone + dead_zone_edge``
         on; the finite edge (a comparator of finite gain) keeps the current a
-        continuous function of ``Vgrad`` (docs/cancellation.md)."""
+        continuous function of ``Vgrad`` (docs/cancellation.md).
+
+        ``Voff``: the source's own input offset, added to what reaches its input (after
+        the chopper's demodulator and the autozero's subtraction: neither cancels it),
+        so it charges ``-Keta Vteach Voff`` at zero gradient while it learns."""
+        Vgrad = _shifted(Vgrad, self.Voff)
         ideal = -self.Keta * Vteach * Vgrad
         if not _is_zero(self.dead_zone):
             gate = self.gate(Vgrad, m)

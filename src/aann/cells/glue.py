@@ -148,8 +148,8 @@ def measure_charging_output(corner: str = "tt", temp: float = 27.0, half: float 
     ``Vgrad_off = -I0/Keta`` is the same as an input offset) and ``R_out`` (Ohm), the
     output resistance at ``Vcm`` (the slope of the points either side of 0): with the
     weight capacitor it is a leak ``R_out`` to the level ``I0 R_out`` (the native
-    engine's ``[nonideal] R_leak``). Also ``G_max``, the largest slope over ``+-half``
-    (S), and the currents ``V`` (V) -> ``I`` (A)."""
+    engine's ``[nonideal] R_leak = R_out`` and ``Voff = -I0/Keta``). Also ``G_max``,
+    the largest slope over ``+-half`` (S), and the currents ``V`` (V) -> ``I`` (A)."""
     check_corner(corner)
     plot = run_with_models(charging_output_testbench(corner, temp, half, points),
                            name="charging_output")[0]
