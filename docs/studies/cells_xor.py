@@ -571,10 +571,38 @@ def part_final(E):
     return res
 
 
+KETA_R_OUT = 49.7e-6 * 1.297e6  # the SkyWater charging cell at tt: Keta R_out = 64.5
+VOFF_CELL = -12.66e-9 / 49.7e-6  # V: its output at zero gradient, -I0/Keta = -0.255 mV
+
+
+def part_charging(E):
+    """The charging cell at its weight (docs/cells.md, "A network with the glue cells") at
+    the design point (+-0.4 V range, untrimmed, Km x2, the chopper at 4 periods a row): its
+    output resistance as a leak (``t_row/(R_leak C) = lambda/(A Keta R_out)``), divided by
+    the gain ``A`` of an integrator whose virtual ground it would drive, and its input
+    offset ``Voff`` (the cell's -0.255 mV, a tenth, a hundredth of it, none), outside the
+    chopper."""
+    res = {}
+    for sizes in ((2, 2, 1), (2, 3, 1)):
+        tag = "-".join(map(str, sizes))
+        base = canc.technique_config(
+            config(sizes, E, table_blocks(range_table(0.4, 2), True, Km=2)), "chopper", {},
+            periods=4)
+        named = []
+        for A in (1, 100, 1e3, 1e4, None):
+            for voff in (0.0, VOFF_CELL / 100, VOFF_CELL / 10, VOFF_CELL):
+                leak = {} if A is None else {"R_leak": A * KETA_R_OUT / base.constants.Keta}
+                named.append((f"{tag} design point, leak {'none' if A is None else f'/{A:g}'}"
+                              f", Voff {voff * 1e6:.1f} uV",
+                              base.replace(nonideal={"Voff": voff, **leak})))
+        res.update(run_batch(named))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
-         "final": part_final}
+         "final": part_final, "charging": part_charging}
 
 
 def main(argv=None):
