@@ -164,13 +164,19 @@ def measure_charging_output(corner: str = "tt", temp: float = 27.0, half: float 
             "G_max": float(np.max(G)), "V": v, "I": i}
 
 
+HOLD_LEARN = 10e-6
+"""s: how long the hold testbench learns (``vteach`` high) before ``vteach`` falls."""
+HOLD_EDGE = 0.1e-6
+"""s: the fall time of ``vteach`` in the hold testbench."""
+
+
 def charging_hold_testbench(C: float, corner: str = "tt", temp: float = 27.0,
-                            t_hold: float = 20e-6, t_edge: float = 0.1e-6) -> str:
+                            t_hold: float = 20e-6) -> str:
     """The netlist of the charging cell switching a weight capacitor ``C`` (F) from
-    learning to hold: ``Vgrad`` = 0, ``vteach`` at ``vdd`` for 10 us, falling to 0 over
-    ``t_edge``, then held for ``t_hold``; the weight starts at ``Vcm``."""
+    learning to hold: ``Vgrad`` = 0, ``vteach`` at ``vdd`` for :data:`HOLD_LEARN`, falling
+    to 0 over :data:`HOLD_EDGE`, then held for ``t_hold``; the weight starts at ``Vcm``."""
     cell = CELLS["charging"]
-    t1 = 10e-6
+    t1, t_edge = HOLD_LEARN, HOLD_EDGE
     return "\n".join([f"* aann: {cell.name} into hold, corner {corner}, {temp:g} C",
                       model_lines(corner, temp).rstrip(), cell.text.strip(),
                       f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
@@ -186,19 +192,21 @@ def measure_charging_hold(C: float, corner: str = "tt", temp: float = 27.0,
     to hold, ``Vgrad`` = 0), measured in ngspice: ``dV_edge`` (V), the weight's step
     over the edge and the first microsecond after it (``Q_edge = C dV_edge``, C: the
     charge the cell puts in as it turns off); ``I_hold`` (A), the current into the
-    weight over the rest of the hold, from the weight's slope."""
+    weight over the rest of the hold, from the weight's slope; ``V_learn`` (V), the
+    weight when ``vteach`` starts to fall."""
     check_corner(corner)
     plot = run_with_models(charging_hold_testbench(C, corner, temp, t_hold),
                            name="charging_hold")[0]
     t = np.real(plot.sweep)
     v = np.asarray(plot["v(w)"]) - np.asarray(plot["v(vcm)"])
-    t1, t2, t3 = 10e-6, 11.1e-6, t[-1]
+    t1 = HOLD_LEARN
+    t2, t3 = t1 + HOLD_EDGE + 1e-6, t[-1]
     v1, v2, v3 = (float(np.interp(x, t, v)) for x in (t1, t2, t3))
     return {"corner": corner, "C": C, "dV_edge": v2 - v1, "Q_edge": C * (v2 - v1),
-            "I_hold": C * (v3 - v2) / (t3 - t2), "V_learn": v1}
+            "I_hold": float(C * (v3 - v2) / (t3 - t2)), "V_learn": v1}
 
 
-__all__ = ["RESISTOR_WIDTH", "charging_hold_testbench", "charging_output_testbench",
-           "derivative_core_testbench", "measure_charging_hold", "measure_charging_output",
-           "measure_derivative_core", "measure_transresistance", "pdk_resistance",
-           "transresistance_testbench"]
+__all__ = ["HOLD_EDGE", "HOLD_LEARN", "RESISTOR_WIDTH", "charging_hold_testbench",
+           "charging_output_testbench", "derivative_core_testbench", "measure_charging_hold",
+           "measure_charging_output", "measure_derivative_core", "measure_transresistance",
+           "pdk_resistance", "transresistance_testbench"]
