@@ -9,11 +9,12 @@ Learned: final MSE < the cells' XOR goal (cancellation.sky130_goal: 0.01 V^2 x (
 1 V)^2 = 1.44e-4 V^2), every row on the correct side of the mid level (0.1 V), not
 diverged.
 
-The study behind docs/cells.md "Why XOR does not learn on the cells as characterized".
+The study behind docs/cells.md "Why XOR does not learn on the cells as characterized"
+and, part `charging`, "A network with the glue cells".
 Run:  .venv/bin/python docs/studies/cells_xor.py [--epochs 1000] [--parts gain,baseline,...]
       [--out cells-xor] [--measured-sweep DIR/transistor/tt/multiplier_cosim/sweep.csv]
 Writes OUT/results.json (kept between runs: parts add to it) and prints the tables; the
-whole study takes about 20-30 minutes on 2 cores (run a few parts at a time). The part
+whole study takes about 30-40 minutes on 2 cores (run a few parts at a time). The part
 `range` with the cell's own +-0.4 V table needs the sweep `aann reproduce transistor`
 writes (--measured-sweep); without it that row is left out.
 """
