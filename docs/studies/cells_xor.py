@@ -62,6 +62,10 @@ KM, IREF, VAMP, KD = M0["Km"], A0["Iref"], A0["Vamp"], D0["Kd"]
 S = 0.2  # V: the cells' input range, Vbias
 RATIO = KD / (VAMP * KM / IREF)  # the derivative cell's Kd against the exact one (0.045)
 SEEDS = 8
+NETWORKS = {"2-2-1": (2, 2, 1), "2-3-1": (2, 3, 1)}
+"""The networks every part runs, by the tag its rows are named with."""
+TRIMS = {"trimmed": False, "untrimmed": True}
+"""The multipliers' offsets: 0 (trimmed) or the cells' own (``mult_off``, ``offsets``)."""
 OUT = Path("cells-xor")
 POLY = ("a1", "a2", "b1", "b2")
 MOFF = ("Voff1", "Voff", "Ioff")
@@ -303,8 +307,7 @@ def smallest_xor_weights(hidden=2, tol=None, gain_mul=1.0, gain_iref=1.0, starts
 
 def part_baseline(E):
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = [
             (f"{tag} fitted, untrimmed", config(sizes, E, blocks())),
             (f"{tag} fitted, trimmed (mult. offsets 0)", config(sizes, E, blocks(mult_off=False))),
@@ -332,8 +335,7 @@ def part_baseline(E):
 def part_ideal(E):
     """The paper's ideal circuit (1 V signals, ideal blocks, lambda 1 and 10)."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = []
         for lam in (1.0, 10.0):
             cfg = aann.Config(network={"sizes": sizes}, constants={"Keta": lam},
@@ -349,8 +351,7 @@ def part_ideal(E):
 def part_derivative(E):
     """The derivative's scale: Kd = 0.835 V against the exact Vamp Km / Iref = 18.5 V."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = [
             (f"{tag} (a') gain structure, exact derivative, lambda {10 * RATIO:.2g}", config(
                 sizes, E, blocks(poly=False, mult_off=False, act_off=False,
@@ -366,8 +367,7 @@ def part_derivative(E):
 def part_swing(E):
     """(e): the sigmoid's swing against the targets, and the initial range."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         b = blocks(mult_off=False, act_off=False)
         init0 = IREF / (KM * S)
         named = [(f"{tag} (e) init x{f:g} ({1e3 * f * init0:.0f} mV)",
@@ -385,11 +385,9 @@ def part_swing(E):
 def part_design(E):
     """Design changes, with the cells' nominal (untrimmed) offsets."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = []
-        for off in (False, True):
-            w = "untrimmed" if off else "trimmed"
+        for w, off in TRIMS.items():
             for km, ir in ((1, 1), (2, 1), (4, 1), (1, 0.5), (1, 1 / 3), (2, 0.5), (4, 0.5)):
                 named.append((f"{tag} {w}, Km x{km:g}, Iref x{ir:.2g}", config(
                     sizes, E, blocks(mult_off=off, Km=km, Iref=ir))))
@@ -400,18 +398,15 @@ def part_design(E):
 def part_more(E):
     """More epochs, larger lambda, the Type2 gain, with the nominal offsets."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = []
-        for off in (False, True):
-            w = "untrimmed" if off else "trimmed"
+        for w, off in TRIMS.items():
             for lam in (30.0, 100.0):
                 named.append((f"{tag} {w}, lambda {lam:g}", config(sizes, E, blocks(mult_off=off),
                                                                   lam=lam)))
         res.update(run_batch(named))
         named = []
-        for off in (False, True):
-            w = "untrimmed" if off else "trimmed"
+        for w, off in TRIMS.items():
             named.append((f"{tag} {w}, {3 * E} epochs", config(sizes, 3 * E, blocks(mult_off=off))))
         res.update(run_batch(named))
     return res
@@ -471,8 +466,7 @@ def part_range(E):
     fitted range) where the polynomial law extrapolates; here the cell is held at its
     edge beyond +-Vsat."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         runs = [] if MEASURED_04 is None else [
             (f"{tag} range: measured +-0.4 V table, trimmed", range_table(0, measured=True),
              False)]
@@ -487,14 +481,12 @@ def part_design2(E):
     """Design changes with the range held at +-0.4 V (measured linear there) and the cells'
     nominal offsets (untrimmed): Km (Rs), Iref (Rin)."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         for km in (1, 2, 4):
             t = range_table(0.4, km)
             named = []
             for ir in (1, 0.5, 1 / 3):
-                for off in (False, True):
-                    w = "untrimmed" if off else "trimmed"
+                for w, off in TRIMS.items():
                     named.append((f"{tag} +-0.4 V range, {w}, Km x{km:g}, Iref x{ir:.2g}",
                                   config(sizes, E, table_blocks(t, off, Km=km, Iref=ir))))
             res.update(run_batch(named))
@@ -506,8 +498,7 @@ def part_mc(E):
     cells' design and at larger Km / smaller Iref, with no technique, the chopper and
     autozero (as `reproduce cancellation` runs them)."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         for km, ir in ((1, 1), (4, 0.5)):
             cfg = config(sizes, E, blocks(Km=km, Iref=ir), mismatch=CELLS["mismatch"])
             res.update(run_batch([(f"{tag} PDK mismatch, Km x{km:g} Iref x{ir:g}, none", cfg)],
@@ -534,8 +525,7 @@ def part_type2(E):
     error comes out 0.045 x too small; R_E K_E = 22 restores it), with the nominal
     offsets, unlimited (polynomial) and within +-0.4 V (table)."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         named = []
         for ke in (1, 5, 10, 22):
             for km, ir in ((1, 1), (2, 1), (4, 1), (4, 0.5)):
@@ -547,8 +537,7 @@ def part_type2(E):
             named = []
             for ke in (1, 10, 22):
                 for ir in ((1, 0.5) if km == 4 else (1,)):
-                    for off in (False, True):
-                        w = "untrimmed" if off else "trimmed"
+                    for w, off in TRIMS.items():
                         b = table_blocks(t, off, Km=km, Iref=ir)
                         if ke != 1:
                             b["type2"] = {"R_E": 1e4 * ke, "K_E": 1e-4}
@@ -562,8 +551,7 @@ def part_final(E):
     """The recommended point: untrimmed nominal offsets, the chopper (4 periods a row), the
     multiplier held at +-0.4 V (its measured linear range), Km x1 and x2."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         for km in (1, 2):
             cfg = config(sizes, E, table_blocks(range_table(0.4, km), True, Km=km))
             c = canc.technique_config(cfg, "chopper", {}, periods=4)
@@ -584,8 +572,7 @@ def part_charging(E):
     offset ``Voff`` (the cell's -0.255 mV, a tenth, a hundredth of it, none), outside the
     chopper."""
     res = {}
-    for sizes in ((2, 2, 1), (2, 3, 1)):
-        tag = "-".join(map(str, sizes))
+    for tag, sizes in NETWORKS.items():
         base = canc.technique_config(
             config(sizes, E, table_blocks(range_table(0.4, 2), True, Km=2)), "chopper", {},
             periods=4)
