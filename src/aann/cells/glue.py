@@ -70,6 +70,20 @@ def pdk_resistance(length: float, corner: str = "tt", temp: float = 27.0,
     return 2 * head + body * sub
 
 
+def _sorted(v, i):
+    """A DC sweep's voltages ``v`` (rounded to the nV, as the sweep steps them) and
+    currents ``i``, in the order of ``v``."""
+    v = np.round(np.asarray(v, float), 9)
+    order = np.argsort(v)
+    return v[order], np.asarray(i, float)[order]
+
+
+def _slope_at_zero(v, i) -> float:
+    """``dv/di`` (Ohm) at the point of sorted ``v`` nearest 0, from its two neighbours."""
+    k = int(np.argmin(np.abs(v)))
+    return float((v[k + 1] - v[k - 1]) / (i[k + 1] - i[k - 1]))
+
+
 def transresistance_testbench(corner: str = "tt", temp: float = 27.0,
                               half: float = 0.2, points: int = 9) -> str:
     """The netlist of the transresistance's sweep: ``V(in) - Vcm`` over ``+-half``."""
@@ -89,12 +103,9 @@ def measure_transresistance(corner: str = "tt", temp: float = 27.0, half: float 
     check_corner(corner)
     plot = run_with_models(transresistance_testbench(corner, temp, half, points),
                            name="transresistance")[0]
-    v = np.round(plot["v(in)"] - plot["v(vcm)"], 9)
-    i = -np.asarray(plot["i(vr)"], float)  # into the resistor from the node
-    order = np.argsort(v)
-    v, i = v[order], i[order]
-    k = int(np.argmin(np.abs(v)))
-    R0 = float((v[k + 1] - v[k - 1]) / (i[k + 1] - i[k - 1]))
+    v, i = _sorted(plot["v(in)"] - plot["v(vcm)"],
+                   -np.asarray(plot["i(vr)"], float))  # into the resistor from the node
+    R0 = _slope_at_zero(v, i)
     g, i0 = np.polyfit(v, i, 1)
     miss = i - (g * v + i0)
     return {"corner": corner, "temp_C": float(temp), "length_um": TRANSRESISTANCE_L,
@@ -153,15 +164,11 @@ def measure_charging_output(corner: str = "tt", temp: float = 27.0, half: float 
     check_corner(corner)
     plot = run_with_models(charging_output_testbench(corner, temp, half, points),
                            name="charging_output")[0]
-    v = np.round(np.asarray(plot["v(o)"]) - np.asarray(plot["v(vcm)"]), 9)
-    i = np.asarray(plot["i(vo)"], float)  # through Vo from o to vcm: out of the cell
-    order = np.argsort(v)
-    v, i = v[order], i[order]
-    k = int(np.argmin(np.abs(v)))
+    v, i = _sorted(np.asarray(plot["v(o)"]) - np.asarray(plot["v(vcm)"]),
+                   np.asarray(plot["i(vo)"], float))  # through Vo from o to vcm: out of the cell
     G = -np.diff(i) / np.diff(v)
-    return {"corner": corner, "temp_C": float(temp), "I0": float(i[k]),
-            "R_out": float((v[k + 1] - v[k - 1]) / -(i[k + 1] - i[k - 1])),
-            "G_max": float(np.max(G)), "V": v, "I": i}
+    return {"corner": corner, "temp_C": float(temp), "I0": float(i[np.argmin(np.abs(v))]),
+            "R_out": _slope_at_zero(v, -i), "G_max": float(np.max(G)), "V": v, "I": i}
 
 
 HOLD_LEARN = 10e-6
