@@ -61,7 +61,8 @@ def test_the_default_section_leaves_every_setting_and_circuit_as_it_was():
     assert aann.build_circuit(cfg).cancellation is None
     assert aann.spec.from_dict(cfg.to_dict()) == cfg
     chop = aann.Config(offset_cancellation={"method": "chopper", "periods_per_row": 3})
-    assert chop.to_dict()["offset_cancellation"] == {"method": "chopper", "periods_per_row": 3}
+    assert chop.to_dict()["offset_cancellation"] == {"method": "chopper", "periods_per_row": 3,
+                                                     "demodulator": "input"}
     assert aann.spec.from_dict(chop.to_dict()) == chop
     assert aann.build_circuit(chop).cancellation == Chopper(periods_per_row=3)
     az = aann.Config(offset_cancellation={"method": "autozero", "t_az": "20fs",
@@ -352,6 +353,51 @@ def test_the_chopper_returns_every_weight_to_its_start_at_the_end_of_every_row(p
             assert np.abs(W - row.W_init[l][:, None]).max() <= 1e-9
 
 
+def test_demodulating_the_sources_currents_chops_the_sources_own_offset_too():
+    """``demodulator = "output"``: ``s`` multiplies each source's current, so its input
+    offset ``Voff`` is modulated once like the multipliers' and every weight is back at
+    its start at the end of every row (within 1e-9 V as above); demodulated at the
+    input, the source's ``Voff`` is not chopped and moves every weight by ``lambda Voff``
+    a row (``Keta/C t_row`` = 1 here: 2 mV a row, 24 rows)."""
+    flat = xor_at(0.5)
+    Voff = 2e-3
+    cfg = zero_error_config(nonideal={"Voff": Voff})
+    out = aann.train(cfg.replace(offset_cancellation={
+        "method": "chopper", "periods_per_row": 1, "demodulator": "output"}), dataset=flat)
+    for l, W in enumerate(out.W_epoch):
+        assert np.abs(W - out.W_init[l][:, None]).max() <= 1e-9
+    inp = aann.train(cfg.replace(offset_cancellation={"method": "chopper",
+                                                      "periods_per_row": 1}), dataset=flat)
+    moved = np.abs(inp.W_final[0] - inp.W_init[0])
+    assert np.all(np.abs(moved - 24 * Voff) < 0.01 * 24 * Voff), moved
+
+
+def test_without_offsets_either_demodulator_is_the_same_circuit():
+    """``s (-Keta Vteach Vgrad) = -Keta Vteach (s Vgrad)``: a sign flip is exact, so with
+    a linear source the two placements learn alike to float64 rounding (the bound of
+    the plain-circuit test above)."""
+    P, S = 2, 3
+    cfg = zero_offset_xor(5).replace(solver={"steps": S})
+    runs = [aann.train(cfg.replace(offset_cancellation={
+        "method": "chopper", "periods_per_row": P, "demodulator": d}))
+        for d in ("input", "output")]
+    scale = max(np.abs(w).max() for w in runs[0].W_epoch)
+    assert max_diff(runs[0].W_epoch, runs[1].W_epoch) <= 16 * EPS * 5 * 4 * max(scale, 1.0)
+    assert max_diff(runs[0].W_init, runs[0].W_final) > 1e-3
+
+
+def test_the_demodulator_is_a_chopper_key():
+    chop = aann.Config(offset_cancellation={"method": "chopper"})
+    assert chop.to_dict()["offset_cancellation"]["demodulator"] == "input"
+    out = chop.replace(offset_cancellation={"demodulator": "output"})
+    assert out.to_dict()["offset_cancellation"]["demodulator"] == "output"
+    assert aann.build_circuit(out).cancellation.demodulator == "output"
+    with pytest.raises(aann.ValidationError, match="demodulator.*chopper"):
+        aann.Config(offset_cancellation={"method": "autozero", "demodulator": "output"})
+    with pytest.raises(aann.ValidationError, match="demodulator"):
+        aann.Config(offset_cancellation={"method": "chopper", "demodulator": "middle"})
+
+
 def test_autozero_holds_the_whole_paths_offset_within_1uV():
     """The held value, per charging source, against the path's offset computed here by
     hand from the laws (ideal multipliers: ``product(a, b) = (a + Voff1)(b + Voff) +
@@ -578,10 +624,14 @@ def without_technique(t_edge: float):
 @pytest.mark.ngspice
 @pytest.mark.parametrize("cancellation", [
     {"method": "chopper", "periods_per_row": 2},
+    {"method": "chopper", "periods_per_row": 2, "demodulator": "output"},
     {"method": "autozero", "t_az": "20fs", "Q_inj": "0.05fC"},
 ])
 def test_ngspice_and_native_agree_within_1mV_with_offsets_in_every_role(cancellation):
-    s, n = on_both_engines(offsets_232(offset_cancellation=cancellation))
+    """With the chopper demodulating the sources' currents, the sources' own offset
+    (``[nonideal] Voff`` 1 mV) is on too: it is what that placement chops."""
+    extra = {"nonideal": {"Voff": "1mV"}} if cancellation.get("demodulator") else {}
+    s, n = on_both_engines(offsets_232(offset_cancellation=cancellation, **extra))
     dW = max_diff(s.W_epoch, n.W_epoch)
     dOut = np.abs(s.mse - n.mse).max()
     plain = without_technique(s.engine_info.t_edge)
@@ -612,6 +662,9 @@ def test_the_netlist_writes_the_modulators_and_the_sample_and_hold():
     assert "Vchop vchop 0 PULSE(1.0 -1.0 " in chop
     assert "v(vchop)" in chop.split("BE_l3_n1")[1].splitlines()[0]  # the error block's inputs
     assert "Bch0 0 w0 I=((-1.0*v(vteach))*(v(vchop)*" in chop
+    out, _ = aann.netlist(aann.Config(offset_cancellation={
+        "method": "chopper", "demodulator": "output"}, training={"epochs": 1}))
+    assert "Bch0 0 w0 I=(v(vchop)*((-1.0*v(vteach))*" in out
     az, _ = aann.netlist(aann.Config(offset_cancellation=AUTOZERO, training={"epochs": 2}))
     assert "Vphase vphase 0 PULSE(" in az and "Vsample vsample 0 PULSE(" in az
     assert "Caz0 az0 0 1e-13" in az and "(1.0-v(vphase))" in az

@@ -587,10 +587,30 @@ def part_charging(E):
     return res
 
 
+def part_charging_output(E):
+    """``part_charging`` with the chopper's demodulator on the sources' output currents
+    (``demodulator = "output"``): the source's offset inside the chopper."""
+    res = {}
+    for tag, sizes in NETWORKS.items():
+        base = canc.technique_config(
+            config(sizes, E, table_blocks(range_table(0.4, 2), True, Km=2)), "chopper", {},
+            periods=4).replace(offset_cancellation={"demodulator": "output"})
+        named = []
+        for A in (1, 100, 1e3, None):
+            for voff in (VOFF_CELL, 10 * VOFF_CELL):
+                leak = {} if A is None else {"R_leak": A * KETA_R_OUT / base.constants.Keta}
+                named.append((f"{tag} design point, demodulator output, leak "
+                              f"{'none' if A is None else f'/{A:g}'}, Voff {voff * 1e6:.1f} uV",
+                              base.replace(nonideal={"Voff": voff, **leak})))
+        res.update(run_batch(named))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
-         "final": part_final, "charging": part_charging}
+         "final": part_final, "charging": part_charging,
+         "charging_output": part_charging_output}
 
 
 def main(argv=None):

@@ -511,8 +511,9 @@ class ChargingSource(eqx.Module):
         continuous function of ``Vgrad`` (docs/cancellation.md).
 
         ``Voff``: the source's own input offset, added to what reaches its input (after
-        the chopper's demodulator and the autozero's subtraction: neither cancels it),
-        so it charges ``-Keta Vteach Voff`` at zero gradient while it learns."""
+        the autozero's subtraction and the chopper's demodulator at the input: neither
+        cancels it), so it charges ``-Keta Vteach Voff`` at zero gradient while it learns;
+        a chopper demodulating the current (``demodulator = "output"``) chops it."""
         Vgrad = _shifted(Vgrad, self.Voff)
         ideal = -self.Keta * Vteach * Vgrad
         if not _is_zero(self.dead_zone):

@@ -9,10 +9,12 @@ current of its own at zero error. Two standard techniques of analogue design rem
 * :class:`Chopper`: a square wave ``s(t) = +-1`` swaps the error block's two inputs
   (so ``VE = s (Vout - Vtarget) + Voff`` for the difference law: the block's own offset
   sits after the modulator) and multiplies each charging source's input by the same
-  ``s(t)``. The signal is modulated twice (``s^2 = 1``) and passes; every offset added
-  in between is modulated once and averages out over each period. ``periods_per_row``
-  whole periods a row, so a constant offset cancels exactly over a row. The engines
-  switch ``s`` at segment boundaries (native) or with a ``PULSE`` source (ngspice).
+  ``s(t)`` (``demodulator = "output"``: each source's output current instead, so the
+  source's own offset is chopped too). The signal is modulated twice (``s^2 = 1``)
+  and passes; every offset added in between is modulated once and averages out over
+  each period. ``periods_per_row`` whole periods a row, so a constant offset cancels
+  exactly over a row. The engines switch ``s`` at segment boundaries (native) or with
+  a ``PULSE`` source (ngspice).
 * :class:`Autozero`: before each row a phase of ``t_az`` in which the charging sources
   are disconnected (learning off) and the error block's two inputs are tied together
   (``Vtarget`` replaced by ``Vout``, so ``VE`` is the block's own offset). What then
@@ -53,6 +55,9 @@ class Chopper(eqx.Module):
     ``s(t) = +-1`` in every row, ``s = +1`` in the first half of each period."""
 
     periods_per_row: int = eqx.field(static=True, default=1)
+    demodulator: str = eqx.field(static=True, default="input")
+    """``input``: ``s`` multiplies what reaches each charging source; ``output``: it
+    multiplies the source's current (the source's own offset is then chopped too)."""
 
     method = "chopper"
 
@@ -135,6 +140,14 @@ def error_inputs(Vout, Vtarget, *, sign=None, phase=None):
     return Vout, Vtarget
 
 
+def demodulator_signs(cancellation, sign):
+    """Where the chopper's ``s`` (``sign``) demodulates: ``(s at the charging sources'
+    inputs, s on their output currents)``, one of them None (both where ``sign`` is)."""
+    if isinstance(cancellation, Chopper) and cancellation.demodulator == "output":
+        return None, sign
+    return sign, None
+
+
 def source_input(Vgrad, *, sign=None, held=None):
     """What reaches a charging source's input: ``s * Vgrad`` behind the chopper's
     demodulator, ``Vgrad - held`` with the autozero capacitor's value subtracted."""
@@ -145,12 +158,18 @@ def source_input(Vgrad, *, sign=None, held=None):
     return Vgrad
 
 
+def source_output(Icharged, *, sign=None):
+    """A charging source's current as it reaches the capacitor: ``s * Icharged`` behind
+    a demodulator on its output (``demodulator = "output"``), else unchanged."""
+    return Icharged if sign is None else sign * Icharged
+
+
 def build_cancellation(config):
     """The technique ``[offset_cancellation]`` of :class:`aann.spec.Config` ``config``
     describes: a :class:`Chopper`, an :class:`Autozero`, or None (``method = "none"``)."""
     oc = config.offset_cancellation
     if oc.method == "chopper":
-        return Chopper(periods_per_row=oc.periods_per_row)
+        return Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator)
     if oc.method == "autozero":
         return Autozero(t_az=oc.t_az, C_az=oc.C_az, Q_inj=oc.Q_inj)
     return None

@@ -34,7 +34,8 @@ vector field of weights and lagged outputs together.
 Offset cancellation (:mod:`aann.cancellation`, :attr:`Circuit.cancellation`): the
 vector field takes what the technique's switches do during a segment
 (:class:`aann.cancellation.Switches`): the chopper's ``s = +-1`` swaps the error
-block's inputs and multiplies every charging source's input; the autozero phase
+block's inputs and multiplies every charging source's input (or, demodulating at the
+output, its current); the autozero phase
 forces the error to zero and turns the sources off, and while a row is learned
 each source's input has the held value subtracted. Without it (``switches =
 None``) nothing of this is computed.
@@ -64,7 +65,14 @@ from .blocks import (
     Type2,
     instance_shapes,  # noqa: F401  (re-exported)
 )
-from .cancellation import Switches, build_cancellation, error_inputs, source_input
+from .cancellation import (
+    Switches,
+    build_cancellation,
+    demodulator_signs,
+    error_inputs,
+    source_input,
+    source_output,
+)
 from .mismatch import draw
 from .params import param
 from .rules import Backprop, Rule, build_rule
@@ -248,13 +256,16 @@ class Circuit(eqx.Module):
             charge = self.block("multiplier.charge", l)
             Vgrad = lag(l, "Vgrad", charge.product(
                 *rule.charge_inputs(Vdelta[:, None], fwd.inputs[l][None, :])))
+            at_output = None
             if switches is not None:  # the chopper's demodulator, the autozero's hold
-                Vgrad = source_input(Vgrad, sign=switches.sign, held=None if
+                at_input, at_output = demodulator_signs(self.cancellation, switches.sign)
+                Vgrad = source_input(Vgrad, sign=at_input, held=None if
                                      switches.held is None else switches.held[l])
             if inputs is not None:
                 inputs[l] = Vgrad
             currents[l] = jnp.zeros_like(W[l]) if switches is not None and switches.phase \
-                else self.block("charging", l).current(Vteach, Vgrad)  # phase: source off
+                else source_output(self.block("charging", l).current(Vteach, Vgrad),
+                                   sign=at_output)  # phase: source off
             if l > 0:  # Type2, Eq. 15-16: error of the layer below, from the deltas of
                 # the layer the rule names (backprop: this one)
                 source = rule.type2_source(l, len(W))

@@ -548,7 +548,9 @@ class OffsetCancellation(_Fields):
 
     ``chopper``: the error block's inputs and the charging sources' inputs are switched
     by one square wave ``s(t) = +-1`` of ``periods_per_row`` whole periods a row, so
-    every offset added between them is modulated and cancels over each period.
+    every offset added between them is modulated and cancels over each period;
+    ``demodulator = "output"`` moves its demodulator from the sources' inputs to their
+    output currents, so the sources' own offsets are chopped too.
     ``autozero``: before every row a phase of ``t_az`` with learning off and the error
     forced to zero; what then reaches each charging source is held on its ``C_az``
     (with kT/C_az noise at ``[nonideal] temperature`` and the sampling switch's
@@ -561,6 +563,10 @@ class OffsetCancellation(_Fields):
                          doc="dynamic offset cancellation of the error path")
     periods_per_row: int = param(1, sign="positive", maximum=MAX_PERIODS_PER_ROW,
                                  doc="chopper: whole periods of s(t) = +-1 in every row")
+    demodulator: str = choice("input", "input", "output",
+                              doc="chopper: where s(t) demodulates, at each charging source's "
+                                  "input (its offset Voff outside) or on its output current "
+                                  "(its offset and limit inside)")
     t_az: float = param(0.01e-12, "s", sign="positive",
                         doc="autozero: the phase before every row (learning off, error "
                             "forced to 0); adds t_az to every row")
@@ -570,8 +576,8 @@ class OffsetCancellation(_Fields):
     Q_inj: float = param(0.0, "C", doc="autozero: charge the sampling switch injects into "
                                        "C_az as it opens (Q_inj/C_az on the held value)")
 
-    METHOD_KEYS: ClassVar[dict] = {"periods_per_row": "chopper", "t_az": "autozero",
-                                   "C_az": "autozero", "Q_inj": "autozero"}
+    METHOD_KEYS: ClassVar[dict] = {"periods_per_row": "chopper", "demodulator": "chopper",
+                                   "t_az": "autozero", "C_az": "autozero", "Q_inj": "autozero"}
     """The keys read by one method only, key -> method (:func:`cancellation_needs`)."""
 
     def __post_init__(self):

@@ -47,9 +47,11 @@ from ...cancellation import (
     Autozero,
     Chopper,
     check_edges,
+    demodulator_signs,
     error_inputs,
     row_period,
     source_input,
+    source_output,
     start_switches,
 )
 from ...circuit import Circuit
@@ -194,16 +196,16 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     # chopper's demodulator or less the autozero capacitor's held value
     reaching = [v(f"vgrad{i}") if "Vgrad" in lagged else Vgrad[i] for i in range(n_in + 1)]
     cancel = circuit.cancellation
-    sources = reaching
+    sources, at_output = reaching, None
     if isinstance(cancel, Chopper):
-        sources = [source_input(r, sign=v("vchop")) for r in reaching]
+        at_input, at_output = demodulator_signs(cancel, v("vchop"))
+        sources = [source_input(r, sign=at_input) for r in reaching]
     elif isinstance(cancel, Autozero):
         sources = [source_input(r, held=v(f"az{i}") + cancel.Q_inj / cancel.C_az
                                 if cancel.Q_inj != 0 else v(f"az{i}"))
                    for i, r in enumerate(reaching)]
-    Icharged = [block_at(circuit, "charging", l, (j, i)).current(v("vteach"), sources[i],
-                                                                 m=SPICE)
-                for i in range(n_in + 1)]
+    Icharged = [source_output(block_at(circuit, "charging", l, (j, i)).current(
+        v("vteach"), sources[i], m=SPICE), sign=at_output) for i in range(n_in + 1)]
     if isinstance(cancel, Autozero):  # the source disconnected during the phase
         Icharged = [(1 - v("vphase")) * expr for expr in Icharged]
     out = {
@@ -480,8 +482,14 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
             out.extend(_output(f"vgrad{i}", f"vgrad{i}", expr, tau["Vgrad"]))
     cancel = circuit.cancellation
     if isinstance(cancel, Chopper):
-        add("* Chopper (docs/cancellation.md): each charging source's input is demodulated by")
-        add("*   the square wave on port vchop, s = +-1: the source reads s * Vgrad")
+        if cancel.demodulator == "output":
+            add("* Chopper (docs/cancellation.md): each charging source's current is "
+                "demodulated by")
+            add("*   the square wave on port vchop, s = +-1: the capacitor gets s * Icharged")
+        else:
+            add("* Chopper (docs/cancellation.md): each charging source's input is "
+                "demodulated by")
+            add("*   the square wave on port vchop, s = +-1: the source reads s * Vgrad")
     if isinstance(cancel, Autozero):
         add("* Autozero (docs/cancellation.md): while port vsample is 1 (the phase, error forced")
         add("*   to 0) each C_az on port az<i> tracks what reaches the source (time constant "
