@@ -26,6 +26,17 @@ multiplier's current as a voltage. Neither has a block law to fit; the core is t
 derivative cell less ``XRin`` (the same devices), the resistor is measured by
 :func:`aann.cells.glue.measure_transresistance`.
 
+A weight that the charging cell charges directly leaks through the cell's output
+resistance. ``aann_integrator`` (:data:`INTEGRATOR`, ports ``in out vcm vdd vss``, kind
+``integrator``) holds it instead: a two-stage Miller amplifier, inverting input ``in``,
+the other tied to ``vcm``; the weight capacitor goes outside, from ``in`` to ``out``, and
+the charging cell drives ``in``, a virtual ground at ``vcm``. A current ``I`` into ``in``
+moves the weight ``V(out) - V(in)`` at ``-I/C`` (the sign inverted: in a network the
+charging cell's ``vgrad`` and ``vcm`` swap), and the cell's output resistance sees only
+``-(V(out) - Vcm)/A``: a leak ``A`` (74 to 79 dB) times slower.
+:mod:`aann.cells.integrator` measures it (gain, offset, integration, stability, supply,
+the weight's drift).
+
 ``vteach`` is a logic level (``vdd``: learn, ``vss``: hold), not a signal around ``vcm``;
 so are the switch's ``clk`` (``vdd``: closed) and ``clkb`` (its complement). The switch
 (offset cancellation: the autozero's sampling switch, the chopper's modulators) has no
@@ -70,6 +81,7 @@ PORTS = {
     "switch": ("a", "b", "clk", "clkb", "vdd", "vss"),
     "error": ("vout", "vtarget", "out", "vcm", "vdd", "vss"),
     "transresistance": ("in", "vcm", "vss"),
+    "integrator": ("in", "out", "vcm", "vdd", "vss"),
 }
 """The port order of each kind of cell."""
 
@@ -277,6 +289,41 @@ XR in vcm vss {R} l={TRANSRESISTANCE_L:g}
 .ends aann_transresistance
 """
 
+INTEGRATOR_CC = 25
+"""The side (um) of the integrator's square MIM compensation capacitor
+(``cap_mim_m3_1``, 2 fF/um^2: 1.25 pF)."""
+
+INTEGRATOR = f"""\
+* Integrator amplifier (a weight cell): a two-stage Miller OTA whose inverting input is
+* in, its non-inverting input tied to vcm. The weight capacitor C goes outside, from in
+* to out: a current I into in (the virtual ground, held at vcm) gives dV(out)/dt = -I/C,
+* and the weight V(out) - V(in) leaks only through what sees V(in) - Vcm = -(V(out) -
+* Vcm)/A. About 33 uA; A 74 to 79 dB over out = Vcm +- 0.4 V (tt, ss, ff)
+.subckt aann_integrator in out vcm vdd vss
+* bias: Rb into an NMOS diode sets about 5 uA (twice the multiplier's Rb: half the current)
+XRb vdd nb vss {R} l=34
+XMnb nb nb vss vss {N} W=2 L=2
+* first stage: an NMOS pair on a 10 uA tail into a PMOS mirror; in rising, XM1 draws more
+* from the diode XMp1, XMp2 sources that into d2 while XM2 draws less: d2 rises and out
+* falls (in is the inverting input)
+XMt tail nb vss vss {N} W=4 L=2
+XM1 d1 in tail vss {N} W=10 L=1
+XM2 d2 vcm tail vss {N} W=10 L=1
+XMp1 d1 d1 vdd vdd {PL} W=4 L=2
+XMp2 d2 d1 vdd vdd {PL} W=4 L=2
+* second stage: a PMOS common source four times a mirror device into a 20 uA NMOS sink:
+* at the mirror's current density d2 sits at d1's voltage at balance (no systematic
+* offset from the stage); out swings Vcm +- 0.4 V with both devices saturated
+XMo out d2 vdd vdd {PL} W=16 L=2
+XMs out nb vss vss {N} W=8 L=2
+* Miller compensation: Cc (MIM) from d2 to out through Rz (about 15 kOhm, above 1/gm of
+* XMo: the zero in the left half-plane); phase margin above 70 degrees with 1 to 20 pF
+* from out to in and 1 pF on out
+XRz d2 z vss {R} l=2
+XCc z out sky130_fd_pr__cap_mim_m3_1 w={INTEGRATOR_CC} l={INTEGRATOR_CC}
+.ends aann_integrator
+"""
+
 CELLS = {
     "multiplier": Cell("aann_multiplier", "multiplier", PORTS["multiplier"], MULTIPLIER),
     "sigmoid": Cell("aann_sigmoid", "activation", PORTS["activation"], SIGMOID),
@@ -292,6 +339,8 @@ GLUE = {
                             DERIVATIVE_CORE),
     "transresistance": Cell("aann_transresistance", "transresistance",
                             PORTS["transresistance"], TRANSRESISTANCE),
+    "integrator": Cell("aann_integrator", "integrator", PORTS["integrator"], INTEGRATOR),
 }
 """The cells of a network's glue that have no block law to characterize (the derivative
-core reads a voltage, the transresistance is a resistor): :mod:`aann.cells.glue`."""
+core reads a voltage, the transresistance is a resistor, the integrator is an amplifier
+around a weight capacitor): :mod:`aann.cells.glue`, :mod:`aann.cells.integrator`."""
