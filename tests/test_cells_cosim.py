@@ -109,3 +109,52 @@ def test_with_the_glue_cells_the_native_engine_predicts_the_weights_from_the_cha
     assert apart[0] < GLUE_TOL < apart[1] / 5
     mse = np.mean((co["Vout_rows"][:, :, 0] - Y[None, :, 0]) ** 2, axis=1)
     assert mse[-1] > 3 * transistor.GOAL  # it does not learn
+
+
+INTEGRATOR_TOL = 5e-3  # V: 8 % of what the cell's offset moves the weights in 4 epochs
+
+
+@pytest.mark.ngspice
+@pytest.mark.sky130
+@pytest.mark.slow
+def test_with_integrators_the_leak_is_gone_and_the_offset_current_is_integrated(tt_cells):
+    """The same network with every weight held by an ``aann_integrator`` (``weights =
+    "integrator"``: the charging cell at its virtual ground, learning switched by a
+    ``switch`` cell). The leak is the integrator's gain times ``R_out``
+    (:func:`aann.cells.integrator.measure_drift`: about 10 GOhm) and the charging cell's
+    offset current ``I_int`` now flows into every weight without the leak's restoring
+    pull: natively, the tabulated laws with ``R_leak`` = that leak and the source's input
+    offset ``Voff = I_int/Keta`` (the integrator inverts) give the cells' weights after 4
+    epochs within 5 mV (measured 2.5 mV), without the offset 60 mV apart."""
+    import aann
+    from aann.cells.cosim import run_cosim
+    from aann.cells.integrator import measure_drift
+    from aann.experiments import transistor
+
+    tt, wide = tt_cells
+    null = wide.null_offsets()
+    Keta = characterize("charging", points=21, bandwidth=False).best.constants["Keta"]
+    drift = measure_drift(corner="tt")
+    t_row = transistor.COSIM_T_ROW
+    C = Keta * t_row / transistor.COSIM_LAMBDA
+    W0 = aann.random_weights((1, 2, 1), 0, transistor.SCALE)
+    X, Y = np.array([[x] for x in transistor.X_ROWS]), np.array([[y] for y in transistor.Y])
+    co = run_cosim((1, 2, 1), W0, X, Y, t_row=t_row, epochs=GLUE_EPOCHS, Keta=None, C=C,
+                   Km=None, Vbias=transistor.SCALE, trim=null, glue="cells",
+                   weights="integrator")
+    table = transistor.cosim_sections({**tt, "multiplier": wide}, null)["table"]
+    cfg = aann.Config().replace(
+        network={"sizes": (1, 2, 1)}, blocks=table,
+        constants={"Vbias": transistor.SCALE, "C": C, "Keta": Keta},
+        training={"dataset": "two-row", "t_row": t_row, "epochs": GLUE_EPOCHS, "seeds": 1})
+    runs = aann.train_variants(
+        [aann.Variant(cfg.replace(nonideal={"R_leak": drift.R_leak_int, "Voff": Voff}), 0,
+                      weights=W0) for Voff in (drift.I_int / Keta, 0.0)],
+        dataset=aann.Dataset("two-row (cells)", X, Y))
+    apart = [max(float(np.max(np.abs(np.asarray(wn[b, -1]) - wc[-1])))
+                 for wn, wc in zip(runs.W_epoch, co["W_epoch"])) for b in (0, 1)]
+    print(f"integrators, {GLUE_EPOCHS} epochs: native - cells {apart[0] * 1e3:.2f} mV with the "
+          f"offset current {drift.I_int * 1e9:.1f} nA, {apart[1] * 1e3:.1f} mV without; leak "
+          f"{drift.R_leak_int:.3g} Ohm")
+    assert drift.R_leak_int > 1e9
+    assert apart[0] < INTEGRATOR_TOL < apart[1] / 5

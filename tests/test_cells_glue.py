@@ -146,6 +146,38 @@ def test_glue_cells_put_a_cell_in_every_block_of_the_network():
         cosim_netlist(sizes, W0, X, Y, Keta=None, Km=None, glue="wires", **kw)
 
 
+def test_integrators_hold_the_weights_of_the_glue_cells():
+    """``weights = "integrator"``: per weight an integrator cell with the capacitor from
+    its virtual ground to the weight node, the charging cell's gradient and reference
+    inputs swapped (the integrator inverts) and its output switched onto the virtual
+    ground by a switch cell clocked by ``teach`` and its complement; still no controlled
+    source. Refused with the ideal glue and for an unknown holder."""
+    from aann.cells.cosim import cosim_netlist
+
+    sizes, W0 = (1, 1, 1), aann.random_weights((1, 1, 1), 0, 0.05)
+    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
+    kw = dict(t_row=10e-6, epochs=1, C=16e-12, Vbias=0.2, Keta=None, Km=None, glue="cells")
+    text = cosim_netlist(sizes, W0, X, Y, weights="integrator", readout=True, **kw)
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines if line[:1] in ("B", "E", "F", "G", "H")] == []
+    assert "Cw0_0_1 vgw0_0_1 w0_0_1 1.6e-11" in lines
+    assert "Xiw0_0_1 vgw0_0_1 w0_0_1 vcm vdd 0 aann_integrator" in lines
+    assert "Xcw0_0_1 vcm vdd cow0_0_1 cgw0_0_1 vdd 0 aann_charging" in lines
+    assert "Xsww0_0_1 cow0_0_1 vgw0_0_1 teach teachb vdd 0 aann_switch" in lines
+    teach = next(line for line in lines if line.startswith("Vteach "))
+    teachb = next(line for line in lines if line.startswith("Vteachb "))
+    # learning for the epoch's two rows, then held for the read-out epoch
+    assert teach.endswith("PWL(0 1.8 2e-05 1.8 2.01e-05 0)")
+    assert teachb.endswith("PWL(0 0 2e-05 0 2.01e-05 1.8)")
+    assert sum(line.startswith("X") and line.endswith(" aann_integrator")
+               for line in lines) == 4  # 2 + 2 weights
+    with pytest.raises(aann.ValidationError, match="needs glue"):
+        cosim_netlist(sizes, W0, X, Y, **{**kw, "glue": "ideal", "Keta": 1e-6, "Km": 1e-4},
+                      weights="integrator")
+    with pytest.raises(aann.ValidationError, match="weights 'wire'"):
+        cosim_netlist(sizes, W0, X, Y, weights="wire", **kw)
+
+
 @pytest.mark.ngspice
 @pytest.mark.sky130
 def test_charging_cell_leaks_its_weight_and_kicks_it_when_switched_off():

@@ -16,7 +16,14 @@ its cell of :mod:`aann.cells.library`. What joins them, the glue, is chosen by
   node (no copy of ``Inet``), and per weight the charge multiplier's current read by
   a transresistance into the ``charging`` cell, whose ``Keta`` (49.7 uS at tt) is
   the cell's own: ``lambda = Keta t_row / C`` is set by ``C`` and ``t_row``, and
-  ``Vteach`` is the cell's logic input (``vdd``: learn, 0: hold).
+  ``Vteach`` is the cell's logic input (``vdd``: learn, 0: hold). ``weights``
+  (glue cells only) says what holds a weight: ``"capacitor"`` (the default), the
+  capacitor to ``Vcm`` that the charging cell charges directly; ``"integrator"``, the
+  capacitor in the feedback of an ``aann_integrator`` whose virtual ground the
+  charging cell drives (its ``vgrad`` and ``vcm`` ports swapped: the integrator
+  inverts) through a ``switch`` cell, closed while ``Vteach`` is high: learning is
+  switched off by the switch, the charging cell stays biased (docs/cells.md,
+  "Integrator (weight cell)").
 
 The weight capacitors (to ``Vcm``) and the sources of the inputs, targets and
 ``Vbias`` are ideal in both. Signals are node voltages less ``Vcm``.
@@ -71,16 +78,24 @@ def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
 EDGE_FRACTION = 1e-2  # the row edges take this fraction of t_row
 GLUES = ("ideal", "cells")
 """What joins the cells of a co-simulation (the module's docstring)."""
+WEIGHTS = ("capacitor", "integrator")
+"""What holds a weight with the glue cells (the module's docstring)."""
 
 
-def _glue_arguments(glue: str, Keta, Km) -> None:
+def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor") -> None:
     """A :class:`aann.ValidationError` for a ``glue`` not in :data:`GLUES`, for the
-    ideal glue without its ``Keta`` and ``Km``, and for ``Keta`` or ``Km`` given with
-    the glue cells, whose charging cell and transresistances have their own."""
+    ideal glue without its ``Keta`` and ``Km``, for ``Keta`` or ``Km`` given with
+    the glue cells, whose charging cell and transresistances have their own, and for
+    ``weights`` not in :data:`WEIGHTS` or an integrator with the ideal glue."""
     from ..errors import ValidationError
 
     if glue not in GLUES:
         raise ValidationError(f"glue {glue!r} is not one of {', '.join(GLUES)}")
+    if weights not in WEIGHTS:
+        raise ValidationError(f"weights {weights!r} is not one of {', '.join(WEIGHTS)}")
+    if weights != "capacitor" and glue != "cells":
+        raise ValidationError(f"weights = {weights!r} needs glue = \"cells\" (the ideal "
+                              "glue's charging source drives the capacitor itself)")
     if glue == "ideal" and (Keta is None or Km is None):
         raise ValidationError("the ideal glue needs Keta and Km (its charging source and "
                               "transresistances)")
@@ -123,7 +138,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   C: float, Km: float | None, Vbias: float, corner: str = "tt",
                   temp: float = 27.0, trim: dict | None = None, steps_per_row: int = 20,
                   readout: bool = False, rule=None, save_read: bool = False,
-                  glue: str = "ideal") -> str:
+                  glue: str = "ideal", weights: str = "capacitor") -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -133,13 +148,13 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     weights and the network's outputs), not every node of every cell (1-2-1: 8 vectors
     of 2391; writing them all took a fifth of the run); the simulation is the same.
     ``glue``: ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"``
-    (both None), see the module's docstring.
+    (both None), and ``weights``, see the module's docstring.
 
     Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
     ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
     """
-    _glue_arguments(glue, Keta, Km)
-    cell_glue = glue == "cells"
+    _glue_arguments(glue, Keta, Km, weights)
+    cell_glue, integrator = glue == "cells", weights == "integrator"
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     t_edge = t_row * EDGE_FRACTION
     T_learn = epochs * len(X) * t_row
@@ -148,6 +163,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     cells = [CELLS[name] for name in ("multiplier", "sigmoid")]
     cells += ([CELLS["error"], CELLS["charging"], GLUE["derivative_core"],
                GLUE["transresistance"]] if cell_glue else [CELLS["derivative"]])
+    cells += [GLUE["integrator"], CELLS["switch"]] if integrator else []
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
              f"({corner}, {temp:g} C), {glue} glue", model_lines(corner, temp).rstrip()]
     lines += [c.text.strip() for c in cells]
@@ -155,6 +171,9 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
               "Vteach teach 0 " + (_pwl([0, T_learn, T_learn + t_edge], [learn, learn, 0])
                                    if readout else f"DC {learn:g}")]
+    if integrator:  # the switches' complementary clock
+        lines.append("Vteachb teachb 0 " + (_pwl([0, T_learn, T_learn + t_edge], [0, 0, VDD])
+                                            if readout else "DC 0"))
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -205,7 +224,12 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
         for j in range(n_out):
             for i, a in enumerate(inputs):
                 w = f"w{l}_{j}_{i}"
-                lines.append(f"C{w} {w} vcm {C:g}")
+                if integrator:  # C from the virtual ground vg<w> to the output w
+                    lines += [f"C{w} vg{w} {w} {C:g}",
+                              f"Xi{w} vg{w} {w} vcm vdd 0 aann_integrator"]
+                    ics.append(f"V(vg{w})={VCM:.9g}")
+                else:
+                    lines.append(f"C{w} {w} vcm {C:g}")
                 ics.append(f"V({w})={VCM + float(W0[l][j][i]):.9g}")
                 multiplier(w, a, f"net{l}_{j}")  # forward (Vw, x)
             if cell_glue:  # the derivative core reads the neuron's input node itself
@@ -225,7 +249,11 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                 w = f"w{l}_{j}_{i}"
                 multiplier(*rule.charge_inputs(_Signal(f"dl{l}_{j}"), _Signal(a), m=SPICE),
                            f"cg{w}")
-                if cell_glue:  # I/Km across a transresistance drives the charging cell
+                if integrator:  # vgrad, vcm swapped; learning switched at the output
+                    lines += [transresistance(f"cg{w}"),
+                              f"Xc{w} vcm vdd co{w} cg{w} vdd 0 aann_charging",
+                              f"Xsw{w} co{w} vg{w} teach teachb vdd 0 aann_switch"]
+                elif cell_glue:  # I/Km across a transresistance drives the charging cell
                     lines += [transresistance(f"cg{w}"),
                               f"Xc{w} cg{w} teach {w} vcm vdd 0 aann_charging"]
                 else:
@@ -265,17 +293,18 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
 
 def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None, C: float,
               Km: float | None, Vbias: float, corner: str = "tt", trim: dict | None = None,
-              timeout: float = 1800, rule=None, glue: str = "ideal") -> dict:
+              timeout: float = 1800, rule=None, glue: str = "ideal",
+              weights: str = "capacitor") -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
     them with learning off, the trained network's output on every row
     (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
-    backprop); ``glue``: as :func:`cosim_netlist`'s."""
+    backprop); ``glue``, ``weights``: as :func:`cosim_netlist`'s."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule,
-                        save_read=True, glue=glue)
+                        save_read=True, glue=glue, weights=weights)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
