@@ -58,6 +58,41 @@ def test_cosimulation_learns_and_agrees_with_the_fitted_laws(tt_cells):
 
 GLUE_EPOCHS = 4  # the weights sit at the leak's level after 3-4 (R_out C = 2 rows)
 GLUE_TOL = 2e-3  # V: 12 % of the level I0 R_out (16 mV) the hidden weights go to
+INTEGRATOR_TOL = 5e-3  # V: 8 % of what the cell's offset moves the weights in 4 epochs
+
+
+def glue_cells_against_native(tt_cells, weights: str, nonideal_of):
+    """The 1-2-1 of the test above with every block a cell (``glue = "cells"``, trimmed
+    multipliers, ``lambda`` = 30 from the charging cell's own ``Keta``) and ``weights``,
+    co-simulated for :data:`GLUE_EPOCHS`, and natively with the tabulated laws for each
+    ``[nonideal]`` section of ``nonideal_of(Keta)`` (one batch: one compiled program):
+    ``(co-simulation, per section the largest weight difference at the end (V))``."""
+    import aann
+    from aann.cells.cosim import run_cosim
+    from aann.experiments import transistor
+
+    tt, wide = tt_cells
+    null = wide.null_offsets()
+    charging = characterize("charging", points=21, bandwidth=False)  # tests/test_cells.py's
+    Keta = charging.best.constants["Keta"]
+    t_row = transistor.COSIM_T_ROW
+    C = Keta * t_row / transistor.COSIM_LAMBDA
+    W0 = aann.random_weights((1, 2, 1), 0, transistor.SCALE)
+    X, Y = np.array([[x] for x in transistor.X_ROWS]), np.array([[y] for y in transistor.Y])
+    co = run_cosim((1, 2, 1), W0, X, Y, t_row=t_row, epochs=GLUE_EPOCHS, Keta=None, C=C,
+                   Km=None, Vbias=transistor.SCALE, trim=null, glue="cells", weights=weights)
+    table = transistor.cosim_sections({**tt, "multiplier": wide}, null)["table"]
+    cfg = aann.Config().replace(
+        network={"sizes": (1, 2, 1)}, blocks=table,
+        constants={"Vbias": transistor.SCALE, "C": C, "Keta": Keta},
+        training={"dataset": "two-row", "t_row": t_row, "epochs": GLUE_EPOCHS, "seeds": 1})
+    sections = nonideal_of(Keta)
+    runs = aann.train_variants(
+        [aann.Variant(cfg.replace(nonideal=section), 0, weights=W0) for section in sections],
+        dataset=aann.Dataset("two-row (cells)", X, Y))
+    apart = [max(float(np.max(np.abs(np.asarray(wn[b, -1]) - wc[-1])))
+                 for wn, wc in zip(runs.W_epoch, co["W_epoch"])) for b in range(len(sections))]
+    return co, apart
 
 
 @pytest.mark.ngspice
@@ -65,53 +100,28 @@ GLUE_TOL = 2e-3  # V: 12 % of the level I0 R_out (16 mV) the hidden weights go t
 @pytest.mark.slow
 def test_with_the_glue_cells_the_native_engine_predicts_the_weights_from_the_charging_cell(
         tt_cells):
-    """The 1-2-1 with every block a cell (``glue = "cells"``, trimmed multipliers as above,
-    ``lambda`` = 30 from the charging cell's own ``Keta``) does not learn the rows: the
-    charging cell's output resistance leaks every weight by ``t_row/(R_out C)`` (about
-    half) a row and its output current at zero gradient ``I0`` holds them at ``I0 R_out``.
-    The native engine with the tabulated laws, ``[nonideal] R_leak = R_out`` and the
-    source's input offset ``Voff = -I0/Keta`` gives the cells' weights after 4 epochs
+    """The 1-2-1 with every block a cell, the weights on capacitors, does not learn the
+    rows: the charging cell's output resistance leaks every weight by ``t_row/(R_out C)``
+    (about half) a row and its output current at zero gradient ``I0`` holds them at ``I0
+    R_out``. The native engine with the tabulated laws, ``[nonideal] R_leak = R_out`` and
+    the source's input offset ``Voff = -I0/Keta`` gives the cells' weights after 4 epochs
     within 2 mV (measured 0.57 mV; 0.7 after 60); with the leak alone they are 16 mV
     apart: the offset is the cell's."""
-    import aann
-    from aann.cells.cosim import run_cosim
     from aann.cells.glue import measure_charging_output
     from aann.experiments import transistor
 
-    tt, wide = tt_cells
-    null = wide.null_offsets()
-    charging = characterize("charging", points=21, bandwidth=False)  # tests/test_cells.py's
-    Keta = charging.best.constants["Keta"]
     out = measure_charging_output("tt")
-    t_row = transistor.COSIM_T_ROW
-    C = Keta * t_row / transistor.COSIM_LAMBDA
-    W0 = aann.random_weights((1, 2, 1), 0, transistor.SCALE)
-    X, Y = np.array([[x] for x in transistor.X_ROWS]), np.array([[y] for y in transistor.Y])
-    co = run_cosim((1, 2, 1), W0, X, Y, t_row=t_row, epochs=GLUE_EPOCHS, Keta=None, C=C,
-                   Km=None, Vbias=transistor.SCALE, trim=null, glue="cells")
-    table = transistor.cosim_sections({**tt, "multiplier": wide}, null)["table"]
-    cfg = aann.Config().replace(
-        network={"sizes": (1, 2, 1)}, blocks=table,
-        constants={"Vbias": transistor.SCALE, "C": C, "Keta": Keta},
-        training={"dataset": "two-row", "t_row": t_row, "epochs": GLUE_EPOCHS, "seeds": 1})
-    # with the cell's offset, and without it (one batch: one compiled program)
-    runs = aann.train_variants(
-        [aann.Variant(cfg.replace(nonideal={"R_leak": out["R_out"], "Voff": Voff}), 0,
-                      weights=W0) for Voff in (-out["I0"] / Keta, 0.0)],
-        dataset=aann.Dataset("two-row (cells)", X, Y))
-    apart = [max(float(np.max(np.abs(np.asarray(wn[b, -1]) - wc[-1])))
-                 for wn, wc in zip(runs.W_epoch, co["W_epoch"])) for b in (0, 1)]
+    co, apart = glue_cells_against_native(tt_cells, "capacitor", lambda Keta: [
+        {"R_leak": out["R_out"], "Voff": Voff} for Voff in (-out["I0"] / Keta, 0.0)])
     level = out["I0"] * out["R_out"]
     print(f"glue cells, {GLUE_EPOCHS} epochs: native - cells {apart[0] * 1e3:.2f} mV with the "
           f"offset, {apart[1] * 1e3:.1f} mV without; level I0 R_out {level * 1e3:.1f} mV")
     assert 0.005 < level < 0.05
     assert np.all(np.abs(co["W_epoch"][0][-1] - level) < 0.3 * level)  # the hidden weights
     assert apart[0] < GLUE_TOL < apart[1] / 5
-    mse = np.mean((co["Vout_rows"][:, :, 0] - Y[None, :, 0]) ** 2, axis=1)
+    Y = np.array(transistor.Y)
+    mse = np.mean((co["Vout_rows"][:, :, 0] - Y[None, :]) ** 2, axis=1)
     assert mse[-1] > 3 * transistor.GOAL  # it does not learn
-
-
-INTEGRATOR_TOL = 5e-3  # V: 8 % of what the cell's offset moves the weights in 4 epochs
 
 
 @pytest.mark.ngspice
@@ -126,33 +136,11 @@ def test_with_integrators_the_leak_is_gone_and_the_offset_current_is_integrated(
     pull: natively, the tabulated laws with ``R_leak`` = that leak and the source's input
     offset ``Voff = I_int/Keta`` (the integrator inverts) give the cells' weights after 4
     epochs within 5 mV (measured 2.5 mV), without the offset 60 mV apart."""
-    import aann
-    from aann.cells.cosim import run_cosim
     from aann.cells.integrator import measure_drift
-    from aann.experiments import transistor
 
-    tt, wide = tt_cells
-    null = wide.null_offsets()
-    Keta = characterize("charging", points=21, bandwidth=False).best.constants["Keta"]
     drift = measure_drift(corner="tt")
-    t_row = transistor.COSIM_T_ROW
-    C = Keta * t_row / transistor.COSIM_LAMBDA
-    W0 = aann.random_weights((1, 2, 1), 0, transistor.SCALE)
-    X, Y = np.array([[x] for x in transistor.X_ROWS]), np.array([[y] for y in transistor.Y])
-    co = run_cosim((1, 2, 1), W0, X, Y, t_row=t_row, epochs=GLUE_EPOCHS, Keta=None, C=C,
-                   Km=None, Vbias=transistor.SCALE, trim=null, glue="cells",
-                   weights="integrator")
-    table = transistor.cosim_sections({**tt, "multiplier": wide}, null)["table"]
-    cfg = aann.Config().replace(
-        network={"sizes": (1, 2, 1)}, blocks=table,
-        constants={"Vbias": transistor.SCALE, "C": C, "Keta": Keta},
-        training={"dataset": "two-row", "t_row": t_row, "epochs": GLUE_EPOCHS, "seeds": 1})
-    runs = aann.train_variants(
-        [aann.Variant(cfg.replace(nonideal={"R_leak": drift.R_leak_int, "Voff": Voff}), 0,
-                      weights=W0) for Voff in (drift.I_int / Keta, 0.0)],
-        dataset=aann.Dataset("two-row (cells)", X, Y))
-    apart = [max(float(np.max(np.abs(np.asarray(wn[b, -1]) - wc[-1])))
-                 for wn, wc in zip(runs.W_epoch, co["W_epoch"])) for b in (0, 1)]
+    _, apart = glue_cells_against_native(tt_cells, "integrator", lambda Keta: [
+        {"R_leak": drift.R_leak_int, "Voff": Voff} for Voff in (drift.I_int / Keta, 0.0)])
     print(f"integrators, {GLUE_EPOCHS} epochs: native - cells {apart[0] * 1e3:.2f} mV with the "
           f"offset current {drift.I_int * 1e9:.1f} nA, {apart[1] * 1e3:.1f} mV without; leak "
           f"{drift.R_leak_int:.3g} Ohm")

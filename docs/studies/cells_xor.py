@@ -565,46 +565,42 @@ KETA_R_OUT = 49.7e-6 * 1.297e6  # the SkyWater charging cell at tt: Keta R_out =
 VOFF_CELL = -12.66e-9 / 49.7e-6  # V: its output at zero gradient, -I0/Keta = -0.255 mV
 
 
-def part_charging(E):
-    """The charging cell at its weight (docs/cells.md, "A network with the glue cells") at
-    the design point (+-0.4 V range, untrimmed, Km x2, the chopper at 4 periods a row): its
-    output resistance as a leak (``t_row/(R_leak C) = lambda/(A Keta R_out)``), divided by
-    the gain ``A`` of an integrator whose virtual ground it would drive, and its input
-    offset ``Voff`` (the cell's -0.255 mV, a tenth, a hundredth of it, none), outside the
-    chopper."""
+def charging_rows(E, leaks, offsets, demodulator="input"):
+    """The design point (+-0.4 V range, untrimmed, Km x2, the chopper at 4 periods a row,
+    its demodulator at ``demodulator``) with the charging cell's output resistance as a
+    leak divided by each ``A`` of ``leaks`` (None: no leak) and its input offset ``Voff``
+    each of ``offsets`` (V)."""
     res = {}
+    where = "" if demodulator == "input" else f" demodulator {demodulator},"
     for tag, sizes in NETWORKS.items():
         base = canc.technique_config(
             config(sizes, E, table_blocks(range_table(0.4, 2), True, Km=2)), "chopper", {},
-            periods=4)
+            periods=4).replace(offset_cancellation={"demodulator": demodulator})
         named = []
-        for A in (1, 100, 1e3, 1e4, None):
-            for voff in (0.0, VOFF_CELL / 100, VOFF_CELL / 10, VOFF_CELL):
+        for A in leaks:
+            for voff in offsets:
                 leak = {} if A is None else {"R_leak": A * KETA_R_OUT / base.constants.Keta}
-                named.append((f"{tag} design point, leak {'none' if A is None else f'/{A:g}'}"
-                              f", Voff {voff * 1e6:.1f} uV",
+                named.append((f"{tag} design point,{where} leak "
+                              f"{'none' if A is None else f'/{A:g}'}, Voff {voff * 1e6:.1f} uV",
                               base.replace(nonideal={"Voff": voff, **leak})))
         res.update(run_batch(named))
     return res
+
+
+def part_charging(E):
+    """The charging cell at its weight (docs/cells.md, "A network with the glue cells"):
+    its output resistance as a leak (``t_row/(R_leak C) = lambda/(A Keta R_out)``), divided
+    by the gain ``A`` of an integrator whose virtual ground it would drive, and its input
+    offset ``Voff`` (the cell's -0.255 mV, a tenth, a hundredth of it, none), outside the
+    chopper."""
+    return charging_rows(E, (1, 100, 1e3, 1e4, None),
+                         (0.0, VOFF_CELL / 100, VOFF_CELL / 10, VOFF_CELL))
 
 
 def part_charging_output(E):
     """``part_charging`` with the chopper's demodulator on the sources' output currents
     (``demodulator = "output"``): the source's offset inside the chopper."""
-    res = {}
-    for tag, sizes in NETWORKS.items():
-        base = canc.technique_config(
-            config(sizes, E, table_blocks(range_table(0.4, 2), True, Km=2)), "chopper", {},
-            periods=4).replace(offset_cancellation={"demodulator": "output"})
-        named = []
-        for A in (1, 100, 1e3, None):
-            for voff in (VOFF_CELL, 10 * VOFF_CELL):
-                leak = {} if A is None else {"R_leak": A * KETA_R_OUT / base.constants.Keta}
-                named.append((f"{tag} design point, demodulator output, leak "
-                              f"{'none' if A is None else f'/{A:g}'}, Voff {voff * 1e6:.1f} uV",
-                              base.replace(nonideal={"Voff": voff, **leak})))
-        res.update(run_batch(named))
-    return res
+    return charging_rows(E, (1, 100, 1e3, None), (VOFF_CELL, 10 * VOFF_CELL), "output")
 
 
 # The error cell's Voff spread (`aann characterize error --mismatch 8`, tt_mm, 27 C): not
