@@ -372,6 +372,29 @@ def test_demodulating_the_sources_currents_chops_the_sources_own_offset_too():
     assert np.all(np.abs(moved - 24 * Voff) < 0.01 * 24 * Voff), moved
 
 
+def test_the_charge_the_sources_move_counts_the_chopper_ripple_both_ways():
+    """The source's own offset ``Voff`` chopped at the output, nothing else (the error
+    exactly zero as above): each source charges ``+-Keta Vteach Voff`` for ``2P`` half
+    periods, so its weight rises and falls by ``lambda Voff / (2P)`` each half and ends
+    every row where it began, while the charge its source moved is ``C lambda Voff`` a
+    row: ``energy_charging = Vdd C lambda Voff`` x rows x weights (Heun integrates the
+    constant currents exactly), not the zero of the row's net travel."""
+    flat, Voff, P = xor_at(0.5), 2e-3, 2
+    cfg = aann.Config(
+        network={"sizes": [2, 3, 1]}, blocks={"multiplier": {"forward": {"Km": 1e-30}}},
+        training={"epochs": 3, "seeds": 2}, solver={**HEUN, "steps": 3},
+        nonideal={"Voff": Voff},
+        offset_cancellation={"method": "chopper", "periods_per_row": P,
+                             "demodulator": "output"})
+    res = aann.train(cfg, dataset=flat)
+    for l, W in enumerate(res.W_epoch):
+        assert np.abs(W - res.W_init[l][:, None]).max() <= 1e-9
+    c = cfg.constants
+    weights = 3 * 3 + 1 * 4
+    want = c.Vdd * c.C * cfg.lam * Voff * 3 * 4 * weights
+    np.testing.assert_allclose(res.energy.energy_charging, want, rtol=1e-9)
+
+
 def test_without_offsets_either_demodulator_is_the_same_circuit():
     """``s (-Keta Vteach Vgrad) = -Keta Vteach (s Vgrad)``: a sign flip is exact, so with
     a linear source the two placements learn alike to float64 rounding (the bound of

@@ -11,7 +11,8 @@ under ``[mismatch]``) from ``[constants] Vdd``, whatever the signals. From a run
   whichever way it charges (a class-A source), and ``Icharged = C dVw/dt``, so the
   integral is ``C`` times the path each weight travelled (the native engine sums
   ``|Vw(row end) - Vw(row start)|`` over the rows, exact for a weight that moves one
-  way within a row; ngspice integrates the currents over its time points);
+  way within a row, and under the chopper over its half periods; ngspice integrates
+  the currents over its time points);
 * ``energy_training = power_static * T + energy_charging``, ``T`` the circuit time of
   the run (rows x epochs x ``t_row``); ``energy_epoch`` its mean per epoch;
 * ``energy_inference = power_static * t_settle``: one forward pass, learning off, the

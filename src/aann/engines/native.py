@@ -378,7 +378,8 @@ class RowState(NamedTuple):
     ok: jax.Array  # no solver failure so far
     held: tuple = ()  # autozero: per layer what each charging source's C_az holds, V
     travel: tuple = ()  # per weight, the sum over rows of |Vw(row end) - Vw(row start)|
-    # (V): the path it travelled, whose product with C is the charge its source moved
+    # (over half periods under the chopper) (V): the path it travelled, whose product
+    # with C is the charge its source moved
 
 
 def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_keys=None, *,
@@ -426,7 +427,7 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
                                 reduce_error=False, switches=switches)
         if isinstance(cancel, Chopper):
             return _chopper_row(circuit, cancel, segment, batch, y, prev, sig, peak, k, ok,
-                                err, t_row, t_edge, ramp, n_samples)
+                                err, t_row, t_edge, ramp, n_samples, state.travel)
         if isinstance(cancel, Autozero):
             return _autozero_row(circuit, cancel, segment, batch, y, prev, sig, peak, k, ok,
                                  err, t_row, t_edge, ramp, n_samples, row_keys)
@@ -442,7 +443,10 @@ def _run_rows(circuit, state, order, vteach_epoch, rows, t_row, t_edge, noise_ke
 
     def travelled(carry, inp):
         """:func:`row`, and the path each weight travelled in it added to ``travel``
-        (only read: the weights' trajectories are :func:`row`'s)."""
+        (only read: the weights' trajectories are :func:`row`'s). A chopper's row adds
+        its half periods' paths itself (a weight's ripple goes both ways in a row)."""
+        if isinstance(cancel, Chopper):
+            return row(carry, inp)
         before = carry[0]
         (state, err), wave = row(carry, inp)
         travel = jax.tree.map(lambda t, a, b: t + jnp.abs(a - b), before.travel, state.W,
@@ -491,33 +495,38 @@ def _row_edge(circuit, segment, batch, carry, prev, sig, t0, t_edge, ramp, n_sam
 
 
 def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
-                 t_edge, ramp, n_samples):
+                 t_edge, ramp, n_samples, travel):
     """One row under the chopper (traced): ``2 periods_per_row`` half periods of ``s =
     +1, -1, ...``, each a segment, so that no step crosses a switching instant; the row
     edge (a ramp of ``t_edge``, or an ideal edge) lies within the first. The noise of
-    half period j is driven by part ``1 + j`` of the row's key."""
+    half period j is driven by part ``1 + j`` of the row's key. ``travel`` (per weight,
+    V) grows by the path of every half period, the first from before the edge."""
     t0, t_end = k * t_row, (k + 1) * t_row
     n = chopper.half_periods
     h = t_row / n
     plus = Switches(sign=jnp.asarray(1.0))
+    W_before = y[0]
     (y, peak, ok, err), start, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
                                                 prev, sig, t0, t_edge, ramp, n_samples, plus)
 
     def half(carry, j):
-        y, peak, ok, err = carry
+        y, peak, ok, err, travel, mark = carry  # mark: the weights at the half's start
         ta = jnp.where(j == 0, start, t0 + j * h)
         tb = jnp.where(j == n - 1, t_end, t0 + (j + 1) * h)
         switches = Switches(sign=1.0 - 2.0 * (j % 2))
         y_start = y
         y, samples, ok_j, err_j, dy0 = segment(y, ta, tb, sig, None, 1 + j, switches)
         peak = _peak(circuit, y_start, sig, peak, batch, dy0, switches)
+        travel = jax.tree.map(lambda t, a, b: t + jnp.abs(a - b), travel, y[0], mark)
         piece = _batch_samples(circuit, batch, samples, ta, tb, sig, sig) if n_samples else None
-        return (y, peak, ok & ok_j, jax.tree.map(jnp.maximum, err, err_j)), piece
+        return (y, peak, ok & ok_j, jax.tree.map(jnp.maximum, err, err_j), travel,
+                y[0]), piece
 
-    (y, peak, ok, err), pieces = jax.lax.scan(half, (y, peak, ok, err), jnp.arange(n))
+    (y, peak, ok, err, travel, _), pieces = jax.lax.scan(
+        half, (y, peak, ok, err, travel, W_before), jnp.arange(n))
     if n_samples:
         wave.extend(jax.tree.map(lambda a, j=j: a[j], pieces) for j in range(n))
-    return (RowState(*y, sig, peak, k + 1, ok), err), wave
+    return (RowState(*y, sig, peak, k + 1, ok, travel=travel), err), wave
 
 
 def _autozero_row(circuit, autozero, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
