@@ -285,8 +285,9 @@ def sweep(target: str = typer.Argument(..., metavar="SWEEP.toml | export DIR | r
 
 @app.command(no_args_is_help=True)
 def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=False,
-                                            help="multiplier | sigmoid | derivative | "
-                                                 "charging | error | switch | FILE.subckt "
+                                            help="multiplier | multiplier_lm | sigmoid | "
+                                                 "derivative | charging | error | switch | "
+                                                 "FILE.subckt "
                                                  "(port order: docs/cells.md)"),
                  kind: str | None = typer.Option(None, "--kind", help="What a FILE's cell is: "
                                                  "multiplier | sigmoid | derivative | "

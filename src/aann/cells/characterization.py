@@ -76,10 +76,11 @@ def _subckts(text: str) -> dict[str, list[str]]:
 
 
 def resolve_cell(cell: str, kind: str | None = None) -> Cell:
-    """The cell ``cell`` names: ``multiplier``, ``sigmoid``, ``derivative``, ``charging``,
-    ``error``, or the path of a ``.subckt`` file whose top subcircuit has the port order of
-    :data:`PORTS` (``kind``: ``multiplier``, ``sigmoid``, ``derivative``, ``charging`` or
-    ``error``, needed for five ports and for a six-port cell that is not a multiplier)."""
+    """The cell ``cell`` names: ``multiplier``, ``multiplier_lm``, ``sigmoid``, ``derivative``,
+    ``charging``, ``error``, or the path of a ``.subckt`` file whose top subcircuit has the
+    port order of :data:`PORTS` (``kind``: ``multiplier``, ``sigmoid``, ``derivative``,
+    ``charging`` or ``error``, needed for five ports and for a six-port cell that is not a
+    multiplier)."""
     if kind is not None and kind not in KIND_OF:
         raise ValidationError(f"--kind {kind!r} is not known; use one of "
                               + ", ".join(KIND_OF))
@@ -89,8 +90,9 @@ def resolve_cell(cell: str, kind: str | None = None) -> Cell:
         return CELLS[cell]
     path = Path(cell)
     if not path.suffix and not path.exists():
-        raise ValidationError(f"cell {cell!r} is not known; use multiplier, sigmoid, derivative, "
-                              "charging, error, switch or the path of a .subckt file")
+        raise ValidationError(f"cell {cell!r} is not known; use multiplier, multiplier_lm, "
+                              "sigmoid, derivative, charging, error, switch or the path of a "
+                              ".subckt file")
     text = read_text(path, "cell file")
     found = _subckts(text)
     if not found:
