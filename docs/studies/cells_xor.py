@@ -614,15 +614,17 @@ MM_GROUPS = {  # part `mismatch`: the blocks a group of sigmas sits in
     "error": ("error.Voff",)}
 
 
-def pdk_sigmas(keys=None, scale=1.0, scales=None) -> dict:
-    """The PDK's sigmas (CELLS["mismatch"] and the error cell's) as a [mismatch] section,
+def pdk_sigmas(keys=None, scale=1.0, scales=None, cells=None) -> dict:
+    """The PDK's sigmas (``cells["mismatch"]``, default :data:`CELLS`'s, and the error
+    cell's) as a [mismatch] section,
     every multiplier key given per role (``"multiplier.forward.Ioff"``): ``keys`` only
     those (``"multiplier.Ioff"``: in every role), every one x ``scale``, and those in
     ``scales`` (key: factor) x their factor besides. The others get 1e-30 of their sigma
     (nominal to the last bit, an offset of 0 within 1e-32 V): every section then draws the
     same instance arrays (sample k the same z as with every sigma), so all run as one batch,
     one compile."""
-    every = {**{k: v for k, v in CELLS["mismatch"].items() if k != "seed"}, **ERROR_MISMATCH}
+    cells = CELLS if cells is None else cells
+    every = {**{k: v for k, v in cells["mismatch"].items() if k != "seed"}, **ERROR_MISMATCH}
     every = {e: v for k, v in every.items() for e in (
         [f"multiplier.{r}.{k.split('.')[1]}" for r in ROLES] if k.startswith("multiplier.")
         else [k])}
@@ -801,11 +803,59 @@ def part_mismatch(E):
     print(json.dumps(why, indent=1))
     return res
 
+
+# `aann characterize multiplier_lm` at tt, 27 C (docs/cells.md, "Low-mismatch multiplier"):
+# its polynomial law and its tt_mm sigmas over 8 samples
+MULTIPLIER_LM = {"law": "polynomial", "Km": 0.00012724932461000398,
+                 "Voff1": -0.00024999057351878434, "Voff": 3.572175739008625e-05,
+                 "Ioff": -1.655730147753031e-09, "a1": 0.1950559870055231,
+                 "a2": 0.020278343618655933, "b1": 1.0240557481498977,
+                 "b2": -1.3667890329208108}
+CELLS_LM = {"blocks": {**CELLS["blocks"], "multiplier": MULTIPLIER_LM},
+            "mismatch": {**CELLS["mismatch"], "multiplier.Km": "0.231%",
+                         "multiplier.Voff1": 1.01e-3, "multiplier.Voff": 0.901e-3,
+                         "multiplier.Ioff": 60.1e-9}}
+
+
+A_INTEGRATOR = 8490  # aann_integrator: the charging cell's leak A R_out, A = 8490 at tt
+
+
+def part_multiplier_lm(E):
+    """The design point with ``multiplier_lm`` in every multiplier role (its own fitted law
+    and ``Km``, 1.94 times the old cell's, untrimmed), nominal and with the PDK's sigmas
+    (its own and the other cells', as in part ``mismatch``), the chopper at 4 and 16 a
+    row; and the charging path as built: the charging cell's offset (``Voff``) and its
+    leak through ``aann_integrator`` (``R_leak = A R_out``), the chopper demodulating its
+    current."""
+    res = {}
+    b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+
+    def built(cfg):  # the charging cell's offset, its leak through the integrator
+        return cfg.replace(nonideal={"Voff": VOFF_CELL, "R_leak": A_INTEGRATOR * KETA_R_OUT
+                                     / cfg.constants.Keta},
+                           offset_cancellation={"demodulator": "output"})
+    for tag, sizes in NETWORKS.items():
+        for P in (4, 16):
+            def at(mismatch=None, sizes=sizes, P=P):
+                return canc.technique_config(config(sizes, E, b, mismatch=mismatch),
+                                             "chopper", {}, periods=P)
+            res.update(run_batch([(f"{tag} multiplier_lm, chopper {P}/row, nominal", at())]))
+            res.update(run_batch(
+                [(f"{tag} multiplier_lm, chopper {P}/row, PDK mismatch x{f:g}",
+                  at(pdk_sigmas(scale=f, cells=CELLS_LM))) for f in (1, 2)], mc=True))
+            res.update(run_batch(
+                [(f"{tag} multiplier_lm, chopper {P}/row at the output, the charging cell's "
+                  f"Voff and leak via the integrator, PDK mismatch x{f:g}",
+                  built(at(pdk_sigmas(scale=f, cells=CELLS_LM)))) for f in (1, 2)], mc=True))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
          "final": part_final, "charging": part_charging,
-         "charging_output": part_charging_output, "mismatch": part_mismatch}
+         "charging_output": part_charging_output, "mismatch": part_mismatch,
+         "multiplier_lm": part_multiplier_lm}
 
 
 def main(argv=None):
