@@ -46,6 +46,15 @@ so are the switch's ``clk`` (``vdd``: closed) and ``clkb`` (its complement). The
 block law: :mod:`aann.cells.switch` measures its on-resistance, leakage and the charge it
 injects into a hold capacitor on ``b`` as it opens (``aann characterize switch``).
 
+The chopped differential charging path (:mod:`aann.cells.chopped`) has two more glue
+cells: ``aann_charging_diff`` (:data:`CHARGING_DIFF`, ports ``vgrad vteach outp outn vcm
+vdd vss``), the charging cell's input stage with two current outputs, ``I(outp) -
+I(outn) = -Keta Vgrad``, their common mode held at ``vcm`` by a loop of its own; and
+``aann_integrator_fd`` (:data:`INTEGRATOR_FD`, ports ``inp inn outp outn vcm vdd vss``),
+a folded-cascode amplifier with common-mode feedback, the weight capacitors outside (``C``
+from ``inp`` to ``outn``, from ``inn`` to ``outp``), the weight ``V(outp) - V(outn)``.
+Between them a quad of ``switch`` cells demodulates the cell's current.
+
 The schematics are drawn in docs/cells.md. Sizes (``W``, ``L``) are in um.
 """
 
@@ -85,6 +94,8 @@ PORTS = {
     "error": ("vout", "vtarget", "out", "vcm", "vdd", "vss"),
     "transresistance": ("in", "vcm", "vss"),
     "integrator": ("in", "out", "vcm", "vdd", "vss"),
+    "charging_diff": ("vgrad", "vteach", "outp", "outn", "vcm", "vdd", "vss"),
+    "integrator_fd": ("inp", "inn", "outp", "outn", "vcm", "vdd", "vss"),
 }
 """The port order of each kind of cell."""
 
@@ -327,6 +338,104 @@ XCc z out sky130_fd_pr__cap_mim_m3_1 w={INTEGRATOR_CC} l={INTEGRATOR_CC}
 .ends aann_integrator
 """
 
+CHARGING_DIFF = f"""\
+* Differential charging source (Eq. 9, the chopped path's): the charging cell's input
+* stage, Ia = I0 + Vgrad/Rs, Ib = I0 - Vgrad/Rs, each sunk from its own output by a
+* cascoded NMOS mirror, each output sourced I0 by a cascoded PMOS: I(outp) = I0 - Ia,
+* I(outn) = I0 - Ib out of the cell, I(outp) - I(outn) = -Keta*(Vgrad-Vcm), Keta = 2/Rs.
+* Both outputs sit at virtual grounds (the quad of switches, then aann_integrator_fd);
+* their common mode is the cell's own loop's: it sets the PMOS sources so that the mean
+* of outp and outn is vcm (the integrator's inputs have no other DC path)
+.subckt aann_charging_diff vgrad vteach outp outn vcm vdd vss
+XRb vteach nb vss {R} l=17
+XMnb nb nb vss vss {N} W=2 L=1
+XMnp pb nb vss vss {N} W=2 L=1
+XMpb pb pb vdd vdd {PL} W=32 L=2
+XMt1 s1 pb vdd vdd {PL} W=64 L=2
+XMt2 s2 pb vdd vdd {PL} W=64 L=2
+XRs s1 s2 vss {R} l=4
+XM1 a vcm s1 s1 {PL} W=40 L=0.5
+XM2 b vgrad s2 s2 {PL} W=40 L=0.5
+* the mirrors four times wider than the charging cell's (0.72 V across the diodes
+* instead of 0.92 V): room for a cascode under an output at Vcm
+XMa a a vss vss {N} W=16 L=4
+XMb b b vss vss {N} W=16 L=4
+XMoa na a vss vss {N} W=16 L=4
+XMob nn b vss vss {N} W=16 L=4
+XMca outp vbn na vss {N} W=8 L=1
+XMcb outn vbn nn vss {N} W=8 L=1
+* the sources of I0, gate g set by the common-mode loop, cascoded
+XMsa pa g vdd vdd {PL} W=64 L=8
+XMsb pn g vdd vdd {PL} W=64 L=8
+XMda outp vbp pa vdd {PL} W=16 L=1
+XMdb outn vbp pn vdd {PL} W=16 L=1
+* common-mode loop: two NMOS pairs (5 uA tails) compare outp and outn with vcm; their
+* vcm halves (5 uA at balance) feed the PMOS diode g, 14/64 of a source (trimmed: the
+* outputs' mean at vcm within 20 mV at tt): the outputs' mean rising lowers both
+* sources. Small gates: outp, outn change sides at every chopper edge, and their
+* capacitance carries the integrator's offset across
+XMq1 vdd outp tq1 vss {NL} W=1 L=1
+XMq2 g vcm tq1 vss {NL} W=1 L=1
+XMq3 vdd outn tq2 vss {NL} W=1 L=1
+XMq4 g vcm tq2 vss {NL} W=1 L=1
+XMtq1 tq1 nb vss vss {N} W=1 L=1
+XMtq2 tq2 nb vss vss {N} W=1 L=1
+XMg g g vdd vdd {PL} W=14 L=8
+* cascode biases (5 uA diodes): vbn about 1.13 V, vbp about 0.61 V
+XMbn1 vbn vbn vss vss {N} W=1 L=8
+XMbn2 vbn pb vdd vdd {PL} W=16 L=2
+XMbp1 vbp vbp vdd vdd {PL} W=1 L=4
+XMbp2 vbp nb vss vss {N} W=1 L=1
+.ends aann_charging_diff
+"""
+
+INTEGRATOR_FD = f"""\
+* Fully differential integrator amplifier (a differential weight cell): a folded cascode
+* OTA with common-mode feedback, V(outp) - V(outn) = A*(V(inp) - V(inn)), the outputs'
+* mean held near vcm. The weight capacitors go outside, C from inp to outn and C from inn
+* to outp: a current I into inp and -I into inn gives d(V(outp) - V(outn))/dt = 2I/C.
+* The inputs' common mode is not held (the caps carry it): the cell driving them must
+* hold it (aann_charging_diff does). About 37 uA; A above 71 dB over +-0.4 V (tt to fs)
+.subckt aann_integrator_fd inp inn outp outn vcm vdd vss
+* bias: Rb into an NMOS diode sets about 5 uA; a PMOS diode pb at 5 uA
+XRb vdd nb vss {R} l=34
+XMnb nb nb vss vss {N} W=2 L=2
+XMn2 pb nb vss vss {N} W=2 L=2
+XMpb pb pb vdd vdd {PL} W=4 L=2
+* an NMOS pair (large: its mismatch is the offset the chopped path does not cancel) on
+* a 10 uA tail; inp rising draws more from fn, outn falls
+XMt tail nb vss vss {N} W=4 L=2
+XM1 fn inp tail vss {NL} W=160 L=2
+XM2 fp inn tail vss {NL} W=160 L=2
+* folded: 10 uA PMOS sources, PMOS cascodes down to the outputs, NMOS cascodes over
+* 5 uA sinks whose gate cm the common-mode feedback sets
+XMp3 fp pb vdd vdd {PL} W=32 L=8
+XMp4 fn pb vdd vdd {PL} W=32 L=8
+XMc3 outp vbp fp vdd {PL} W=8 L=1
+XMc4 outn vbp fn vdd {PL} W=8 L=1
+XMn3 outp vbn sp vss {N} W=4 L=1
+XMn4 outn vbn sn vss {N} W=4 L=1
+XMs3 sp cm vss vss {N} W=8 L=8
+XMs4 sn cm vss vss {N} W=8 L=8
+* CMFB: two PMOS pairs (5 uA tails, long: their current must not follow the outputs)
+* compare outp and outn with vcm; their vcm halves feed the NMOS diode cm: the outputs'
+* mean rising raises cm and the sinks pull it down. The sum of the vcm halves does not
+* change with the differential output (each pair's share is an odd function of it)
+XMk1 tk1 pb vdd vdd {PL} W=16 L=8
+XMk2 tk2 pb vdd vdd {PL} W=16 L=8
+XMr1 vss outp tk1 vdd {PL} W=4 L=1
+XMr2 cm vcm tk1 vdd {PL} W=4 L=1
+XMr3 vss outn tk2 vdd {PL} W=4 L=1
+XMr4 cm vcm tk2 vdd {PL} W=4 L=1
+XMcm cm cm vss vss {N} W=9 L=8
+* cascode biases (5 uA diodes): vbp about 0.79 V, vbn about 1.13 V
+XMbp1 vbp vbp vdd vdd {PL} W=1 L=2
+XMbp2 vbp nb vss vss {N} W=2 L=2
+XMbn1 vbn vbn vss vss {N} W=1 L=8
+XMbn2 vbn pb vdd vdd {PL} W=4 L=2
+.ends aann_integrator_fd
+"""
+
 R_WIDE = "sky130_fd_pr__res_xhigh_po_1p41"
 R_WIDEST = "sky130_fd_pr__res_xhigh_po_5p73"
 
@@ -410,7 +519,13 @@ GLUE = {
     "transresistance": Cell("aann_transresistance", "transresistance",
                             PORTS["transresistance"], TRANSRESISTANCE),
     "integrator": Cell("aann_integrator", "integrator", PORTS["integrator"], INTEGRATOR),
+    "charging_diff": Cell("aann_charging_diff", "charging_diff", PORTS["charging_diff"],
+                          CHARGING_DIFF),
+    "integrator_fd": Cell("aann_integrator_fd", "integrator_fd", PORTS["integrator_fd"],
+                          INTEGRATOR_FD),
 }
 """The cells of a network's glue that have no block law to characterize (the derivative
 core reads a voltage, the transresistance is a resistor, the integrator is an amplifier
-around a weight capacitor): :mod:`aann.cells.glue`, :mod:`aann.cells.integrator`."""
+around a weight capacitor; the chopped path's differential charging cell and integrator,
+which only work together): :mod:`aann.cells.glue`, :mod:`aann.cells.integrator`,
+:mod:`aann.cells.chopped`."""
