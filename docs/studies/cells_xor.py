@@ -818,6 +818,9 @@ CELLS_LM = {"blocks": {**CELLS["blocks"], "multiplier": MULTIPLIER_LM},
 
 
 A_INTEGRATOR = 8490  # aann_integrator: the charging cell's leak A R_out, A = 8490 at tt
+A_CHOPPED = 87000  # the chopped differential path (aann.cells.chopped): 113 GOhm at tt
+RESIDUE_CHOPPED = 1.25e-6  # V: its input-referred offset left by the chopper, rms of 4
+# PDK mismatch samples at 400 kHz (0.06 to 1.83 uV): a per-instance offset outside it
 
 
 def part_multiplier_lm(E):
@@ -826,9 +829,13 @@ def part_multiplier_lm(E):
     (its own and the other cells', as in part ``mismatch``), the chopper at 4 and 16 a
     row; and the charging path as built: the charging cell's offset (``Voff``) and its
     leak through ``aann_integrator`` (``R_leak = A R_out``), the chopper demodulating its
-    current."""
+    current; and the chopped differential path in cells (its leak, and what its chopper
+    leaves as a per-instance offset sigma outside the chopper, x1 and x2)."""
     res = {}
     b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+
+    def b_keta(sizes):
+        return config(sizes, E, b).constants.Keta
 
     def built(cfg):  # the charging cell's offset, its leak through the integrator
         return cfg.replace(nonideal={"Voff": VOFF_CELL, "R_leak": A_INTEGRATOR * KETA_R_OUT
@@ -847,6 +854,12 @@ def part_multiplier_lm(E):
                 [(f"{tag} multiplier_lm, chopper {P}/row at the output, the charging cell's "
                   f"Voff and leak via the integrator, PDK mismatch x{f:g}",
                   built(at(pdk_sigmas(scale=f, cells=CELLS_LM)))) for f in (1, 2)], mc=True))
+            res.update(run_batch(
+                [(f"{tag} multiplier_lm, chopper {P}/row, the chopped differential path's "
+                  f"leak and residue x{r:g}, PDK mismatch",
+                  at({**pdk_sigmas(cells=CELLS_LM), "Voff": r * RESIDUE_CHOPPED}).replace(
+                      nonideal={"R_leak": A_CHOPPED * KETA_R_OUT / b_keta(sizes)}))
+                 for r in (1, 2)], mc=True))
     return res
 
 
