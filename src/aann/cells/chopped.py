@@ -61,7 +61,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ValidationError
-from .integrator import crossing, return_ratio
+from .integrator import (
+    F_GAIN,
+    FEEDBACK,
+    LOAD,
+    R_DC,
+    SERVO_C,
+    SERVO_R,
+    crossing,
+    output_points,
+    return_ratio,
+    slope,
+)
+from .integrator import OpenLoop as _OpenLoop
 from .library import CELLS, GLUE, VCM, VDD
 from .models import check_corner, model_lines, run_with_models
 
@@ -69,16 +81,8 @@ OUTPUT_HALF = 0.4
 """V: the differential output range, ``W`` in ``+-OUTPUT_HALF`` (each output ``+-W/2``)."""
 OUTPUT_POINTS = 5
 """Differential outputs of the gain sweep (odd: ``W`` = 0 is one)."""
-LOAD = 1e-12
-"""F on each output: the gates of the multipliers a weight drives."""
-FEEDBACK = (1e-12, 20e-12)
-"""F per side: the capacitors of the loop-gain measurement (the weight capacitors)."""
-R_DC = 1e12
-"""Ohm across each feedback capacitor in the loop-gain testbench: the operating point."""
-SERVO_R, SERVO_C = 1e9, 1.0
-"""Ohm, F: the servo's low-pass in the gain testbench."""
-F_GAIN = 1.0
-"""Hz: where the AC analysis reads the DC gain."""
+# LOAD (on each output), FEEDBACK (per side), R_DC, SERVO_R, SERVO_C, F_GAIN: the
+# single-ended integrator's (aann.cells.integrator)
 
 F_CHOP = 400e3
 """Hz: the chopping frequency (4 periods a 10 us row)."""
@@ -114,13 +118,6 @@ def _cell():
     return GLUE["charging_diff"]
 
 
-def _outputs(half: float, points: int) -> np.ndarray:
-    if points < 3 or points % 2 == 0:
-        raise ValidationError(f"points = {points}: give an odd number, 3 or more (W = 0 is "
-                              "the middle point)")
-    return np.linspace(-half, half, points)
-
-
 def open_loop_testbench(corner: str = "tt", temp: float = 27.0, half: float = OUTPUT_HALF,
                         points: int = OUTPUT_POINTS, feedback=FEEDBACK, load: float = LOAD,
                         seed: int | None = None) -> str:
@@ -130,7 +127,7 @@ def open_loop_testbench(corner: str = "tt", temp: float = 27.0, half: float = OU
     differential AC source in series), each with its own ``vdd`` ammeter ``Vp<k>``, and two
     loop-gain copies per feedback capacitor (``Xl<j>0``: voltage drive, ``Xl<j>1``: current
     drive, both halves driven in antiphase); an ``.op`` and an ``.ac``."""
-    cell, outputs = _fd(), _outputs(half, points)
+    cell, outputs = _fd(), output_points(half, points)
     lines = [f"* aann: {cell.name} open loop, corner {corner}, {temp:g} C",
              model_lines(corner, temp, seed).rstrip(), cell.text.strip(),
              f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
@@ -160,33 +157,12 @@ def open_loop_testbench(corner: str = "tt", temp: float = 27.0, half: float = OU
 
 
 @dataclass(frozen=True)
-class OpenLoop:
-    """The FD amplifier (:func:`measure_open_loop`). ``V`` (V): the differential outputs;
-    ``gain_dB`` (dB) the DC differential gain at each, ``min_gain_dB`` the least; ``Vin``
-    (V) ``V(inp) - V(inn)`` at each (the offset plus ``V/A``), ``Voff`` (V) that at ``V`` =
-    0; ``out_cm`` (V) the outputs' mean at each; ``feedback`` (F per side) and at each
-    ``loop_gain_dB`` (dB, lowest frequency), ``f_unity`` (Hz), ``phase_margin`` (degrees);
-    ``Isupply`` (A) out of ``vdd`` at ``V`` = 0."""
+class OpenLoop(_OpenLoop):
+    """The FD amplifier (:func:`measure_open_loop`): the single-ended amplifier's figures
+    (:class:`aann.cells.integrator.OpenLoop`) for the differential outputs ``V`` (V),
+    ``Vin`` being ``V(inp) - V(inn)``, and ``out_cm`` (V), the outputs' mean at each."""
 
-    corner: str
-    temp_C: float
-    V: tuple
-    gain_dB: tuple
-    Vin: tuple
-    out_cm: tuple
-    feedback: tuple
-    loop_gain_dB: tuple
-    f_unity: tuple
-    phase_margin: tuple
-    Isupply: float
-
-    @property
-    def min_gain_dB(self) -> float:
-        return float(min(self.gain_dB))
-
-    @property
-    def Voff(self) -> float:
-        return float(self.Vin[len(self.V) // 2])
+    out_cm: tuple = ()
 
 
 def measure_open_loop(corner: str = "tt", temp: float = 27.0, half: float = OUTPUT_HALF,
@@ -195,7 +171,7 @@ def measure_open_loop(corner: str = "tt", temp: float = 27.0, half: float = OUTP
     """Gain over the differential output range, offset, common mode, loop gain with each
     feedback capacitor and supply of ``aann_integrator_fd`` (one ngspice run)."""
     check_corner(corner)
-    V = _outputs(half, points)
+    V = output_points(half, points)
     plots = run_with_models(open_loop_testbench(corner, temp, half, points, feedback, load,
                                                 seed), name="integrator_fd_ac")
     op = next(p for p in plots if p.plotname.lower().startswith("operating"))
@@ -216,9 +192,9 @@ def measure_open_loop(corner: str = "tt", temp: float = 27.0, half: float = OUTP
                          ac[f"i(vip{j}1)"])
         loops.append((float(20 * np.log10(np.abs(T[0]))), *crossing(freq, T)))
     return OpenLoop(corner, float(temp), tuple(float(v) for v in V), tuple(gain), tuple(vin),
-                    tuple(cm), tuple(float(c) for c in feedback), tuple(x[0] for x in loops),
+                    tuple(float(c) for c in feedback), tuple(x[0] for x in loops),
                     tuple(x[1] for x in loops), tuple(x[2] for x in loops),
-                    opv(f"i(vp{points // 2})"))
+                    opv(f"i(vp{points // 2})"), out_cm=tuple(cm))
 
 
 def _clock(t0: float, period: float, periods: int, edge: float, t_end: float,
@@ -305,11 +281,6 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
     lines += [".ic " + " ".join(ics), f".option reltol={reltol:g}",
               f".tran {T / 200:g} {t_end:.12g}", ".end", ""]
     return "\n".join(lines)
-
-
-def _line(t, w, t0, t1) -> float:
-    inside = (t >= t0) & (t <= t1)
-    return float(np.polyfit(t[inside], w[inside], 1)[0])
 
 
 @dataclass(frozen=True)
@@ -415,8 +386,8 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
     half = T_STOP / 2
 
     def stopped_rates(w):
-        return (_line(t, w, t_stop + T_SKIP, t_stop + half),
-                _line(t, w, t_stop + half + T_SKIP, t_end))
+        return (slope(t, w, t_stop + T_SKIP, t_stop + half),
+                slope(t, w, t_stop + half + T_SKIP, t_end))
 
     wk = weight("k")
     keta_c = -C * chopped_rate(wk) / vgrad

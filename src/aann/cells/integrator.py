@@ -76,10 +76,11 @@ def _cell():
     return GLUE["integrator"]
 
 
-def _outputs(half: float, points: int) -> np.ndarray:
+def output_points(half: float, points: int) -> np.ndarray:
+    """``points`` outputs (V, less ``Vcm``) over ``+-half``: an odd number, 0 the middle."""
     if points < 3 or points % 2 == 0:
-        raise ValidationError(f"points = {points}: give an odd number, 3 or more (Vcm is "
-                              "the middle point)")
+        raise ValidationError(f"points = {points}: give an odd number, 3 or more (an output "
+                              "of 0 is the middle point)")
     return np.linspace(-half, half, points)
 
 
@@ -90,7 +91,7 @@ def open_loop_testbench(corner: str = "tt", temp: float = 27.0,
     ``Vcm + v``, ``v`` over ``+-half``), each with its own ``vdd`` ammeter ``Vp<k>``, and
     two loop-gain copies per feedback capacitor (``Xl<j>0``: voltage drive, ``Xl<j>1``:
     current drive); an ``.op`` and an ``.ac``."""
-    cell, outputs = _cell(), _outputs(half, points)
+    cell, outputs = _cell(), output_points(half, points)
     lines = [f"* aann: {cell.name} open loop, corner {corner}, {temp:g} C",
              model_lines(corner, temp).rstrip(), cell.text.strip(),
              f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
@@ -169,7 +170,7 @@ def measure_open_loop(corner: str = "tt", temp: float = 27.0, half: float = OUTP
     """Gain over the output range, offset, loop gain with each feedback capacitor and the
     supply current, from one ngspice run (:func:`open_loop_testbench`)."""
     check_corner(corner)
-    V = _outputs(half, points)
+    V = output_points(half, points)
     plots = run_with_models(open_loop_testbench(corner, temp, half, points, feedback, load),
                             name="integrator_ac")
     op = next(p for p in plots if p.plotname.lower().startswith("operating"))
@@ -289,7 +290,8 @@ def drift_testbench(C: float = C_WEIGHT, W0: float = W_DRIFT, corner: str = "tt"
     return "\n".join(lines)
 
 
-def _rate(t, w, t0, t1) -> float:
+def slope(t, w, t0, t1) -> float:
+    """The slope (per s) of the line fitted to ``w`` over ``t0 <= t <= t1``."""
     inside = (t >= t0) & (t <= t1)
     return float(np.polyfit(t[inside], w[inside], 1)[0])
 
@@ -339,8 +341,8 @@ def measure_drift(C: float = C_WEIGHT, W0: float = W_DRIFT, corner: str = "tt",
     vcm = np.real(plot["v(vcm)"])
     w_int = [np.real(plot[f"v(out{k})"] - plot[f"v(in{k})"]) for k in (1, 2)]
     w_dir = [np.real(plot[f"v(w{k})"]) - vcm for k in (1, 2)]
-    r_int = [_rate(t, w, T_SETTLE, t[-1]) for w in w_int]
-    r_dir = [_rate(t, w, 0.0, T_SETTLE) for w in w_dir]
+    r_int = [slope(t, w, T_SETTLE, t[-1]) for w in w_int]
+    r_dir = [slope(t, w, 0.0, T_SETTLE) for w in w_dir]
     end = [float(np.real(plot[f"v(in{k})"][-1]) - vcm[-1]) for k in (1, 2)]
     return Drift(corner, float(C), float(W0), float(t[-1]),
                  tuple(float(w[-1] - np.interp(T_SETTLE, t, w)) for w in w_int), tuple(end),
