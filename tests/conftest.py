@@ -301,7 +301,7 @@ def _dist_loadfile(config):
 # (a fresh clone), FILE_SECONDS, or DEFAULT_SECONDS.
 
 FILE_SECONDS = {  # measured: make test on a fresh clone, 2 cores (load 2-3)
-    "test_cells_cosim.py": 113, "test_experiments_transistor.py": 107,
+    "test_cells_cosim.py": 140, "test_experiments_transistor.py": 107,
     "test_nonideal.py": 89, "test_cancellation.py": 81, "test_bandwidth.py": 71,
     "test_examples.py": 71, "test_experiments_cancellation.py": 67,
     "test_spice_engine.py": 59, "test_nonideal_spice.py": 59,
@@ -312,7 +312,8 @@ FILE_SECONDS = {  # measured: make test on a fresh clone, 2 cores (load 2-3)
     "test_experiments_energy.py": 28, "test_results_api.py": 26,
     "test_hardening_inputs.py": 23, "test_experiments_parasitic.py": 23,
     "test_rules.py": 22, "test_spice_benchmark.py": 22, "test_cells_glue.py": 21,
-    "test_outputs.py": 20, "test_rule_variants.py": 20,
+    "test_outputs.py": 20, "test_rule_variants.py": 20, "test_cells_chopped.py": 30,
+    "test_cells_multiplier_lm.py": 20, "test_cells_integrator.py": 16,
 }
 DEFAULT_SECONDS = 10.0
 _SECONDS_KEY = "aann/file_seconds"
