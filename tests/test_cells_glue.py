@@ -199,3 +199,175 @@ def test_charging_cell_leaks_its_weight_and_kicks_it_when_switched_off():
     assert large["Q_edge"] == pytest.approx(small["Q_edge"], rel=0.15)
     assert abs(large["dV_edge"]) < abs(small["dV_edge"]) / 10
     assert 0.1e-9 < abs(large["I_hold"]) < 20e-9
+
+
+def _pwl_of(line: str):
+    """The points of a PWL source line: ``(times, values)``."""
+    v = np.array(line.split("PWL(")[1].rstrip(")").split(), float)
+    return v[0::2], v[1::2]
+
+
+def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_network():
+    """``weights = "chopped"`` on a 2-3-1 of ``multiplier_lm``: still no controlled
+    source; per weight one differential charging cell (its ``vteach`` at ``vdd``: always
+    biased), one FD integrator with its two capacitors, a quad of switches and two
+    that dump the cell's outputs into vcm while not learning, and per output an input
+    modulator of four more; every multiplier is the cell's variant with
+    reference ports, those reading a weight referred to its other side; the
+    transresistances drawn for the low-mismatch cell's Km. The chopper's clocks: per row
+    ``chopper_periods`` periods of ``s`` (high first), the quads' clocks ``s``/``sb``
+    gated by ``teach``, and in the read-out epoch ``s`` held high, every quad open and
+    the dump switches (``teachb``) closed.
+    The ``.ic`` splits each weight around Vcm."""
+    from aann.cells.cosim import cosim_netlist
+    from aann.cells.library import VCM, VDD
+
+    sizes, W0 = (2, 3, 1), aann.random_weights((2, 3, 1), 0, 0.05)
+    X = np.array([[-0.1, -0.1], [-0.1, 0.1], [0.1, -0.1], [0.1, 0.1]])
+    Y = np.array([[-0.1], [0.1], [0.1], [-0.1]])
+    t_row, epochs, periods = 10e-6, 2, 4
+    text = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, C=16e-12, Vbias=0.2,
+                         Keta=None, Km=None, glue="cells", weights="chopped",
+                         chopper_periods=periods, multiplier="multiplier_lm", readout=True)
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines if line[:1] in ("B", "E", "F", "G", "H")] == []
+    top = lines[max(k for k, line in enumerate(lines) if line.startswith(".ends")):]
+    instances = [line.split() for line in top if line.startswith("X")]
+    names = [x[-1] for x in instances]
+    n_weights, n_neurons, n_out, n_type2 = 3 * 3 + 1 * 4, 4, 1, 3
+    count = {name: names.count(name) for name in set(names)}
+    assert count == {"aann_charging_diff": n_weights, "aann_integrator_fd": n_weights,
+                     "aann_switch": 6 * n_weights + 4 * n_out, "aann_error": n_out,
+                     "aann_sigmoid": n_neurons, "aann_derivative_core": n_neurons,
+                     "aann_multiplier_lm_diff": 2 * n_weights + n_neurons + n_type2,
+                     "aann_transresistance_lm": n_weights + n_neurons + n_type2}
+    assert all(x[2] == "vdd" for x in instances if x[-1] == "aann_charging_diff")
+    # two more switches per weight dump the cell's outputs into vcm while not learning
+    assert "Xqw0_1_2_5 cpw0_1_2 vcm teachb teach vdd 0 aann_switch" in lines
+    for x in instances:
+        if x[-1] == "aann_multiplier_lm_diff":  # v1 v1r v2 v2r out ...
+            for node, ref in ((x[1], x[2]), (x[3], x[4])):
+                assert ref == ("wn" + node[1:] if node.startswith("w") else "vcm")
+    forward = [x for x in instances if x[-1] == "aann_multiplier_lm_diff" and
+               x[1].startswith("w")]
+    type2 = [x for x in instances if x[-1] == "aann_multiplier_lm_diff" and
+             x[3].startswith("w")]
+    assert len(forward) == n_weights and len(type2) == n_type2
+    assert "Cpw0_1_2 vpw0_1_2 wn0_1_2 1.6e-11" in lines
+    assert "Cnw0_1_2 vnw0_1_2 w0_1_2 1.6e-11" in lines
+    assert "Xqw0_1_2_3 cpw0_1_2 vnw0_1_2 cx cxb vdd 0 aann_switch" in lines
+    assert "Xe1_0 ea1_0 eb1_0 e1_0 vcm vdd 0 aann_error" in lines
+    assert "Xqe1_0_3 o1_0 eb1_0 sb s vdd 0 aann_switch" in lines
+    ic = dict(item.split("=") for item in next(
+        line for line in lines if line.startswith(".ic ")).split()[1:])
+    for l, layer in enumerate(W0):
+        for (j, i), w in np.ndenumerate(np.asarray(layer)):
+            p, n = float(ic[f"V(w{l}_{j}_{i})"]), float(ic[f"V(wn{l}_{j}_{i})"])
+            assert p - n == pytest.approx(w, abs=1e-9)
+            assert (p + n) / 2 == pytest.approx(VCM, abs=1e-9)
+            assert float(ic[f"V(vpw{l}_{j}_{i})"]) == float(ic[f"V(vnw{l}_{j}_{i})"]) == VCM
+    clocks = {line.split()[0]: _pwl_of(line) for line in lines
+              if line.split()[0] in ("Vs", "Vsb", "Vcs", "Vcsb", "Vcx", "Vcxb")}
+    assert len(clocks) == 6
+    period, T_learn = t_row / periods, epochs * len(X) * t_row
+    n = round(T_learn / period)
+    mid = np.arange(2 * n) * period / 2 + period / 4  # the middle of every half period
+    at = {k: np.interp(mid, *v) for k, v in clocks.items()}
+    high = np.tile([VDD, 0.0], n)
+    np.testing.assert_array_equal(at["Vs"], high)
+    for name, level in (("Vsb", VDD - high), ("Vcs", high), ("Vcsb", VDD - high),
+                        ("Vcx", VDD - high), ("Vcxb", high)):
+        np.testing.assert_array_equal(at[name], level)
+    read = T_learn + np.linspace(0.1, 0.9, 9) * len(X) * t_row  # the read-out epoch
+    teachb = _pwl_of(next(line for line in lines if line.startswith("Vteachb ")))
+    assert np.all(np.interp(mid, *teachb) == 0)
+    for name, level in (("Vs", VDD), ("Vsb", 0), ("Vcs", 0), ("Vcx", 0), ("Vcsb", VDD),
+                        ("Vcxb", VDD)):
+        assert np.all(np.interp(read, *clocks[name]) == level), name
+    assert np.all(np.interp(read, *teachb) == VDD)
+
+
+def test_chopped_weights_are_refused_without_their_chopper_and_cells():
+    """``chopper_periods`` is required (a whole number >= 1) with ``weights =
+    "chopped"`` and refused with the other weights; the chopped path needs the glue
+    cells; the multiplier must be a known cell."""
+    from aann.cells.cosim import cosim_netlist
+
+    sizes, W0 = (1, 1, 1), aann.random_weights((1, 1, 1), 0, 0.05)
+    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
+    kw = dict(t_row=10e-6, epochs=1, C=16e-12, Vbias=0.2, Keta=None, Km=None, glue="cells")
+    for bad in (None, 0, 2.5, True):
+        with pytest.raises(aann.ValidationError, match="needs chopper_periods"):
+            cosim_netlist(sizes, W0, X, Y, weights="chopped", chopper_periods=bad, **kw)
+    for weights in ("capacitor", "integrator"):
+        with pytest.raises(aann.ValidationError, match="chopper_periods is read only"):
+            cosim_netlist(sizes, W0, X, Y, weights=weights, chopper_periods=4, **kw)
+    with pytest.raises(aann.ValidationError, match="needs glue"):
+        cosim_netlist(sizes, W0, X, Y, **{**kw, "glue": "ideal", "Keta": 1e-6, "Km": 1e-4},
+                      weights="chopped", chopper_periods=4)
+    with pytest.raises(aann.ValidationError, match="multiplier 'gilbert'"):
+        cosim_netlist(sizes, W0, X, Y, multiplier="gilbert", **kw)
+
+
+def test_multiplier_variants_are_the_cells_with_their_references_and_km():
+    """The variant with reference ports is the cell with two gates moved (with both
+    references at vcm it is the cell, device for device); ``multiplier_lm``'s
+    transresistance is the PDK's resistor at ``1/Km`` of that cell (within the 0.1 um
+    rounding of its length) and the glue cells read it with that cell; the default
+    netlist keeps the old cell and resistor."""
+    from aann.cells.cosim import (
+        KM_LM,
+        TRANSRESISTANCE_LM_L,
+        cosim_netlist,
+        differential_multiplier,
+        transresistance_cell,
+    )
+    from aann.cells.glue import pdk_resistance
+
+    for name in ("multiplier", "multiplier_lm"):
+        cell, diff = CELLS[name], differential_multiplier(name)
+        back = diff.text.split("\n", 1)[1].replace(" v1r ", " vcm ").replace(" v2r ", " vcm ")
+        back = back.replace(f"{cell.name}_diff", cell.name).replace(
+            f".subckt {cell.name} v1 vcm v2 vcm out", f".subckt {cell.name} v1 v2 out")
+        assert back == cell.text
+        assert diff.ports == ("v1", "v1r", "v2", "v2r", "out", "vcm", "vdd", "vss")
+    step = 0.05 * 2000 / (0.35 - 0.056 - 0.0672 * (0.69 - 0.35))  # half a 0.1 um step
+    assert abs(pdk_resistance(TRANSRESISTANCE_LM_L) - 1 / KM_LM) < step
+    assert f"l={TRANSRESISTANCE_LM_L:g}" in transresistance_cell("multiplier_lm").text
+    sizes, W0 = (1, 1, 1), aann.random_weights((1, 1, 1), 0, 0.05)
+    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
+    kw = dict(t_row=10e-6, epochs=1, C=16e-12, Vbias=0.2, Keta=None, Km=None, glue="cells")
+    for name, resistor in (("multiplier", "aann_transresistance"),
+                           ("multiplier_lm", "aann_transresistance_lm")):
+        lines = cosim_netlist(sizes, W0, X, Y, multiplier=name, **kw).splitlines()
+        top = lines[max(k for k, line in enumerate(lines) if line.startswith(".ends")):]
+        used = {line.split()[-1] for line in top if line.startswith("X")}
+        assert {CELLS[name].name, resistor} <= used
+        assert {"aann_multiplier", "aann_multiplier_lm", "aann_transresistance",
+                "aann_transresistance_lm"} & used == {CELLS[name].name, resistor}
+
+
+def test_run_cosim_reads_a_chopped_weight_across_its_integrator(monkeypatch):
+    """``run_cosim`` reads a chopped weight as ``V(outp) - V(outn)`` (``w`` less ``wn``),
+    any other as ``V(w) - Vcm`` (a stand-in for ngspice's plot: flat node voltages)."""
+    from aann.cells import cosim
+    from aann.cells.library import VCM
+
+    class Plot:
+        sweep = np.array([0.0, 1.0])
+
+        def __getitem__(self, name):
+            level = {"v(w": 0.1, "v(wn": -0.05}.get(name[:4] if name.startswith("v(wn")
+                                                     else name[:3], 0.0)
+            return np.full(2, VCM + level)
+
+    monkeypatch.setattr(cosim, "run_with_models", lambda *a, **k: [Plot()])
+    sizes, W0 = (1, 1, 1), aann.random_weights((1, 1, 1), 0, 0.05)
+    X, Y = np.array([[0.0], [0.2]]), np.array([[0.16], [0.04]])
+    kw = dict(t_row=0.1, epochs=1, C=16e-12, Vbias=0.2, Keta=None, Km=None, glue="cells")
+    chopped = cosim.run_cosim(sizes, W0, X, Y, weights="chopped", chopper_periods=4, **kw)
+    plain = cosim.run_cosim(sizes, W0, X, Y, **kw)
+    for layer in chopped["W_epoch"]:
+        np.testing.assert_allclose(layer, 0.15, atol=1e-12)
+    for layer in plain["W_epoch"]:
+        np.testing.assert_allclose(layer, 0.1, atol=1e-12)

@@ -23,10 +23,36 @@ its cell of :mod:`aann.cells.library`. What joins them, the glue, is chosen by
   charging cell drives (its ``vgrad`` and ``vcm`` ports swapped: the integrator
   inverts) through a ``switch`` cell, closed while ``Vteach`` is high: learning is
   switched off by the switch, the charging cell stays biased (docs/cells.md,
-  "Integrator (weight cell)").
+  "Integrator (weight cell)"); ``"chopped"``, the chopped differential path of
+  :mod:`aann.cells.chopped` (below).
 
-The weight capacitors (to ``Vcm``) and the sources of the inputs, targets and
-``Vbias`` are ideal in both. Signals are node voltages less ``Vcm``.
+``weights = "chopped"`` (glue cells only; docs/cells.md, "Chopped charging path"): a
+chopper of ``chopper_periods`` periods of its clock ``s`` a row (``s`` high, ``+1``: the
+first half of each period). Its input modulator is a quad of ``switch`` cells at each
+output's ``error`` cell, swapping ``Vout`` and ``Vtarget`` with ``s``: every error,
+delta and gradient downstream is chopped. Per weight an ``aann_charging_diff`` reads the
+charge multiplier's transresistance node (``vgrad``; its ``vteach`` at ``vdd``: always
+biased, its common-mode loop running), its two output currents demodulated by a quad of
+``switch`` cells into an ``aann_integrator_fd`` with ``C`` from ``inp`` to ``outn`` and from
+``inn`` to ``outp``: the weight is ``V(outp) - V(outn)``, ``dW/dt = -Keta Vgrad / C`` as
+on a capacitor. The quads' clocks are ``s`` and ``sb`` gated by ``Vteach`` (ideal PWL
+sources ``cs = s AND teach``, ``cx = sb AND teach`` and their complements): in the
+read-out epoch all four switches of every quad are open and ``s`` is held at ``+1`` (the
+modulator straight), and two more ``switch`` cells per weight, clocked by ``Vteach``'s
+complement, dump the cell's outputs into ``vcm`` (left floating, their nodes have only
+the switches' junctions: ngspice then takes nanosecond steps). Every multiplier is the
+``multiplier`` cell's variant with a reference port per input (``v1 v1r v2 v2r out vcm
+vdd vss``, the gates of its two reference devices, tied to ``vcm`` in the cell): a
+multiplier reading a weight reads ``V(outp) - V(outn)`` (forward: ``v1``/``v1r``;
+Type2: ``v2``/``v2r``), every other input is referred to ``vcm``. ``.ic``: each side
+of a weight ``W0`` at ``Vcm +- W0/2``, the virtual grounds at ``Vcm``.
+
+``multiplier``: the cell in every multiplier role, ``"multiplier"`` or
+``"multiplier_lm"``; with the glue cells the transresistances are drawn for its ``Km``
+(``aann_transresistance``, or ``aann_transresistance_lm``: :data:`TRANSRESISTANCE_LM_L`).
+
+The weight capacitors and the sources of the inputs, targets, ``Vbias`` and the
+clocks are ideal in both. Signals are node voltages less ``Vcm``.
 
 ``trim``: a voltage source in series with each multiplier input and a current
 source at its output that cancel the cell's offsets (``Voff1``, ``Voff``, ``Ioff``
@@ -52,7 +78,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import SPICE, Expr
-from .library import CELLS, GLUE, VCM, VDD
+from .library import CELLS, GLUE, TRANSRESISTANCE, TRANSRESISTANCE_L, VCM, VDD, Cell
 from .models import model_lines, run_with_models
 
 
@@ -78,17 +104,94 @@ def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
 EDGE_FRACTION = 1e-2  # the row edges take this fraction of t_row
 GLUES = ("ideal", "cells")
 """What joins the cells of a co-simulation (the module's docstring)."""
-WEIGHTS = ("capacitor", "integrator")
+WEIGHTS = ("capacitor", "integrator", "chopped")
 """What holds a weight with the glue cells (the module's docstring)."""
+MULTIPLIERS = ("multiplier", "multiplier_lm")
+"""The cells that can take every multiplier role (``multiplier``)."""
+KM_LM = 1.27e-4
+"""A/V^2: ``Km`` of ``multiplier_lm`` at tt (docs/cells.md, "Low-mismatch multiplier")."""
+TRANSRESISTANCE_LM_L = 1.1
+"""The length (um) of ``aann_transresistance_lm``: ``1/Km`` = 7.87 kOhm for
+``multiplier_lm``'s :data:`KM_LM`, chosen as :data:`aann.cells.library.TRANSRESISTANCE_L`
+was: the PDK's resistor equation (:func:`aann.cells.glue.pdk_resistance`, 0.35 um
+``xhigh_po`` at 27 C) solved for ``1/Km`` (1.097 um), rounded to 0.1 um (0.3 %)."""
 
 
-def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor") -> None:
+def transresistance_cell(multiplier: str = "multiplier") -> Cell:
+    """The transresistance ``1/Km`` for ``multiplier``'s ``Km``: the library's
+    ``aann_transresistance`` for ``"multiplier"``; for ``"multiplier_lm"`` the same text
+    with :data:`TRANSRESISTANCE_LM_L`, named ``aann_transresistance_lm``."""
+    if multiplier == "multiplier":
+        return GLUE["transresistance"]
+    old = f"XR in vcm vss sky130_fd_pr__res_xhigh_po_0p35 l={TRANSRESISTANCE_L:g}"
+    assert TRANSRESISTANCE.count(old) == 1 and TRANSRESISTANCE.count("15.3 kOhm") == 1
+    text = (TRANSRESISTANCE.replace(old, old.replace(f"l={TRANSRESISTANCE_L:g}",
+                                                     f"l={TRANSRESISTANCE_LM_L:g}"))
+            .replace("15.3 kOhm for the Gilbert cell's Km = 6.55e-5",
+                     f"{1 / KM_LM / 1e3:.2f} kOhm for multiplier_lm's Km = {KM_LM:g}")
+            .replace("aann_transresistance", "aann_transresistance_lm"))
+    return Cell("aann_transresistance_lm", "transresistance", GLUE["transresistance"].ports,
+                text)
+
+
+def differential_multiplier(multiplier: str = "multiplier") -> Cell:
+    """``multiplier``'s cell with a reference port per input, ``v1 v1r v2 v2r out vcm vdd
+    vss``, named ``<cell>_diff``: the gate of input 1's reference device (``XM7``, tied to
+    ``vcm`` in the cell) reads ``v1r``, that of input 2's (``XM1``) reads ``v2r``, so the
+    law reads ``(V(v1) - V(v1r)) (V(v2) - V(v2r))``; the same devices otherwise (with
+    both references at ``vcm`` it is the cell)."""
+    cell = CELLS[multiplier]
+    name = cell.name
+    swaps = [(f".subckt {name} v1 v2 out vcm vdd vss",
+              f".subckt {name}_diff v1 v1r v2 v2r out vcm vdd vss"),
+             ("\nXM7 x vcm s3 s3 ", "\nXM7 x v1r s3 s3 "),
+             ("\nXM1 a vcm s1 s1 ", "\nXM1 a v2r s1 s1 "),
+             (f".ends {name}\n", f".ends {name}_diff\n")]
+    text = cell.text
+    for old, new in swaps:
+        assert text.count(old) == 1, f"{name}: {old!r}"
+        text = text.replace(old, new)
+    head = (f"* {name} with a reference port per input (v1r: XM7's gate, v2r: XM1's; vcm "
+            "in the cell)\n")
+    return Cell(f"{name}_diff", "multiplier",
+                ("v1", "v1r", "v2", "v2r", "out", "vcm", "vdd", "vss"), head + text)
+
+
+def _toggles(start_high: bool, times, t_end: float, edge: float) -> str:
+    """A PWL logic clock: high (``start_high``) or low from 0, toggling (edges of
+    ``edge``) at each of ``times``, held to ``t_end``."""
+    level = VDD if start_high else 0.0
+    points = [(0.0, level)]
+    for t in times:
+        points += [(t, level), (t + edge, VDD - level)]
+        level = VDD - level
+    points.append((t_end, level))
+    return "PWL(" + " ".join(f"{t:.12g} {v:g}" for t, v in points) + ")"
+
+
+def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
+                    chopper_periods: int | None = None,
+                    multiplier: str = "multiplier") -> None:
     """A :class:`aann.ValidationError` for a ``glue`` not in :data:`GLUES`, for the
     ideal glue without its ``Keta`` and ``Km``, for ``Keta`` or ``Km`` given with
-    the glue cells, whose charging cell and transresistances have their own, and for
-    ``weights`` not in :data:`WEIGHTS` or an integrator with the ideal glue."""
+    the glue cells, whose charging cell and transresistances have their own, for
+    ``weights`` not in :data:`WEIGHTS` or an integrator or chopper with the ideal glue,
+    for ``chopper_periods`` not a whole number >= 1 with ``weights = "chopped"`` or given
+    with other weights, and for a ``multiplier`` not in :data:`MULTIPLIERS`."""
     from ..errors import ValidationError
 
+    if multiplier not in MULTIPLIERS:
+        raise ValidationError(f"multiplier {multiplier!r} is not one of "
+                              f"{', '.join(MULTIPLIERS)}")
+    if weights == "chopped":
+        if (isinstance(chopper_periods, bool) or not isinstance(chopper_periods, int)
+                or chopper_periods < 1):
+            raise ValidationError(f"weights = \"chopped\" needs chopper_periods, the "
+                                  f"chopper's periods a row, a whole number >= 1 (got "
+                                  f"{chopper_periods!r})")
+    elif chopper_periods is not None:
+        raise ValidationError(f"chopper_periods is read only with weights = \"chopped\" "
+                              f"(weights = {weights!r}): leave it None")
     if glue not in GLUES:
         raise ValidationError(f"glue {glue!r} is not one of {', '.join(GLUES)}")
     if weights not in WEIGHTS:
@@ -106,15 +209,16 @@ def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor") -> None:
 
 
 class _Signal(Expr):
-    """A node's signal (its voltage above ``Vcm``) as an expression that knows its node:
-    what the rule's operand methods receive, so that an operand passed through unchanged
-    is wired as the node itself."""
+    """A node's signal (its voltage above ``ref``, ``Vcm`` unless the signal is a
+    differential weight's) as an expression that knows its node: what the rule's operand
+    methods receive, so that an operand passed through unchanged is wired as the node
+    itself (and ``ref`` as its reference, :func:`differential_multiplier`)."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "ref")
 
-    def __init__(self, node: str):
-        super().__init__(f"(V({node})-V(vcm))")
-        self.node = node
+    def __init__(self, node: str, ref: str = "vcm"):
+        super().__init__(f"(V({node})-V({ref}))")
+        self.node, self.ref = node, ref
 
 
 def check_runnable(config) -> None:
@@ -138,7 +242,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   C: float, Km: float | None, Vbias: float, corner: str = "tt",
                   temp: float = 27.0, trim: dict | None = None, steps_per_row: int = 20,
                   readout: bool = False, rule=None, save_read: bool = False,
-                  glue: str = "ideal", weights: str = "capacitor") -> str:
+                  glue: str = "ideal", weights: str = "capacitor",
+                  chopper_periods: int | None = None, multiplier: str = "multiplier") -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -148,22 +253,29 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     weights and the network's outputs), not every node of every cell (1-2-1: 8 vectors
     of 2391; writing them all took a fifth of the run); the simulation is the same.
     ``glue``: ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"``
-    (both None), and ``weights``, see the module's docstring.
+    (both None), and ``weights``, ``chopper_periods`` (``weights = "chopped"`` only) and
+    ``multiplier``, see the module's docstring.
 
-    Node names: weights ``w<l>_<j>_<i>``, neuron outputs ``o<l>_<j>``, errors
-    ``e<l>_<j>``, deltas ``dl<l>_<j>``; layer ``l`` from 0.
+    Node names: weights ``w<l>_<j>_<i>`` (chopped: its ``outp``; ``outn`` is
+    ``wn<l>_<j>_<i>``), neuron outputs ``o<l>_<j>``, errors ``e<l>_<j>``, deltas
+    ``dl<l>_<j>``; layer ``l`` from 0.
     """
-    _glue_arguments(glue, Keta, Km, weights)
+    _glue_arguments(glue, Keta, Km, weights, chopper_periods, multiplier)
     cell_glue, integrator = glue == "cells", weights == "integrator"
+    chopped = weights == "chopped"
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     t_edge = t_row * EDGE_FRACTION
     T_learn = epochs * len(X) * t_row
     epochs += bool(readout)
     T = epochs * len(X) * t_row
-    cells = [CELLS[name] for name in ("multiplier", "sigmoid")]
-    cells += ([CELLS["error"], CELLS["charging"], GLUE["derivative_core"],
-               GLUE["transresistance"]] if cell_glue else [CELLS["derivative"]])
+    mult = differential_multiplier(multiplier) if chopped else CELLS[multiplier]
+    cells = [mult, CELLS["sigmoid"]]
+    cells += ([CELLS["error"], (GLUE["charging_diff"] if chopped else CELLS["charging"]),
+               GLUE["derivative_core"], transresistance_cell(multiplier)]
+              if cell_glue else [CELLS["derivative"]])
     cells += [GLUE["integrator"], CELLS["switch"]] if integrator else []
+    cells += [GLUE["integrator_fd"], CELLS["switch"]] if chopped else []
+    trans = transresistance_cell(multiplier).name
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
              f"({corner}, {temp:g} C), {glue} glue", model_lines(corner, temp).rstrip()]
     lines += [c.text.strip() for c in cells]
@@ -171,9 +283,24 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
               "Vteach teach 0 " + (_pwl([0, T_learn, T_learn + t_edge], [learn, learn, 0])
                                    if readout else f"DC {learn:g}")]
-    if integrator:  # the switches' complementary clock
+    if integrator or chopped:  # the switches' complementary clock
         lines.append("Vteachb teachb 0 " + (_pwl([0, T_learn, T_learn + t_edge], [0, 0, VDD])
                                             if readout else "DC 0"))
+    if chopped:  # the chopper's clocks: s high over the first half of each period
+        from .chopped import EDGE
+
+        period = t_row / chopper_periods
+        inside = [(k + 1) * period / 2 for k in range(2 * round(T_learn / period) - 1)]
+        last = [T_learn] if readout else []  # s back to +1, held; the quads open
+        lines += ["* the chopper: s, sb (the modulators; s held at +1 in the read-out",
+                  "* epoch), the demodulators' cs = s AND teach, cx = sb AND teach and their",
+                  "* complements csb, cxb",
+                  f"Vs s 0 {_toggles(True, inside + last, T, EDGE)}",
+                  f"Vsb sb 0 {_toggles(False, inside + last, T, EDGE)}",
+                  f"Vcs cs 0 {_toggles(True, inside, T, EDGE)}",
+                  f"Vcsb csb 0 {_toggles(False, inside, T, EDGE)}",
+                  f"Vcx cx 0 {_toggles(False, inside + last, T, EDGE)}",
+                  f"Vcxb cxb 0 {_toggles(True, inside + last, T, EDGE)}"]
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -200,6 +327,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
         node names, or the rule's operands (:class:`_Signal` or other expressions)."""
         n_mult[0] += 1
         m = n_mult[0]
+        ra, rb = (x.ref if isinstance(x, _Signal) else "vcm" for x in (a, b))
         a = a if isinstance(a, str) else node_of(a, m, "a")
         b = b if isinstance(b, str) else node_of(b, m, "b")
         if trim:
@@ -207,12 +335,13 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
             lines.append(f"Vtb{m} {b} tb{m} DC {trim['Voff']:.9g}")
             lines.append(f"Itr{m} 0 {out} DC {-trim['Ioff']:.9g}")
             a, b = f"ta{m}", f"tb{m}"
-        lines.append(f"Xm{m} {a} {b} {out} vcm vdd 0 aann_multiplier")
+        lines.append(f"Xm{m} {a} {ra} {b} {rb} {out} vcm vdd 0 {mult.name}" if chopped else
+                     f"Xm{m} {a} {b} {out} vcm vdd 0 {mult.name}")
 
     def transresistance(node: str) -> str:
         """``node`` to ``vcm`` through ``1/Km``: a multiplier's current as a voltage."""
         if cell_glue:
-            return f"Xr{node} {node} vcm 0 aann_transresistance"
+            return f"Xr{node} {node} vcm 0 {trans}"
         return f"R{node} {node} vcm {1 / Km:.9g}"
 
     L = len(sizes) - 1
@@ -228,6 +357,14 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                     lines += [f"C{w} vg{w} {w} {C:g}",
                               f"Xi{w} vg{w} {w} vcm vdd 0 aann_integrator"]
                     ics.append(f"V(vg{w})={VCM:.9g}")
+                elif chopped:  # C from vp<w> to wn<w>, from vn<w> to w: W = V(w) - V(wn)
+                    W = float(W0[l][j][i])
+                    lines += [f"Xi{w} vp{w} vn{w} {w} wn{w[1:]} vcm vdd 0 aann_integrator_fd",
+                              f"Cp{w} vp{w} wn{w[1:]} {C:g}", f"Cn{w} vn{w} {w} {C:g}"]
+                    ics += [f"V({w})={VCM + W / 2:.9g}", f"V(wn{w[1:]})={VCM - W / 2:.9g}",
+                            f"V(vp{w})={VCM:.9g}", f"V(vn{w})={VCM:.9g}"]
+                    multiplier(_Signal(w, f"wn{w[1:]}"), a, f"net{l}_{j}")  # forward
+                    continue
                 else:
                     lines.append(f"C{w} {w} vcm {C:g}")
                 ics.append(f"V({w})={VCM + float(W0[l][j][i]):.9g}")
@@ -253,6 +390,15 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                     lines += [transresistance(f"cg{w}"),
                               f"Xc{w} vcm vdd co{w} cg{w} vdd 0 aann_charging",
                               f"Xsw{w} co{w} vg{w} teach teachb vdd 0 aann_switch"]
+                elif chopped:  # the differential cell, always biased; the demodulator
+                    lines += [transresistance(f"cg{w}"),
+                              f"Xc{w} cg{w} vdd cp{w} cn{w} vcm vdd 0 aann_charging_diff",
+                              f"Xq{w}_1 cp{w} vp{w} cs csb vdd 0 aann_switch",
+                              f"Xq{w}_2 cn{w} vn{w} cs csb vdd 0 aann_switch",
+                              f"Xq{w}_3 cp{w} vn{w} cx cxb vdd 0 aann_switch",
+                              f"Xq{w}_4 cn{w} vp{w} cx cxb vdd 0 aann_switch",
+                              f"Xq{w}_5 cp{w} vcm teachb teach vdd 0 aann_switch",
+                              f"Xq{w}_6 cn{w} vcm teachb teach vdd 0 aann_switch"]
                 elif cell_glue:  # I/Km across a transresistance drives the charging cell
                     lines += [transresistance(f"cg{w}"),
                               f"Xc{w} cg{w} teach {w} vcm vdd 0 aann_charging"]
@@ -261,6 +407,14 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                               f"Bc{w} vcm {w} I = {-Keta / Km:.9g} * (V(teach)) * I(Vcs{w})"]
         if l == L - 1:
             for j in range(n_out):
+                o, t, ea, eb = f"o{l}_{j}", f"t{j + 1}", f"ea{l}_{j}", f"eb{l}_{j}"
+                if chopped:  # the input modulator: Vout, Vtarget swapped while s is low
+                    lines += [f"Xqe{l}_{j}_1 {o} {ea} s sb vdd 0 aann_switch",
+                              f"Xqe{l}_{j}_2 {t} {eb} s sb vdd 0 aann_switch",
+                              f"Xqe{l}_{j}_3 {o} {eb} sb s vdd 0 aann_switch",
+                              f"Xqe{l}_{j}_4 {t} {ea} sb s vdd 0 aann_switch",
+                              f"Xe{l}_{j} {ea} {eb} e{l}_{j} vcm vdd 0 aann_error"]
+                    continue
                 lines.append(f"Xe{l}_{j} o{l}_{j} t{j + 1} e{l}_{j} vcm vdd 0 aann_error"
                              if cell_glue else
                              f"Be{l}_{j} e{l}_{j} 0 V = V(o{l}_{j}) - V(t{j + 1}) + {VCM:g}")
@@ -277,10 +431,13 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                         fb = _Signal(fb)
                     multiplier(*rule.type2_inputs(
                         _Signal(f"dl{source}_{k}"),
-                        _Signal(f"w{l}_{k}_{i + 1}") if source == l else None, m=SPICE,
+                        _Signal(f"w{l}_{k}_{i + 1}", f"wn{l}_{k}_{i + 1}" if chopped else
+                                "vcm") if source == l else None, m=SPICE,
                         Vfb=fb), f"e{l - 1}_{i}")
                 lines.append(transresistance(f"e{l - 1}_{i}"))
     step = t_row / steps_per_row
+    if chopped:  # at least 8 steps a chopper period
+        step = min(step, t_row / chopper_periods / 8)
     if save_read:
         lines.append(".save " + " ".join(
             [ic.split("=")[0].lower() for ic in ics]
@@ -294,17 +451,21 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
 def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None, C: float,
               Km: float | None, Vbias: float, corner: str = "tt", trim: dict | None = None,
               timeout: float = 1800, rule=None, glue: str = "ideal",
-              weights: str = "capacitor") -> dict:
+              weights: str = "capacitor", chopper_periods: int | None = None,
+              multiplier: str = "multiplier") -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
     them with learning off, the trained network's output on every row
     (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
-    backprop); ``glue``, ``weights``: as :func:`cosim_netlist`'s."""
+    backprop); ``glue``, ``weights``, ``chopper_periods``, ``multiplier``: as
+    :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
+    integrator's ``outp`` less its ``outn``)."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule,
-                        save_read=True, glue=glue, weights=weights)
+                        save_read=True, glue=glue, weights=weights,
+                        chopper_periods=chopper_periods, multiplier=multiplier)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -313,9 +474,14 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
     def at(name, times):
         return np.interp(times, t, plot[f"v({name})"]) - VCM
 
+    def weight(l, j, i, times):
+        if weights == "chopped":
+            return at(f"w{l}_{j}_{i}", times) - at(f"wn{l}_{j}_{i}", times)
+        return at(f"w{l}_{j}_{i}", times)
+
     L = len(sizes) - 1
     epoch_ends = ends[rows - 1:epochs * rows:rows]
-    W = [np.stack([[at(f"w{l}_{j}_{i}", epoch_ends) for i in range(sizes[l] + 1)]
+    W = [np.stack([[weight(l, j, i, epoch_ends) for i in range(sizes[l] + 1)]
                    for j in range(sizes[l + 1])]).transpose(2, 0, 1) for l in range(L)]
     Vout = np.stack([at(f"o{L - 1}_{k}", ends) for k in range(sizes[-1])], axis=-1)
     return {"W_epoch": W, "Vout_rows": Vout[:epochs * rows].reshape(epochs, rows, sizes[-1]),
