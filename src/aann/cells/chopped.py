@@ -75,7 +75,7 @@ from .integrator import (
 )
 from .integrator import OpenLoop as _OpenLoop
 from .library import CELLS, GLUE, VCM, VDD
-from .models import check_corner, model_lines, run_with_models
+from .models import check_corner, run_with_models, testbench_head
 
 OUTPUT_HALF = 0.4
 """V: the differential output range, ``W`` in ``+-OUTPUT_HALF`` (each output ``+-W/2``)."""
@@ -128,9 +128,8 @@ def open_loop_testbench(corner: str = "tt", temp: float = 27.0, half: float = OU
     loop-gain copies per feedback capacitor (``Xl<j>0``: voltage drive, ``Xl<j>1``: current
     drive, both halves driven in antiphase); an ``.op`` and an ``.ac``."""
     cell, outputs = _fd(), output_points(half, points)
-    lines = [f"* aann: {cell.name} open loop, corner {corner}, {temp:g} C",
-             model_lines(corner, temp, seed).rstrip(), cell.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
+    lines = testbench_head(f"aann: {cell.name} open loop", corner, temp, cell.text,
+                           seed=seed)
     for k, v in enumerate(outputs):
         lines += [f"* servo: V(outp{k}) - V(outn{k}) at {v:+.4f} V, open above 1e-9 Hz",
                   f"Es{k} e{k}a vcm on{k} op{k} 1", f"Vt{k} e{k} e{k}a {v:.9g}",
@@ -257,16 +256,15 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
     fd, cell, sw = _fd(), _cell(), CELLS["switch"]
     t_flip = t_stop + T_STOP / 2
     sign = f"PWL(0 1 {t_flip:.12g} 1 {t_flip + edge:.12g} -1 {t_end:.12g} -1)"
-    lines = [f"* aann: chopped differential charging path, corner {corner}, {temp:g} C, "
-             f"f_chop {f_chop:g} Hz" + ("" if seed is None else f", mismatch seed {seed}"),
-             model_lines(corner, temp, seed).rstrip(), cell.text.strip(), sw.text.strip(),
-             fd.text.strip(), f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
-             f"Vt teach 0 {VDD:g}", "Vdc vdd vdc 0", "Vdi vdd vdi 0",
-             "Vs s 0 " + _clock(t_chop, T, periods, edge, t_end, True),
-             "Vsb sb 0 " + _clock(t_chop, T, periods, edge, t_end, False),
-             "* the Keta copy's gradient: s Vg (the chopped gradient a network delivers),",
-             "* +Vg then -Vg once stopped (m: 1, then -1 over the stopped phase's second half)",
-             f"Vm m 0 {sign}", f"Bg g vcm V = {vgrad:.9g} * (V(s) - V(sb)) / {VDD:g} * V(m)"]
+    note = f", f_chop {f_chop:g} Hz" + ("" if seed is None else f", mismatch seed {seed}")
+    lines = testbench_head("aann: chopped differential charging path", corner, temp,
+                           cell.text, sw.text, fd.text, seed=seed, note=note) + [
+        f"Vt teach 0 {VDD:g}", "Vdc vdd vdc 0", "Vdi vdd vdi 0",
+        "Vs s 0 " + _clock(t_chop, T, periods, edge, t_end, True),
+        "Vsb sb 0 " + _clock(t_chop, T, periods, edge, t_end, False),
+        "* the Keta copy's gradient: s Vg (the chopped gradient a network delivers),",
+        "* +Vg then -Vg once stopped (m: 1, then -1 over the stopped phase's second half)",
+        f"Vm m 0 {sign}", f"Bg g vcm V = {vgrad:.9g} * (V(s) - V(sb)) / {VDD:g} * V(m)"]
     ics = []
     for tag, vg, w in [("k", "g", W_KETA)] + [(f"z{i}", "vcm", w)
                                               for i, w in enumerate(_starts(seed, samples,

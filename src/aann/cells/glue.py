@@ -26,7 +26,7 @@ import numpy as np
 
 from .characterization import POINTS, RANGES, Sweep, _dc, _sweep_of
 from .library import CELLS, GLUE, TRANSRESISTANCE_L, VCM, VDD
-from .models import check_corner, model_lines, run_with_models
+from .models import check_corner, run_with_models, testbench_head
 
 RESISTOR_WIDTH = 0.35
 """The drawn width (um) of the ``res_xhigh_po_0p35`` resistors."""
@@ -88,9 +88,8 @@ def transresistance_testbench(corner: str = "tt", temp: float = 27.0,
                               half: float = 0.2, points: int = 9) -> str:
     """The netlist of the transresistance's sweep: ``V(in) - Vcm`` over ``+-half``."""
     cell = GLUE["transresistance"]
-    return "\n".join([f"* aann: {cell.name}, corner {corner}, {temp:g} C",
-                      model_lines(corner, temp).rstrip(), cell.text.strip(),
-                      f"Vcm vcm 0 {VCM:g}", "Vr in vcm 0", f"X1 in vcm 0 {cell.name}",
+    return "\n".join([*testbench_head(f"aann: {cell.name}", corner, temp, cell.text,
+                                       supply=False), "Vr in vcm 0", f"X1 in vcm 0 {cell.name}",
                       ".dc " + _dc("Vr", -half, half, points), ".end", ""])
 
 
@@ -123,9 +122,8 @@ def derivative_core_testbench(corner: str = "tt", temp: float = 27.0,
     half = RANGES["derivative"] if half is None else half
     rin = next(line for line in CELLS["derivative"].text.splitlines()
                if line.startswith("XRin "))
-    return "\n".join([f"* aann: derivative core + Rin, corner {corner}, {temp:g} C",
-                      model_lines(corner, temp).rstrip(), GLUE["derivative_core"].text.strip(),
-                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", "Iin 0 in 0",
+    return "\n".join([*testbench_head("aann: derivative core + Rin", corner, temp,
+                                       GLUE["derivative_core"].text), "Iin 0 in 0",
                       rin.replace(" vss ", " 0 "), "X1 in out vcm vdd 0 aann_derivative_core",
                       ".dc " + _dc("Iin", -half, half, points), ".end", ""])
 
@@ -145,9 +143,8 @@ def charging_output_testbench(corner: str = "tt", temp: float = 27.0, half: floa
     ``vdd``), ``Vgrad`` = 0, the output node (a weight) held at ``V(out) - Vcm`` over
     ``+-half``."""
     cell = CELLS["charging"]
-    return "\n".join([f"* aann: {cell.name} output, corner {corner}, {temp:g} C",
-                      model_lines(corner, temp).rstrip(), cell.text.strip(),
-                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vt teach 0 {VDD:g}",
+    return "\n".join([*testbench_head(f"aann: {cell.name} output", corner, temp, cell.text),
+                      f"Vt teach 0 {VDD:g}",
                       "Vo o vcm 0", f"X1 vcm teach o vcm vdd 0 {cell.name}",
                       ".dc " + _dc("Vo", -half, half, points), ".end", ""])
 
@@ -184,9 +181,8 @@ def charging_hold_testbench(C: float, corner: str = "tt", temp: float = 27.0,
     to 0 over :data:`HOLD_EDGE`, then held for ``t_hold``; the weight starts at ``Vcm``."""
     cell = CELLS["charging"]
     t1, t_edge = HOLD_LEARN, HOLD_EDGE
-    return "\n".join([f"* aann: {cell.name} into hold, corner {corner}, {temp:g} C",
-                      model_lines(corner, temp).rstrip(), cell.text.strip(),
-                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
+    return "\n".join([*testbench_head(f"aann: {cell.name} into hold", corner, temp,
+                                       cell.text),
                       f"Vt teach 0 PWL(0 {VDD:g} {t1:g} {VDD:g} {t1 + t_edge:g} 0)",
                       f"Cw w vcm {C:g}", f"X1 vcm teach w vcm vdd 0 {cell.name}",
                       f".ic V(w)={VCM:g}", f".tran {t_edge / 10:g} {t1 + t_edge + t_hold:g}",

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from .library import CELLS, GLUE, VCM, VDD
-from .models import check_corner, model_lines, run_with_models
+from .models import check_corner, run_with_models, testbench_head
 
 OUTPUT_HALF = 0.4
 """V: the output range, ``Vcm +- OUTPUT_HALF`` (the weights a multiplier reads)."""
@@ -92,9 +92,7 @@ def open_loop_testbench(corner: str = "tt", temp: float = 27.0,
     two loop-gain copies per feedback capacitor (``Xl<j>0``: voltage drive, ``Xl<j>1``:
     current drive); an ``.op`` and an ``.ac``."""
     cell, outputs = _cell(), output_points(half, points)
-    lines = [f"* aann: {cell.name} open loop, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), cell.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
+    lines = testbench_head(f"aann: {cell.name} open loop", corner, temp, cell.text)
     for k, v in enumerate(outputs):
         lines += [f"* servo: V(out{k}) at Vcm {v:+.4f} V, open above 1e-9 Hz",
                   f"Vt{k} t{k} 0 {VCM + v:.9g}", f"Es{k} e{k} vcm out{k} t{k} 1",
@@ -207,9 +205,8 @@ def integration_testbench(I: float = I_TEST, C: float = C_TEST, corner: str = "t
     ``Vcm``) and the transient runs until the output has moved by ``2 V_START`` and 10 %."""
     cell = _cell()
     t_stop = 2.2 * V_START * C / abs(I)
-    return "\n".join([f"* aann: {cell.name} integrating, corner {corner}, {temp:g} C",
-                      model_lines(corner, temp).rstrip(), cell.text.strip(),
-                      f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Iin 0 in {I:g}",
+    return "\n".join([*testbench_head(f"aann: {cell.name} integrating", corner, temp,
+                                       cell.text), f"Iin 0 in {I:g}",
                       f"Cf in out {C:g}", f"Cl out 0 {load:g}",
                       f"X1 in out vcm vdd 0 {cell.name}",
                       f".ic V(out)={VCM + np.sign(I) * V_START:.9g} V(in)={VCM:g}",
@@ -275,9 +272,8 @@ def drift_testbench(C: float = C_WEIGHT, W0: float = W_DRIFT, corner: str = "tt"
     (``C`` from ``in`` to ``out``, weights ``V(out) - V(in)`` = ``+W0``, ``-W0``), ``Xd1``,
     ``Xd2`` drive ``C`` to ``vcm`` directly (weights ``V(w) - Vcm`` = ``+W0``, ``-W0``)."""
     cell, charging = _cell(), CELLS["charging"]
-    lines = [f"* aann: {cell.name} holding a weight, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), cell.text.strip(), charging.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vt teach 0 {VDD:g}"]
+    lines = testbench_head(f"aann: {cell.name} holding a weight", corner, temp, cell.text,
+                           charging.text) + [f"Vt teach 0 {VDD:g}"]
     ics = []
     for k, w in ((1, W0), (2, -W0)):
         lines += [f"Xc{k} vcm teach in{k} vcm vdd 0 {charging.name}",

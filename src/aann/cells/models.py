@@ -64,6 +64,18 @@ def check_corner(corner: str) -> str:
     return corner
 
 
+def testbench_head(title: str, corner: str, temp: float, *texts: str, seed: int | None = None,
+                   note: str = "", supply: bool = True) -> list[str]:
+    """The first lines of a cell's testbench: ``* <title>, corner <corner>, <temp> C<note>``,
+    the models (:func:`model_lines`, with ``seed`` its mismatch), the subcircuit ``texts``,
+    and the sources ``Vdd`` (unless ``supply`` is false) and ``Vcm``."""
+    from .library import VCM, VDD
+
+    return ([f"* {title}, corner {corner}, {temp:g} C{note}",
+             model_lines(corner, temp, seed).rstrip(), *(t.strip() for t in texts)]
+            + ([f"Vdd vdd 0 {VDD:g}"] if supply else []) + [f"Vcm vcm 0 {VCM:g}"])
+
+
 def model_lines(corner: str = "tt", temp: float = 27.0, seed: int | None = None) -> str:
     """The netlist lines that load the models of ``corner`` at ``temp`` (degrees C).
 
