@@ -125,6 +125,7 @@ def toml_reference() -> str:
     from aann import blocks
     from aann.params import params_of
     from aann.spec import (
+        CellNetwork,
         OffsetCancellation,
         Solver,
         Training,
@@ -169,6 +170,11 @@ def toml_reference() -> str:
                  "[offset cancellation](cancellation.md).")
     section("training", params_of(Training))
     section("solver", params_of(Solver))
+    section("cells", params_of(CellNetwork),
+            note="Read by `--engine ngspice --cells sky130` and `aann netlist --cells "
+                 "sky130` only; `weights` other than `capacitor` only with `glue = "
+                 "\"cells\"`, `chopped` only with the chopper demodulating at the output. "
+                 "See [the cells](cells.md).")
     lines.extend([
         "### `[mismatch]`", "",
         "`seed` (integer, default 0) and, per block constant, a standard deviation: "

@@ -4,6 +4,7 @@ learning with and without offsets, and the netlist against the native engine."""
 
 import functools
 import math
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -159,6 +160,8 @@ def test_what_cannot_run_a_technique_refuses_it():
     for over in ({"offset_cancellation": CHOPPER}, {"nonideal": {"dead_zone": "1mV"}}):
         with pytest.raises(aann.ValidationError, match="no cells for offset cancellation"):
             check_runnable(aann.Config(**over))
+    # the chopper of the chopped cells' path runs (tests/test_cells_glue.py)
+    check_runnable(aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml"))
 
 
 def test_costs_count_the_parts_and_the_time():

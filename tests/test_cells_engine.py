@@ -56,6 +56,9 @@ def test_train_runs_the_cells_and_reports_what_they_did(tmp_path):
     (["--engine", "native", "--cells", "sky130"], "--cells sky130' with '--engine ngspice"),
     (["--engine", "ngspice", "--cells", "gf180"], "--cells sky130' with '--engine ngspice"),
     (["--corner", "ss"], "--corner applies to --cells sky130 only"),
+    (["--pdk-sample", "1"], "--pdk-sample applies to --cells sky130 only"),
+    (["--engine", "ngspice", "--cells", "sky130", "--pdk-sample", "-1"],
+     "--pdk-sample -1: the PDK's Monte Carlo sample is a whole number >= 0"),
 ])
 def test_bad_cell_options_are_one_line_errors(tmp_path, capsys, argv, message):
     assert main(["train", str(_description(tmp_path)), *argv, "--out",

@@ -119,13 +119,15 @@ def test_documented_toml_block_lists_the_defaults():
     every |= {k for kind in aann.blocks.KINDS for k in aann.blocks.section_params(kind)}
     every |= {"law"} | set(aann.params.params_of(aann.Training)) \
         | set(aann.params.params_of(aann.Data)) | set(aann.params.params_of(aann.Solver)) \
-        | set(aann.params.params_of(aann.OffsetCancellation))
+        | set(aann.params.params_of(aann.OffsetCancellation)) \
+        | set(aann.params.params_of(aann.CellNetwork))
     assert every == documented
     # the keys the defaults read are set; the others (other laws', switched off) are
     # commented out
     read = {k for s, t in aann.Config().to_dict().items() if s != "blocks" for k in t}
     read |= {k for t in aann.Config().to_dict()["blocks"].values() for k in t}
     read |= set(aann.Data().to_dict())  # to_dict leaves [data] out at its defaults
+    read |= set(aann.CellNetwork().to_dict())  # and [cells]
     assert read == set(re.findall(r"^(\w+) = ", block, re.M)) | {"init_weights", "test"}  # None
 
 

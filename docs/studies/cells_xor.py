@@ -863,12 +863,33 @@ def part_multiplier_lm(E):
     return res
 
 
+def part_speed(E):
+    """How few epochs the co-simulated network can learn in (ngspice takes tens of seconds
+    an epoch): the 2-3-1 with ``multiplier_lm`` (its fitted law and offsets, untrimmed),
+    the chopper at 1 or 4 periods a row, over the initial weights' range and ``lambda``
+    (solver 16 steps a row: the large ``lambda`` rows are resolved); ``epoch_to_goal``
+    per seed in the results. The design of examples/cells_xor.toml: 0.1 V, ``lambda``
+    60, one period a row."""
+    b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+    res = {}
+    for P in (1, 4):
+        for init in (0.05, 0.1, 0.15, 0.2, 0.4):
+            for lam in (10.0, 30.0, 60.0, 100.0):
+                if P == 1 and init != 0.1:
+                    continue
+                res.update(run_batch([(
+                    f"2-3-1 multiplier_lm, chopper {P}/row, init {init:g} V, lambda {lam:g}",
+                    canc.technique_config(config((2, 3, 1), E, b, lam=lam, steps=16, init=init),
+                                          "chopper", {}, periods=P))]))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
          "final": part_final, "charging": part_charging,
          "charging_output": part_charging_output, "mismatch": part_mismatch,
-         "multiplier_lm": part_multiplier_lm}
+         "multiplier_lm": part_multiplier_lm, "speed": part_speed}
 
 
 def main(argv=None):

@@ -67,10 +67,11 @@ __all__ += ["Variant", "train_variants"]  # studies: many variants in one batch 
 __all__ += ["Backprop", "Rule", "register_rule"]  # learning rules (aann.rules)
 __all__ += ["ConstantDerivative", "SignMultiplier"]  # laws for rule studies (docs/model.md)
 from .cancellation import Autozero, Chopper  # noqa: E402
-from .spec import OffsetCancellation  # noqa: E402
+from .spec import CellNetwork, OffsetCancellation  # noqa: E402
 
 # offset cancellation of the error path (aann.cancellation, docs/cancellation.md)
 __all__ += ["Autozero", "Chopper", "OffsetCancellation"]
+__all__ += ["CellNetwork"]  # [cells]: the network of SkyWater cells (docs/cells.md)
 from .energy import Energy  # noqa: E402
 
 __all__ += ["Energy"]  # power, energy and area of a run (aann.energy, docs/energy.md)

@@ -78,6 +78,10 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
               None, "--cells", help="sky130 (with --engine ngspice): every block a SkyWater "
                                     "130 nm transistor cell (co-simulation; docs/cells.md)."),
           corner: str = typer.Option("tt", "--corner", help="with --cells: tt|ss|ff|sf|fs"),
+          pdk_sample: int | None = typer.Option(
+              None, "--pdk-sample", help="with --cells: the corner's mismatch models, every "
+                                         "device its own draw: Monte Carlo sample K (as "
+                                         "aann characterize --mismatch's)."),
           baselines: bool = typer.Option(
               False, "--baselines", help="Also train the digital baselines (per-row SGD in "
               "JAX, scikit-learn's MLP) on the same rows; print them beside the circuit and "
@@ -100,10 +104,12 @@ def train(config: Path | None = ConfigArg, topology: str | None = TopologyOpt,
             raise ValidationError(f"--cells {cells} --engine {engine}: the cells are "
                                   "'--cells sky130' with '--engine ngspice'")
         engine = "ngspice-cells"
-        engine_obj = get_engine(engine, corner=corner)
+        engine_obj = get_engine(engine, corner=corner, pdk_sample=pdk_sample)
     else:
-        if corner != "tt":
-            raise ValidationError("--corner applies to --cells sky130 only")
+        for given, option in ((corner != "tt", "--corner"),
+                              (pdk_sample is not None, "--pdk-sample")):
+            if given:
+                raise ValidationError(f"{option} applies to --cells sky130 only")
         engine_obj = get_engine(engine)
     wave = Waveform.from_csv(stimulus) if stimulus is not None else None
     if baselines and wave is not None:

@@ -605,6 +605,45 @@ class OffsetCancellation(_Fields):
 
 
 @dataclass(frozen=True)
+class CellNetwork(_Fields):
+    """How ``--engine ngspice --cells sky130`` (and ``aann netlist --cells sky130``) builds
+    the network of SkyWater 130 nm cells (docs/cells.md, "Co-simulation"); the other
+    engines run the laws of ``[blocks]`` and record this section with the run.
+
+    ``glue``: ``"ideal"`` (error block, transresistances, the ``Inet`` copy and the
+    charging source ideal sources) or ``"cells"`` (each a cell too: ``Keta`` and the
+    transresistances' ``1/Km`` are then the cells', and ``[constants] Keta`` and
+    ``[blocks.multiplier] Km`` must agree with them, so that both engines learn at the
+    same ``lambda``). ``weights`` (glue cells only): what holds a weight, the capacitor
+    the charging cell charges, an ``integrator``, or the ``chopped`` differential path
+    (needs ``[offset_cancellation] method = "chopper"``, ``demodulator = "output"``:
+    its ``periods_per_row`` clock the cells' chopper). ``multiplier``: the cell in
+    every multiplier role. ``reltol``: ngspice's relative tolerance.
+    """
+
+    _where = "cells"
+    glue: str = choice("ideal", "ideal", "cells",
+                       doc="what joins the cells: ideal sources, or cells too")
+    weights: str = choice("capacitor", "capacitor", "integrator", "chopped",
+                          doc="glue cells: what holds a weight")
+    multiplier: str = choice("multiplier", "multiplier", "multiplier_lm",
+                             doc="the cell in every multiplier role")
+    reltol: float = param(1e-4, sign="positive", maximum=1e-2,
+                          doc="ngspice's relative tolerance (the chopped network: 1e-3)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.weights != "capacitor" and self.glue != "cells":
+            raise ValidationError(f"cells.weights = {self.weights!r} is read with glue = "
+                                  "\"cells\" only (the ideal glue's charging source drives "
+                                  "the capacitor itself): set cells.glue = \"cells\"")
+
+    @property
+    def is_default(self) -> bool:
+        return self == CellNetwork()
+
+
+@dataclass(frozen=True)
 class Solver(_Fields):
     """How the native engine integrates.
 
@@ -671,8 +710,9 @@ class Solver(_Fields):
 
 _SECTIONS = {"network": Network, "constants": Constants, "blocks": Blocks,
              "mismatch": Mismatch, "nonideal": Nonideal, "training": Training,
-             "data": Data, "solver": Solver, "offset_cancellation": OffsetCancellation}
-_OMITTED_AT_DEFAULT = ("data", "offset_cancellation")  # Config.to_dict leaves them out
+             "data": Data, "solver": Solver, "offset_cancellation": OffsetCancellation,
+             "cells": CellNetwork}
+_OMITTED_AT_DEFAULT = ("data", "offset_cancellation", "cells")  # to_dict leaves them out
 
 
 @dataclass(frozen=True)
@@ -689,6 +729,7 @@ class Config:
     data: Data = None
     solver: Solver = None
     offset_cancellation: OffsetCancellation = None
+    cells: CellNetwork = None
 
     def __post_init__(self):
         for name, cls in _SECTIONS.items():
@@ -712,6 +753,14 @@ class Config:
                 f"nonideal.temperature = {n.temperature:g} K is the thermal noise of R_leak, "
                 "but R_leak = 0 (none); give R_leak (e.g. \"1e12ohm\") or temperature = 0")
         _check_cancellation_timing(self)
+        oc = self.offset_cancellation
+        if self.cells.weights == "chopped" and (oc.method, oc.demodulator) != ("chopper",
+                                                                            "output"):
+            raise ValidationError(
+                "cells.weights = \"chopped\" is the chopper's charging path: set "
+                "[offset_cancellation] method = \"chopper\" and demodulator = \"output\" "
+                "(its periods_per_row clock the cells' chopper), so that every engine runs "
+                "the circuit the cells build")
 
     @property
     def lam(self) -> float:
@@ -720,10 +769,10 @@ class Config:
         return row_learning_rate(c.Keta, c.C, t.Vteach, t.t_row)
 
     def to_dict(self) -> dict:
-        """Every setting, by section, in SI units (what summary.json records). ``[data]``
-        and ``[offset_cancellation]`` only where they are not at their defaults: runs
-        without them keep the settings, fingerprints and sweep digests they had before
-        the sections existed."""
+        """Every setting, by section, in SI units (what summary.json records). ``[data]``,
+        ``[offset_cancellation]`` and ``[cells]`` only where they are not at their
+        defaults: runs without them keep the settings, fingerprints and sweep digests they
+        had before the sections existed."""
         return {name: getattr(self, name).to_dict() for name in _SECTIONS
                 if name not in _OMITTED_AT_DEFAULT or not getattr(self, name).is_default}
 
@@ -1050,6 +1099,6 @@ def default_toml() -> str:
     table("training", params_of(Training), training.all_values(),
           {k: read_with(need) for k, need in training_needs().items()
            if not need.met(training.all_values())})
-    for name, cls in (("data", Data), ("solver", Solver)):
+    for name, cls in (("data", Data), ("solver", Solver), ("cells", CellNetwork)):
         table(name, params_of(cls), cls().to_dict())
     return "\n".join(lines) + "\n"

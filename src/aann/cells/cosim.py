@@ -110,6 +110,13 @@ MULTIPLIERS = ("multiplier", "multiplier_lm")
 """The cells that can take every multiplier role (``multiplier``)."""
 KM_LM = 1.27e-4
 """A/V^2: ``Km`` of ``multiplier_lm`` at tt (docs/cells.md, "Low-mismatch multiplier")."""
+KM_TT = {"multiplier": 6.55e-5, "multiplier_lm": KM_LM}
+"""A/V^2: each multiplier cell's ``Km`` at tt, that its transresistance is drawn for."""
+KETA_TT = 49.7e-6
+"""S: the charging cell's ``Keta`` at tt (docs/cells.md, "Glue cells"; the chopped
+differential path's, 49.5 uS, within 0.4 %)."""
+CELL_CONSTANT_TOLERANCE = 0.05
+"""How far a description's ``Keta``, ``Km`` may be from the cells' (:func:`check_runnable`)."""
 TRANSRESISTANCE_LM_L = 1.1
 """The length (um) of ``aann_transresistance_lm``: ``1/Km`` = 7.87 kOhm for
 ``multiplier_lm``'s :data:`KM_LM`, chosen as :data:`aann.cells.library.TRANSRESISTANCE_L`
@@ -155,6 +162,12 @@ def differential_multiplier(multiplier: str = "multiplier") -> Cell:
             "in the cell)\n")
     return Cell(f"{name}_diff", "multiplier",
                 ("v1", "v1r", "v2", "v2r", "out", "vcm", "vdd", "vss"), head + text)
+
+
+def _spice_number(x: float) -> str:
+    """``x`` in the shortest exponent form ngspice reads: 1e-4 -> ``1e-4``."""
+    mantissa, exponent = f"{x:.6e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _toggles(start_high: bool, times, t_end: float, edge: float) -> str:
@@ -223,19 +236,40 @@ class _Signal(Expr):
 
 def check_runnable(config) -> None:
     """A :class:`aann.ValidationError` for what the cells cannot run: ``teach`` other
-    than ``always``, ``order = "shuffle"``, offset cancellation, a dead zone."""
+    than ``always``, ``order = "shuffle"``, offset cancellation other than the chopper
+    of ``[cells] weights = "chopped"``, a dead zone; with ``[cells] glue = "cells"``, a
+    ``[constants] Keta`` (times ``Vteach``) or ``[blocks.multiplier] Km`` more than
+    :data:`CELL_CONSTANT_TOLERANCE` from the cells' own at tt (:data:`KETA_TT`,
+    :data:`KM_TT`): the cells would learn at another ``lambda`` than the description's."""
     from ..errors import ValidationError
 
-    t = config.training
+    t, cells = config.training, config.cells
     if t.teach != "always" or t.order != "sequential":
         raise ValidationError("--cells sky130 runs teach = \"always\" and order = "
                               "\"sequential\" only")
-    if config.offset_cancellation.method != "none" or config.nonideal.dead_zone > 0:
-        raise ValidationError("--cells sky130 has no cells for offset cancellation or the "
-                              "dead zone ([offset_cancellation] method, [nonideal] "
+    chopped = cells.weights == "chopped"  # the description then has the chopper (spec)
+    if (config.offset_cancellation.method != "none" and not chopped) \
+            or config.nonideal.dead_zone > 0:
+        raise ValidationError("--cells sky130 has no cells for offset cancellation other "
+                              "than the chopper of [cells] weights = \"chopped\", nor for "
+                              "the dead zone ([offset_cancellation] method, [nonideal] "
                               "dead_zone); run them on the cells' fitted laws with the "
-                              "native or ngspice engine, or set method = \"none\" and "
+                              "native or ngspice engine, chop with [cells] glue = \"cells\", "
+                              "weights = \"chopped\", or set method = \"none\" and "
                               "dead_zone = 0")
+    if cells.glue != "cells":
+        return
+    for what, given, own, why in (
+            ("[constants] Keta * Vteach", config.constants.Keta * t.Vteach, KETA_TT,
+             "the charging cells' transconductance: lambda = Keta t_row / C"),
+            ("[blocks.multiplier] Km", config.blocks.multiplier.build().Km,
+             KM_TT[cells.multiplier], f"the {cells.multiplier} cell's, that the "
+             "transresistances are drawn for")):
+        if not abs(given / own - 1) <= CELL_CONSTANT_TOLERANCE:
+            raise ValidationError(
+                f"{what} = {given:.4g} is not the cells' own {own:.4g} at tt ({why}; within "
+                f"{CELL_CONSTANT_TOLERANCE:.0%}): with [cells] glue = \"cells\" the cells "
+                f"set it; give {own:.4g}, or use glue = \"ideal\"")
 
 
 def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
@@ -243,7 +277,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   temp: float = 27.0, trim: dict | None = None, steps_per_row: int = 20,
                   readout: bool = False, rule=None, save_read: bool = False,
                   glue: str = "ideal", weights: str = "capacitor",
-                  chopper_periods: int | None = None, multiplier: str = "multiplier") -> str:
+                  chopper_periods: int | None = None, multiplier: str = "multiplier",
+                  reltol: float = 1e-4, pdk_sample: int | None = None) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -254,7 +289,11 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     of 2391; writing them all took a fifth of the run); the simulation is the same.
     ``glue``: ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"``
     (both None), and ``weights``, ``chopper_periods`` (``weights = "chopped"`` only) and
-    ``multiplier``, see the module's docstring.
+    ``multiplier``, see the module's docstring. ``reltol``: ngspice's relative tolerance
+    (1e-4; the chopped XOR network runs at 1e-3: its weights within 13 uV of 1e-4's after
+    an epoch, in 55 % of the time, docs/cells.md). ``pdk_sample``: with the corner's
+    mismatch models (``tt_mm``...), every device its own draw, ngspice's generator seeded
+    with ``pdk_sample + 1`` (Monte Carlo sample ``k`` of ``aann characterize --mismatch``).
 
     Node names: weights ``w<l>_<j>_<i>`` (chopped: its ``outp``; ``outn`` is
     ``wn<l>_<j>_<i>``), neuron outputs ``o<l>_<j>``, errors ``e<l>_<j>``, deltas
@@ -276,8 +315,10 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     cells += [GLUE["integrator"], CELLS["switch"]] if integrator else []
     cells += [GLUE["integrator_fd"], CELLS["switch"]] if chopped else []
     trans = transresistance_cell(multiplier).name
+    sample = "" if pdk_sample is None else f", PDK mismatch sample {pdk_sample}"
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
-             f"({corner}, {temp:g} C), {glue} glue", model_lines(corner, temp).rstrip()]
+             f"({corner}, {temp:g} C{sample}), {glue} glue",
+             model_lines(corner, temp, None if pdk_sample is None else pdk_sample + 1).rstrip()]
     lines += [c.text.strip() for c in cells]
     learn = VDD if cell_glue else 1.0  # the charging cell's logic level; 1 V in Eq. 9
     lines += [f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}", f"Vbias xb vcm DC {Vbias:g}",
@@ -443,7 +484,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
             [ic.split("=")[0].lower() for ic in ics]
             + [f"v(o{L - 1}_{k})" for k in range(sizes[-1])]))
     lines += [".ic " + " ".join(ics),
-              ".options method=gear reltol=1e-4",
+              f".options method=gear reltol={_spice_number(reltol)}",
               f".tran {step:.6g} {T:.9g} 0 {step:.6g}", ".end", ""]
     return "\n".join(lines)
 
@@ -452,7 +493,8 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
               Km: float | None, Vbias: float, corner: str = "tt", trim: dict | None = None,
               timeout: float = 1800, rule=None, glue: str = "ideal",
               weights: str = "capacitor", chopper_periods: int | None = None,
-              multiplier: str = "multiplier") -> dict:
+              multiplier: str = "multiplier", reltol: float = 1e-4,
+              pdk_sample: int | None = None) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
@@ -460,12 +502,13 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
     (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
     backprop); ``glue``, ``weights``, ``chopper_periods``, ``multiplier``: as
     :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
-    integrator's ``outp`` less its ``outn``)."""
+    integrator's ``outp`` less its ``outn``), as are ``reltol`` and ``pdk_sample``."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule,
                         save_read=True, glue=glue, weights=weights,
-                        chopper_periods=chopper_periods, multiplier=multiplier)
+                        chopper_periods=chopper_periods, multiplier=multiplier,
+                        reltol=reltol, pdk_sample=pdk_sample)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -523,6 +566,23 @@ def network_cosim(config, seed: int | None = None, corner: str = "tt",
 
     Km = config.blocks.multiplier.build().Km
     text = cosim_netlist(sizes, W0, data.X, data.Y * 1.0, t_row=t.t_row, epochs=t.epochs,
-                         Keta=c.Keta * t.Vteach, C=c.C, Km=Km, Vbias=c.Vbias, corner=corner,
-                         trim=trim, rule=build_rule(config, seed))
+                         C=c.C, Vbias=c.Vbias, corner=corner, trim=trim,
+                         rule=build_rule(config, seed), **cell_arguments(config))
     return text, {"seed": seed, "corner": corner, "Km": Km}
+
+
+def cell_arguments(config) -> dict:
+    """What ``[cells]`` and the constants the cells take from the description pass to
+    :func:`cosim_netlist` / :func:`run_cosim`: ``glue``, ``weights``, ``multiplier``,
+    ``reltol``; ``Keta`` and ``Km`` for the ideal glue (None with the glue cells, whose
+    own they are); ``chopper_periods`` for the chopped path (``[offset_cancellation]
+    periods_per_row``)."""
+    cells, t = config.cells, config.training
+    ideal = cells.glue == "ideal"
+    chopped = cells.weights == "chopped"
+    return {"glue": cells.glue, "weights": cells.weights, "multiplier": cells.multiplier,
+            "reltol": cells.reltol,
+            "Keta": config.constants.Keta * t.Vteach if ideal else None,
+            "Km": config.blocks.multiplier.build().Km if ideal else None,
+            "chopper_periods": config.offset_cancellation.periods_per_row if chopped
+            else None}

@@ -1,16 +1,16 @@
 """The co-simulation as an engine: ``aann train --engine ngspice --cells sky130``.
 
 Each network of the batch is the network of SkyWater 130 nm cells that
-:func:`aann.cells.cosim.cosim_netlist` writes with the ideal glue (its ``glue =
-"cells"`` does not learn yet, docs/cells.md), run in ngspice with the PDK's models,
-one network after the other. The weights are read at the end of every epoch; the metrics of an epoch
-(:mod:`aann.metrics`) read the outputs the transistor network itself gave at the
-end of each of its rows, while it learned (the native engines evaluate the
-network's function at the epoch's weights, frozen, which the cells have no law
-for): ``EngineInfo.settings["outputs"]`` says so in every result. What the cells cannot report
-is left out: no waveforms, no peak charging current (NaN), no step errors, and no
-metric of the held-out rows (``[data] test_fraction``): the transistors see only the
-training rows.
+:func:`aann.cells.cosim.cosim_netlist` writes as ``[cells]`` says (the glue, what holds
+a weight, the multiplier cell; :func:`aann.cells.cosim.cell_arguments`), run in ngspice
+with the PDK's models, one network after the other. The weights are read at the end
+of every epoch; the metrics of an epoch (:mod:`aann.metrics`) read the outputs the
+transistor network itself gave at the end of each of its rows, while it learned (the
+native engines evaluate the network's function at the epoch's weights, frozen, which
+the cells have no law for): ``EngineInfo.settings["outputs"]`` says so in every result.
+What the cells cannot report is left out: no waveforms, no peak charging current (NaN),
+no step errors, and no metric of the held-out rows (``[data] test_fraction``): the
+transistors see only the training rows.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Cells(Engine):
     name: ClassVar[str] = "ngspice-cells"
     corner: str = "tt"
     timeout: float = 3600.0  # s per network
+    pdk_sample: int | None = None  # the corner's mismatch models, Monte Carlo sample k
 
     def check(self, prepared, *, checkpoint=None, resume: bool = False) -> None:
         super().check(prepared, checkpoint=checkpoint, resume=resume)
@@ -44,6 +45,11 @@ class Cells(Engine):
 
         check_corner(self.corner)
         check_runnable(prepared.config)
+        k = self.pdk_sample
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int)
+                              or not 0 <= k < 2**31 - 2):  # ngspice's seed k + 1: an int
+            raise ValidationError(f"--pdk-sample {k!r}: the PDK's Monte Carlo sample is a "
+                                  "whole number >= 0 and < 2**31 - 2")
         if prepared.samples is not None:
             raise ValidationError("--cells sky130 runs the cells as the PDK draws them; drop "
                                   "[mismatch] (aann characterize --mismatch gives its sigmas)")
@@ -54,20 +60,20 @@ class Cells(Engine):
             raise ValidationError("--cells sky130 records the weights and outputs per epoch, "
                                   "not waveforms; drop --waveforms")
         from ..batch import circuit_at
-        from .cosim import run_cosim
+        from .cosim import cell_arguments, run_cosim
 
         cfg, schedule = prepared.config, prepared.schedule
         t, c = cfg.training, cfg.constants
         X, Y = schedule.dataset.X, schedule.dataset.Y
-        Km = cfg.blocks.multiplier.build().Km
         runs = []
         with progress_bar(progress, prepared.n_networks, "co-simulating", "networks") as update:
             for b in range(prepared.n_networks):
                 runs.append(run_cosim(cfg.network.sizes, [w[b] for w in prepared.W0], X, Y,
-                                      t_row=t.t_row, epochs=t.epochs, Keta=c.Keta * t.Vteach,
-                                      C=c.C, Km=Km, Vbias=c.Vbias, corner=self.corner,
-                                      timeout=self.timeout,
-                                      rule=circuit_at(prepared.circuit, prepared.axes, b).rule))
+                                      t_row=t.t_row, epochs=t.epochs, C=c.C, Vbias=c.Vbias,
+                                      corner=self.corner, timeout=self.timeout,
+                                      pdk_sample=self.pdk_sample,
+                                      rule=circuit_at(prepared.circuit, prepared.axes, b).rule,
+                                      **cell_arguments(cfg)))
                 update(b + 1)
         W_epoch = tuple(np.stack([r["W_epoch"][l] for r in runs])
                         for l in range(len(cfg.network.sizes) - 1))
@@ -94,6 +100,8 @@ class Cells(Engine):
                    step_error=None,
                    info=EngineInfo(self.name, f"{version()}, {pdk} {self.corner}",
                                    {"corner": self.corner, "timeout": self.timeout,
+                                    **({} if self.pdk_sample is None else
+                                       {"pdk_sample": self.pdk_sample}),
                                     "outputs": "measured at the end of each row, learning"},
                                    t.t_row * EDGE_FRACTION,
                                    time_points=[r["points"] for r in runs]))
