@@ -57,3 +57,41 @@ def test_transistor_reproduction_at_one_corner(tmp_path, capsys):
 def test_unknown_corner_is_a_user_error(tmp_path, capsys):
     assert main(["reproduce", "transistor", "--out", str(tmp_path), "--corners", "tt,xx"]) == 2
     assert "corner 'xx'" in capsys.readouterr().err
+
+
+def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeypatch):
+    """The XOR part of `reproduce transistor` (aann.experiments.transistor_xor): its
+    description is examples/cells_xor.toml; it runs the tt seeds, seed 0 at the other
+    corners and with each PDK sample; a finished run is kept and not repeated (resume);
+    its CSV has a row per run and the report embeds its figure. ngspice's part is
+    tests/test_cells_cosim.py's (one epoch of the same network against the native
+    engine); here each co-simulation is a recorder returning what a run returns."""
+    from pathlib import Path
+
+    import aann
+    from aann.experiments import transistor_xor as tx
+
+    example = aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml")
+    assert tx.config(example.training.epochs).to_dict() == example.to_dict()
+    assert tx.goal(example) == pytest.approx(1.44e-4)
+    calls = []
+
+    def recorder(cfg, job, timeout=0):
+        calls.append(job)
+        return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
+                "epochs": cfg.training.epochs, "seconds": 1.0, "points": 10,
+                "mse_rows": [1e-3, 1e-4], "W_final": [], "readout": [0.04, 0.16, 0.16, 0.04],
+                "mse_readout": 0.0, "learned": job.seed == 0}
+
+    monkeypatch.setattr(tx, "run_job", recorder)
+    res = tx.run(tmp_path, seeds=(0, 1), corners=("ss",), pdk_samples=2, epochs=2)
+    assert sorted(j.name for j in calls) == ["ss_seed0", "tt_seed0", "tt_seed0_mm0",
+                                             "tt_seed0_mm1", "tt_seed1"]  # 2 at a time
+    assert set(res["native"]) == {0, 1} and len(res["native"][0]["mse"]) == 2
+    calls.clear()
+    again = tx.run(tmp_path, seeds=(0, 1), corners=("ss",), pdk_samples=2, epochs=2)
+    assert calls == [] and again["runs"] == res["runs"]  # every run kept, none repeated
+    text = tx.write(tmp_path, res)
+    assert "4 of 5 runs learn" in text and (tmp_path / "transistor_xor.png").is_file()
+    rows = (tmp_path / "transistor_xor.csv").read_text().splitlines()
+    assert len(rows) == 6 and rows[0].startswith("corner,seed,pdk_sample")

@@ -161,7 +161,15 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        "sigmas (default 20)."),
                    cosim_epochs: int | None = typer.Option(
                        None, "--cosim-epochs", min=0, help="Epochs of the transistor-level "
-                       "co-simulation (default 60, about 25 s; 0: none).")):
+                       "co-simulation (default 60, about 25 s; 0: none)."),
+                   xor_epochs: int = typer.Option(
+                       0, "--xor-epochs", min=0, help="Epochs of the network of cells that "
+                       "learns XOR (examples/cells_xor.toml: 100; 0, the default: not run; "
+                       "each run takes about 40 s an epoch on one core, docs/cells.md)."),
+                   xor_seeds: int = typer.Option(
+                       4, "--xor-seeds", min=0, help="Its initial weight sets at tt."),
+                   xor_samples: int = typer.Option(
+                       4, "--xor-samples", min=0, help="Its PDK mismatch samples at tt.")):
     """Beyond the paper: the blocks as SkyWater 130 nm transistor cells, characterized and
     fitted at every corner; which corners still learn 1-2-1 (needs ngspice and sky130)."""
     from . import transistor
@@ -171,7 +179,9 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        seeds=_or(seeds, transistor.SEEDS), corners=_corners(corners),
                        mc_samples=_or(mismatch, transistor.MC_SAMPLES),
                        yield_samples=_or(samples, transistor.YIELD_SAMPLES),
-                       cosim_epochs=_or(cosim_epochs, transistor.COSIM_EPOCHS), progress=True)
+                       cosim_epochs=_or(cosim_epochs, transistor.COSIM_EPOCHS),
+                       xor_epochs=xor_epochs, xor_seeds=range(xor_seeds),
+                       xor_samples=xor_samples, progress=True)
     if mismatch == 1:
         typer.echo("note: --mismatch 1 gives no spread; the mismatch part was left out")
     for name, row in f.get("yield", {}).items():
@@ -180,6 +190,9 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
         ok = [c for (c, v), row in f["table"].items() if v == variant
               and row["learned"] == row["n"]]
         typer.echo(f"laws {variant}: every seed learns at {', '.join(ok) or 'no corner'}")
+    for name, run in f.get("xor", {}).get("runs", {}).items():
+        typer.echo(f"XOR of cells, {name}: {'learned' if run['learned'] else 'not learned'} "
+                   f"(read-out MSE {run['mse_readout']:.3g} V^2, {run['seconds']:.0f} s)")
     _done(out, "transistor", started)
 
 

@@ -416,9 +416,12 @@ def learning_figure(learn: dict, corners):
 def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS,
         corners=CORNERS, points: dict | None = None, mc_samples: int = MC_SAMPLES,
         yield_samples: int = YIELD_SAMPLES, cosim_epochs: int = COSIM_EPOCHS,
+        xor_epochs: int = 0, xor_seeds=None, xor_samples: int | None = None,
         progress: bool = False) -> dict:
     """Characterize, fit, run the network at every corner; write figures, CSVs and the
-    ``transistor`` section of the report."""
+    ``transistor`` section of the report. ``xor_epochs`` > 0: also the network of cells
+    that learns XOR (:mod:`aann.experiments.transistor_xor`: ``xor_seeds`` at tt, seed 0
+    at the other corners of ``corners``, ``xor_samples`` PDK mismatch samples at tt)."""
     import time
 
     from ..cells.corners import CELL_OF
@@ -461,9 +464,20 @@ def run(out, *, engine: str = "native", epochs: int = EPOCHS, seeds: int = SEEDS
                       zip(co["cosim_mse_rows"], co["fitted"]["mse"], co["table"]["mse"]))))
     fig_cells = save_figure(cells_figure(by_corner), out, "transistor_cells")
     fig_learn = save_figure(learning_figure(learn, list(by_corner)), out, "transistor_learning")
+    xor_text = ""
+    if xor_epochs > 0:
+        from . import transistor_xor
+
+        xor = transistor_xor.run(
+            out, seeds=transistor_xor.SEEDS if xor_seeds is None else tuple(xor_seeds),
+            corners=tuple(c for c in corners if c in transistor_xor.CORNERS),
+            pdk_samples=transistor_xor.PDK_SAMPLES if xor_samples is None else xor_samples,
+            epochs=xor_epochs, progress=progress)
+        facts["xor"] = xor
+        xor_text = "\n### XOR on a network of cells\n\n" + transistor_xor.write(out, xor)
     facts["seconds"] = time.perf_counter() - started
     write_fragment(out, "transistor", _section(facts, by_corner, fig_cells, fig_learn, epochs,
-                                               seeds, engine, fig_cosim))
+                                               seeds, engine, fig_cosim) + xor_text)
     return facts
 
 

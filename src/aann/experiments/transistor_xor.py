@@ -1,0 +1,226 @@
+"""The network of SkyWater 130 nm cells that learns XOR, the part of ``aann reproduce
+transistor`` that co-simulates it (docs/cells.md, "A network of cells that learns XOR").
+
+The network is examples/cells_xor.toml (:func:`config`, the same description, tested):
+a 2-3-1, every block a cell, each weight on the chopped differential charging path
+(``multiplier_lm`` in every multiplier role, one chopper period a row, ``lambda`` 60),
+untrimmed. Each run (a corner, an initial weight seed, optionally a PDK mismatch sample)
+is one ngspice co-simulation of ``epochs`` epochs and a read-out epoch with learning off;
+``workers`` of them at once (each ngspice is one process). A run has learned when the
+read-out classifies every row and its MSE is below the goal (:func:`goal`). Beside them
+the native engine runs the same description (the cells' fitted laws at tt) for the tt
+seeds. Every finished run is kept in ``OUT/transistor_xor/`` and a run already there is
+not repeated (Ctrl-C, then the same command, resumes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SEEDS = (0, 1, 2, 3)
+"""The initial weight sets at tt."""
+CORNERS = ("ss", "ff")
+"""The other corners, seed 0 each."""
+PDK_SAMPLES = 4
+"""PDK mismatch samples at tt (seed 0 each; ``--pdk-sample`` of ``aann train``)."""
+EPOCHS = 100
+WORKERS = 2
+
+MULTIPLIER_LM_TT = {"law": "polynomial", "Km": 1.2725e-4, "Voff1": -2.4999e-4,
+                    "Voff": 3.5722e-5, "Ioff": -1.6557e-9, "Isupply": 9.7032e-5,
+                    "a1": 0.19506, "a2": 0.020278, "b1": 1.0241, "b2": -1.3668}
+"""``aann characterize multiplier_lm`` at tt, 27 C (docs/cells.md), to 5 digits."""
+ACTIVATION_TT = {"law": "sigmoid_offset", "Vamp": 0.19665, "Iref": 6.9513e-7,
+                 "Ioff": -5.3262e-8, "Voff": -7.563e-4}
+DERIVATIVE_TT = {"law": "sigmoid", "Kd": 0.83517, "Vref": 6.045e-3, "Ru": 1e4}
+
+
+def config(epochs: int = EPOCHS, seeds: int = 1):
+    """examples/cells_xor.toml with ``epochs`` and ``seeds``."""
+    import aann
+
+    return aann.Config(
+        network={"sizes": [2, 3, 1]},
+        constants={"Keta": "49.7uS", "C": "8.2833pF", "Vbias": "0.2V"},
+        blocks={"multiplier": MULTIPLIER_LM_TT, "activation": ACTIVATION_TT,
+                "derivative": DERIVATIVE_TT},
+        training={"dataset": "xor", "t_row": "10us", "epochs": epochs, "seeds": seeds,
+                  "init_range": "0.1V"},
+        data={"scale": "global", "Vin_low": 0.0, "Vin_high": 0.2, "Vlow": 0.04,
+              "Vhigh": 0.16},
+        offset_cancellation={"method": "chopper", "periods_per_row": 1,
+                             "demodulator": "output"},
+        solver={"steps": 8},
+        cells={"glue": "cells", "weights": "chopped", "multiplier": "multiplier_lm",
+               "reltol": 1e-3})
+
+
+def goal(cfg) -> float:
+    """V^2: XOR's goal for the cells' signals (1.44e-4 V^2, 12 mV rms): the paper's 0.01 V^2
+    (:data:`aann.results.MSE_GOAL`) on its 1 V swing, scaled to the swing between the
+    targets, as ``reproduce cancellation``'s SkyWater runs
+    (:func:`aann.experiments.cancellation.sky130_goal`)."""
+    from ..results import MSE_GOAL
+
+    return MSE_GOAL * (cfg.data.Vhigh - cfg.data.Vlow) ** 2
+
+
+@dataclass(frozen=True)
+class Job:
+    """One co-simulation: ``corner``, initial weights of ``seed``, PDK mismatch sample
+    ``pdk_sample`` (None: the corner's nominal models)."""
+
+    corner: str
+    seed: int
+    pdk_sample: int | None = None
+
+    @property
+    def name(self) -> str:
+        sample = "" if self.pdk_sample is None else f"_mm{self.pdk_sample}"
+        return f"{self.corner}_seed{self.seed}{sample}"
+
+
+def jobs(seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPLES) -> list[Job]:
+    """The tt seeds, seed 0 at each other corner, seed 0 with each PDK sample at tt."""
+    return ([Job("tt", s) for s in seeds] + [Job(c, 0) for c in corners]
+            + [Job("tt", 0, k) for k in range(pdk_samples)])
+
+
+def classified(v, cfg) -> bool:
+    """Every row on its target's side of the middle of the targets."""
+    from ..datasets import for_config
+
+    Y = np.asarray(for_config(cfg).Y, float)[:, 0]
+    mid = 0.5 * (cfg.data.Vlow + cfg.data.Vhigh)
+    return bool(np.all((np.asarray(v) > mid) == (Y > mid)))
+
+
+def run_job(cfg, job: Job, timeout: float = 36000) -> dict:
+    """Co-simulate ``job``: the weights after every epoch, the row-end MSE of every
+    epoch (learning), the read-out (learning off) outputs and MSE, ``learned``."""
+    import aann
+
+    from ..cells.cosim import cell_arguments, run_cosim
+    from ..datasets import for_config
+
+    data = for_config(cfg)
+    X, Y = np.asarray(data.X, float), np.asarray(data.Y, float)
+    W0 = aann.random_weights(cfg.network.sizes, job.seed, cfg.training.init_range)
+    started = time.perf_counter()
+    co = run_cosim(cfg.network.sizes, W0, X, Y, t_row=cfg.training.t_row,
+                   epochs=cfg.training.epochs, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
+                   corner=job.corner, timeout=timeout, pdk_sample=job.pdk_sample,
+                   **cell_arguments(cfg))
+    v = co["Vout_readout"][:, 0]
+    mse = float(np.mean((v - Y[:, 0]) ** 2))
+    return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
+            "epochs": cfg.training.epochs, "seconds": time.perf_counter() - started,
+            "points": int(co["points"]),
+            "mse_rows": np.mean((co["Vout_rows"][..., 0] - Y[None, :, 0]) ** 2,
+                                axis=1).tolist(),
+            "W_final": [w[-1].tolist() for w in co["W_epoch"]],
+            "readout": v.tolist(), "mse_readout": mse,
+            "learned": classified(v, cfg) and mse < goal(cfg)}
+
+
+def native(cfg, seeds) -> dict:
+    """The native engine on the same description (tt laws): per seed the MSE curve, the
+    outputs at the final weights, ``learned`` as the cells' runs."""
+    import aann
+
+    r = aann.train(cfg.replace(training={"seeds": max(seeds) + 1}))
+    circuit = aann.build_circuit(cfg)
+    from ..datasets import for_config
+
+    X = np.asarray(for_config(cfg).X, float)
+    out = {}
+    for s in seeds:
+        W = [np.asarray(w[s]) for w in r.W_final]
+        v = np.array([float(np.asarray(circuit.output(W, x))[0]) for x in X])
+        mse = float(np.asarray(r.mse)[s, -1])
+        out[s] = {"mse": np.asarray(r.mse)[s].tolist(), "outputs": v.tolist(),
+                  "learned": classified(v, cfg) and mse < goal(cfg)}
+    return out
+
+
+def run(out: Path, *, seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPLES,
+        epochs: int = EPOCHS, workers: int = WORKERS, progress: bool = False) -> dict:
+    """Every :func:`jobs` run (kept in ``out/transistor_xor/``, resumed), and the native
+    engine beside the tt seeds."""
+    from ..io import atomic_write
+    from ..progress import progress_bar
+
+    cfg = config(epochs)
+    folder = Path(out) / "transistor_xor"
+    folder.mkdir(parents=True, exist_ok=True)
+    todo, done = [], {}
+    for job in jobs(seeds, corners, pdk_samples):
+        path = folder / f"{job.name}.json"
+        kept = json.loads(path.read_text()) if path.exists() else None
+        if kept is not None and kept["epochs"] == epochs:
+            done[job.name] = kept
+        else:
+            todo.append(job)
+    with progress_bar(progress, len(todo) + len(done), "co-simulating XOR", "runs",
+                      start=len(done)) as update, ThreadPoolExecutor(workers) as pool:
+        running = {pool.submit(run_job, cfg, job): job for job in todo}
+        try:
+            for future in as_completed(running):
+                job = running[future]
+                done[job.name] = future.result()
+                atomic_write(folder / f"{job.name}.json", json.dumps(done[job.name]))
+                update()
+        except KeyboardInterrupt:  # the finished runs are kept; stop the others
+            for future in running:
+                future.cancel()
+            raise
+    return {"runs": {j.name: done[j.name] for j in jobs(seeds, corners, pdk_samples)},
+            "native": native(cfg, list(seeds)) if seeds else {}, "goal": goal(cfg),
+            "epochs": epochs}
+
+
+def figure(res: dict):
+    """Row-end MSE per epoch of every co-simulated run, and the native tt seeds."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for name, r in res["runs"].items():
+        ax.semilogy(np.arange(1, len(r["mse_rows"]) + 1), r["mse_rows"],
+                    lw=1.2, label=f"cells {name}" + (" (learned)" if r["learned"] else ""))
+    for s, r in res["native"].items():
+        ax.semilogy(np.arange(1, len(r["mse"]) + 1), r["mse"], "k--", lw=0.8,
+                    label="native, tt seeds" if s == min(res["native"]) else None)
+    ax.axhline(res["goal"], color="grey", lw=0.8, ls=":", label="goal")
+    ax.set(xlabel="epoch", ylabel="MSE (V$^2$)",
+           title="XOR on a 2-3-1 of SkyWater 130 nm cells (ngspice)")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def write(out: Path, res: dict) -> str:
+    """``transistor_xor.csv`` and the figure; the report's text."""
+    from ._common import md_table, save_figure, write_csv
+
+    rows = [[r["corner"], r["seed"], "" if r["pdk_sample"] is None else r["pdk_sample"],
+             r["epochs"], f"{r['mse_readout']:.3g}", int(r["learned"]),
+             " ".join(f"{v:.4f}" for v in r["readout"]), f"{r['seconds']:.0f}"]
+            for r in res["runs"].values()]
+    head = ["corner", "seed", "pdk_sample", "epochs", "mse_readout", "learned",
+            "readout_V", "seconds"]
+    write_csv(Path(out) / "transistor_xor.csv", head, rows)
+    fig = save_figure(figure(res), Path(out), "transistor_xor")
+    learned = sum(r["learned"] for r in res["runs"].values())
+    nat = res["native"]
+    text = [f"XOR on examples/cells_xor.toml's 2-3-1 of cells ({res['epochs']} epochs, "
+            f"goal {res['goal']:.3g} V^2 and every row classified, read with learning off): "
+            f"{learned} of {len(rows)} runs learn; natively (the cells' tt laws) "
+            f"{sum(r['learned'] for r in nat.values())} of {len(nat)} tt seeds.", "",
+            md_table(head, rows), "", f"![XOR of cells]({fig})", ""]
+    return "\n".join(text)
