@@ -71,8 +71,14 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
     import aann
     from aann.experiments import transistor_xor as tx
 
-    example = aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml")
-    assert tx.config(example.training.epochs).to_dict() == example.to_dict()
+    examples = Path(__file__).parents[1] / "examples"
+    example = aann.load_toml(examples / "cells_xor.toml")
+    table = examples / "cells_xor_multiplier_lm_tt.csv"
+    assert tx.config(table, example.training.epochs).to_dict() == example.to_dict()
+    folder = tmp_path / "transistor" / "tt" / "multiplier_lm_xor"  # measured by the part
+    folder.mkdir(parents=True)
+    (folder / "sweep.csv").write_bytes(table.read_bytes())
+    (folder / "table_error.json").write_text('{"table_error_A": 2.73e-08}')
     assert tx.goal(example) == pytest.approx(1.44e-4)
     calls = []
 
@@ -80,7 +86,8 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
         calls.append(job)
         return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
                 "epochs": cfg.training.epochs, "seconds": 1.0, "points": 10,
-                "mse_rows": [1e-3, 1e-4], "W_final": [], "readout": [0.04, 0.16, 0.16, 0.04],
+                "mse_rows": [1e-3, 1e-4], "W_final": [[], [[0.05, 0.3, -0.2, 0.1]]],
+                "readout": [0.04, 0.16, 0.16, 0.04],
                 "mse_readout": 0.0, "learned": job.seed == 0}
 
     monkeypatch.setattr(tx, "run_job", recorder)
@@ -88,6 +95,12 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
     assert sorted(j.name for j in calls) == ["ss_seed0", "tt_seed0", "tt_seed0_mm0",
                                              "tt_seed0_mm1", "tt_seed1"]  # 2 at a time
     assert set(res["native"]) == {0, 1} and len(res["native"][0]["mse"]) == 2
+    # the bound at output weights 0.3, 0.2, 0.1 (the bias's 0.05: no error): s = Vamp/(4 Iref)
+    s = 0.19665 / (4 * 6.9513e-7)
+    hidden = 3 * s * 2.73e-8 + 1.26e-3
+    assert tx.readout_bound(example, [0.05, 0.3, -0.2, 0.1], 2.73e-8) == pytest.approx(
+        s * (4 * 2.73e-8 + 1.2725e-4 * 0.6 * hidden) + 1.26e-3)
+    assert res["native"][0]["bound_V"] >= tx.readout_bound(example, [0, 0.3, 0.2, 0.1], 2.73e-8)
     calls.clear()
     again = tx.run(tmp_path, seeds=(0, 1), corners=("ss",), pdk_samples=2, epochs=2)
     assert calls == [] and again["runs"] == res["runs"]  # every run kept, none repeated

@@ -32,24 +32,31 @@ PDK_SAMPLES = 4
 EPOCHS = 100
 WORKERS = 2
 
-MULTIPLIER_LM_TT = {"law": "polynomial", "Km": 1.2725e-4, "Voff1": -2.4999e-4,
-                    "Voff": 3.5722e-5, "Ioff": -1.6557e-9, "Isupply": 9.7032e-5,
-                    "a1": 0.19506, "a2": 0.020278, "b1": 1.0241, "b2": -1.3668}
-"""``aann characterize multiplier_lm`` at tt, 27 C (docs/cells.md), to 5 digits."""
+KM_LM_TT = 1.2725e-4
+"""A/V^2: ``multiplier_lm``'s ``Km`` at tt (``aann characterize multiplier_lm``)."""
+ISUPPLY_LM_TT = 9.7032e-5
+"""A: its supply current at zero signal, tt."""
+TABLE_RANGE = 0.4
+"""V: the multiplier's tabulated law is swept over +-this (the weights reach 0.37 V; the
+polynomial fitted over +-0.2 V is 1.7 uA off at 0.3 V, the table 27 nA at its midpoints)."""
+TABLE_POINTS = 17
 ACTIVATION_TT = {"law": "sigmoid_offset", "Vamp": 0.19665, "Iref": 6.9513e-7,
                  "Ioff": -5.3262e-8, "Voff": -7.563e-4}
 DERIVATIVE_TT = {"law": "sigmoid", "Kd": 0.83517, "Vref": 6.045e-3, "Ru": 1e4}
 
 
-def config(epochs: int = EPOCHS, seeds: int = 1):
-    """examples/cells_xor.toml with ``epochs`` and ``seeds``."""
+def config(table, epochs: int = EPOCHS, seeds: int = 1):
+    """examples/cells_xor.toml with ``epochs`` and ``seeds``; ``table``: the multiplier's
+    measured surface (:func:`multiplier_table`; the example's
+    ``cells_xor_multiplier_lm_tt.csv``)."""
     import aann
 
     return aann.Config(
         network={"sizes": [2, 3, 1]},
         constants={"Keta": "49.7uS", "C": "8.2833pF", "Vbias": "0.2V"},
-        blocks={"multiplier": MULTIPLIER_LM_TT, "activation": ACTIVATION_TT,
-                "derivative": DERIVATIVE_TT},
+        blocks={"multiplier": {"law": "table", "table": str(table), "Km": KM_LM_TT,
+                               "Isupply": ISUPPLY_LM_TT},
+                "activation": ACTIVATION_TT, "derivative": DERIVATIVE_TT},
         training={"dataset": "xor", "t_row": "10us", "epochs": epochs, "seeds": seeds,
                   "init_range": "0.1V"},
         data={"scale": "global", "Vin_low": 0.0, "Vin_high": 0.2, "Vlow": 0.04,
@@ -59,6 +66,47 @@ def config(epochs: int = EPOCHS, seeds: int = 1):
         solver={"steps": 8},
         cells={"glue": "cells", "weights": "chopped", "multiplier": "multiplier_lm",
                "reltol": 1e-3})
+
+
+def multiplier_table(out: Path) -> Path:
+    """``multiplier_lm`` at tt swept over +-:data:`TABLE_RANGE` (:data:`TABLE_POINTS` a
+    side), written to ``out/transistor/tt/multiplier_lm_xor/``; its ``sweep.csv``."""
+    from ..cells import CELLS, characterize
+    from ..cells.characterization import full_scale
+    from ..cells.outputs import write_outputs
+    from ..io import atomic_write
+
+    folder = Path(out) / "transistor" / "tt" / "multiplier_lm_xor"
+    if not (folder / "table_error.json").is_file():
+        ch = characterize(CELLS["multiplier_lm"], "tt", 27.0, TABLE_POINTS, half=TABLE_RANGE,
+                          bandwidth=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_outputs(ch, folder)
+        error = ch.table_errors()[0] / 100 * full_scale(ch.sweep)
+        atomic_write(folder / "table_error.json", json.dumps({"table_error_A": error}))
+    return (folder / "sweep.csv").resolve()
+
+
+NEURON_ERROR_V = 1.26e-3
+"""V: the sigmoid cell's ``sigmoid_offset`` law, largest error at tt (0.64 % of its full
+scale; ``aann characterize sigmoid``)."""
+
+
+def readout_bound(cfg, W_out, table_error: float) -> float:
+    """V: how far the cells' and the native engine's outputs of the 2-3-1 may be apart at
+    the same weights (output weights ``W_out``, V, the bias input's first), from the laws' largest errors: each
+    hidden neuron's output off by its three forward multipliers' ``table_error`` (A)
+    through the neuron's steepest slope ``s = Vamp / (4 Iref)``, plus the neuron law's
+    :data:`NEURON_ERROR_V`; the output neuron's net current off by its four multipliers'
+    error plus each hidden error through its weight's gain ``Km |w|``; through ``s`` again,
+    plus the neuron's error (as :func:`aann.experiments.transistor.forward_tolerance` for
+    the 1-2-1)."""
+    a = cfg.blocks.activation.build()
+    s = a.Vamp / (4 * a.Iref)
+    Km = cfg.blocks.multiplier.build().Km
+    w = np.abs(np.asarray(W_out, float)).ravel()[1:]  # [0]: the bias input's, no error
+    hidden = 3 * s * table_error + NEURON_ERROR_V
+    return float(s * (4 * table_error + np.sum(Km * w * hidden)) + NEURON_ERROR_V)
 
 
 def goal(cfg) -> float:
@@ -145,7 +193,7 @@ def native(cfg, seeds) -> dict:
         v = np.array([float(np.asarray(circuit.output(W, x))[0]) for x in X])
         mse = float(np.asarray(r.mse)[s, -1])
         out[s] = {"mse": np.asarray(r.mse)[s].tolist(), "outputs": v.tolist(),
-                  "learned": classified(v, cfg) and mse < goal(cfg)}
+                  "W_out": W[-1].tolist(), "learned": classified(v, cfg) and mse < goal(cfg)}
     return out
 
 
@@ -156,7 +204,8 @@ def run(out: Path, *, seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPL
     from ..io import atomic_write
     from ..progress import progress_bar
 
-    cfg = config(epochs)
+    table = multiplier_table(out)
+    cfg = config(table, epochs)
     folder = Path(out) / "transistor_xor"
     folder.mkdir(parents=True, exist_ok=True)
     todo, done = [], {}
@@ -180,9 +229,16 @@ def run(out: Path, *, seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPL
             for future in running:
                 future.cancel()
             raise
-    return {"runs": {j.name: done[j.name] for j in jobs(seeds, corners, pdk_samples)},
-            "native": native(cfg, list(seeds)) if seeds else {}, "goal": goal(cfg),
-            "epochs": epochs}
+    runs = {j.name: done[j.name] for j in jobs(seeds, corners, pdk_samples)}
+    nat = native(cfg, list(seeds)) if seeds else {}
+    table_error = json.loads((table.parent / "table_error.json").read_text())["table_error_A"]
+    for s, r in nat.items():  # the trained outputs, learning off, against the bound
+        cells = runs[Job("tt", s).name]
+        W = np.maximum(np.abs(np.asarray(cells["W_final"][-1])), np.abs(np.asarray(r["W_out"])))
+        r["bound_V"] = readout_bound(cfg, W, table_error)
+        r["apart_V"] = float(np.max(np.abs(np.subtract(cells["readout"], r["outputs"]))))
+    return {"runs": runs, "native": nat, "goal": goal(cfg), "epochs": epochs,
+            "table_error_A": table_error}
 
 
 def figure(res: dict):
@@ -218,9 +274,12 @@ def write(out: Path, res: dict) -> str:
     fig = save_figure(figure(res), Path(out), "transistor_xor")
     learned = sum(r["learned"] for r in res["runs"].values())
     nat = res["native"]
+    apart = "; ".join(f"seed {s}: {r['apart_V'] * 1e3:.1f} mV (bound {r['bound_V'] * 1e3:.0f} "
+                      "mV)" for s, r in nat.items())
     text = [f"XOR on examples/cells_xor.toml's 2-3-1 of cells ({res['epochs']} epochs, "
             f"goal {res['goal']:.3g} V^2 and every row classified, read with learning off): "
             f"{learned} of {len(rows)} runs learn; natively (the cells' tt laws) "
-            f"{sum(r['learned'] for r in nat.values())} of {len(nat)} tt seeds.", "",
+            f"{sum(r['learned'] for r in nat.values())} of {len(nat)} tt seeds. The trained "
+            f"outputs of the two engines, learning off, apart by at most: {apart}.", "",
             md_table(head, rows), "", f"![XOR of cells]({fig})", ""]
     return "\n".join(text)
