@@ -94,8 +94,9 @@ scale; ``aann characterize sigmoid``)."""
 
 def readout_bound(cfg, W_out, table_error: float) -> float:
     """V: how far the cells' and the native engine's outputs of the 2-3-1 may be apart at
-    the same weights (output weights ``W_out``, V, the bias input's first), from the laws' largest errors: each
-    hidden neuron's output off by its three forward multipliers' ``table_error`` (A)
+    the same weights (output weights ``W_out``, V, the bias input's first), from the laws'
+    largest errors: each hidden neuron's output off by its three forward multipliers'
+    ``table_error`` (A)
     through the neuron's steepest slope ``s = Vamp / (4 Iref)``, plus the neuron law's
     :data:`NEURON_ERROR_V`; the output neuron's net current off by its four multipliers'
     error plus each hidden error through its weight's gain ``Km |w|``; through ``s`` again,
