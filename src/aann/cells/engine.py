@@ -35,7 +35,7 @@ class Cells(Engine):
 
     name: ClassVar[str] = "ngspice-cells"
     corner: str = "tt"
-    timeout: float = 3600.0  # s per network
+    timeout: float = 86400.0  # s per network (examples/cells_xor.toml: about an hour)
     pdk_sample: int | None = None  # the corner's mismatch models, Monte Carlo sample k
 
     def check(self, prepared, *, checkpoint=None, resume: bool = False) -> None:
