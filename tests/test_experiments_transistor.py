@@ -70,6 +70,7 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
 
     import aann
     from aann.experiments import transistor_xor as tx
+    from aann.experiments._common import sky130_goal
 
     examples = Path(__file__).parents[1] / "examples"
     example = aann.load_toml(examples / "cells_xor.toml")
@@ -79,7 +80,11 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
     folder.mkdir(parents=True)
     (folder / "sweep.csv").write_bytes(table.read_bytes())
     (folder / "table_error.json").write_text('{"table_error_A": 2.73e-08}')
-    assert tx.goal(example) == pytest.approx(1.44e-4)
+    assert sky130_goal(example) == pytest.approx(1.44e-4)
+    assert tx.judge([0.04, 0.16, 0.16, 0.04], example)["learned"]
+    assert tx.judge([0.05, 0.16, 0.16, 0.04], example)["mse_readout"] == pytest.approx(2.5e-5)
+    assert not tx.judge([0.04, 0.16, 0.09, 0.04], example)["learned"]  # a row misread
+    assert not tx.judge([0.065, 0.16, 0.16, 0.065], example)["learned"]  # 3.1e-4 > goal
     calls = []
 
     def recorder(cfg, job, timeout=0):

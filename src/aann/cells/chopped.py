@@ -196,18 +196,28 @@ def measure_open_loop(corner: str = "tt", temp: float = 27.0, half: float = OUTP
                     opv(f"i(vp{points // 2})"), out_cm=tuple(cm))
 
 
+def toggles(start_high: bool, times, t_end: float, edge: float) -> str:
+    """A PWL logic clock: high (``start_high``) or low from 0, toggling (edges of
+    ``edge``) at each of ``times``, held to ``t_end`` (the chopper's clocks here and in
+    :func:`aann.cells.cosim.cosim_netlist`)."""
+    level = VDD if start_high else 0.0
+    points = [(0.0, level)]
+    for t in times:
+        points += [(t, level), (t + edge, VDD - level)]
+        level = VDD - level
+    points.append((t_end, level))
+    return "PWL(" + " ".join(f"{t:.12g} {v:g}" for t, v in points) + ")"
+
+
 def _clock(t0: float, period: float, periods: int, edge: float, t_end: float,
            high_first: bool) -> str:
     """A PWL clock: high (``high_first``) or low until ``t0``, toggling every half period
     for ``periods`` periods (edges of ``edge``), then back at its first level."""
-    a, b = (VDD, 0.0) if high_first else (0.0, VDD)
-    points, level, t = [(0.0, a)], a, t0
+    times, t = [], t0
     for _ in range(2 * periods):
-        nxt = b if level == a else a
-        points += [(t, level), (t + edge, nxt)]
-        level, t = nxt, t + period / 2
-    points.append((t_end, level))
-    return "PWL(" + " ".join(f"{x:.12g} {y:g}" for x, y in points) + ")"
+        times.append(t)
+        t += period / 2
+    return toggles(high_first, times, t_end, edge)
 
 
 def _timeline(f_chop: float, periods: int) -> tuple:

@@ -170,18 +170,6 @@ def _spice_number(x: float) -> str:
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
-def _toggles(start_high: bool, times, t_end: float, edge: float) -> str:
-    """A PWL logic clock: high (``start_high``) or low from 0, toggling (edges of
-    ``edge``) at each of ``times``, held to ``t_end``."""
-    level = VDD if start_high else 0.0
-    points = [(0.0, level)]
-    for t in times:
-        points += [(t, level), (t + edge, VDD - level)]
-        level = VDD - level
-    points.append((t_end, level))
-    return "PWL(" + " ".join(f"{t:.12g} {v:g}" for t, v in points) + ")"
-
-
 def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
                     chopper_periods: int | None = None,
                     multiplier: str = "multiplier") -> None:
@@ -309,12 +297,11 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     T = epochs * len(X) * t_row
     mult = differential_multiplier(multiplier) if chopped else CELLS[multiplier]
     cells = [mult, CELLS["sigmoid"]]
+    trans = transresistance_cell(multiplier)
     cells += ([CELLS["error"], (GLUE["charging_diff"] if chopped else CELLS["charging"]),
-               GLUE["derivative_core"], transresistance_cell(multiplier)]
-              if cell_glue else [CELLS["derivative"]])
+               GLUE["derivative_core"], trans] if cell_glue else [CELLS["derivative"]])
     cells += [GLUE["integrator"], CELLS["switch"]] if integrator else []
     cells += [GLUE["integrator_fd"], CELLS["switch"]] if chopped else []
-    trans = transresistance_cell(multiplier).name
     sample = "" if pdk_sample is None else f", PDK mismatch sample {pdk_sample}"
     lines = [f"* aann co-simulation: {'-'.join(map(str, sizes))} of SkyWater 130 nm cells "
              f"({corner}, {temp:g} C{sample}), {glue} glue",
@@ -328,7 +315,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
         lines.append("Vteachb teachb 0 " + (_pwl([0, T_learn, T_learn + t_edge], [0, 0, VDD])
                                             if readout else "DC 0"))
     if chopped:  # the chopper's clocks: s high over the first half of each period
-        from .chopped import EDGE
+        from .chopped import EDGE, toggles
 
         period = t_row / chopper_periods
         inside = [(k + 1) * period / 2 for k in range(2 * round(T_learn / period) - 1)]
@@ -336,12 +323,12 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
         lines += ["* the chopper: s, sb (the modulators; s held at +1 in the read-out",
                   "* epoch), the demodulators' cs = s AND teach, cx = sb AND teach and their",
                   "* complements csb, cxb",
-                  f"Vs s 0 {_toggles(True, inside + last, T, EDGE)}",
-                  f"Vsb sb 0 {_toggles(False, inside + last, T, EDGE)}",
-                  f"Vcs cs 0 {_toggles(True, inside, T, EDGE)}",
-                  f"Vcsb csb 0 {_toggles(False, inside, T, EDGE)}",
-                  f"Vcx cx 0 {_toggles(False, inside + last, T, EDGE)}",
-                  f"Vcxb cxb 0 {_toggles(True, inside + last, T, EDGE)}"]
+                  f"Vs s 0 {toggles(True, inside + last, T, EDGE)}",
+                  f"Vsb sb 0 {toggles(False, inside + last, T, EDGE)}",
+                  f"Vcs cs 0 {toggles(True, inside, T, EDGE)}",
+                  f"Vcsb csb 0 {toggles(False, inside, T, EDGE)}",
+                  f"Vcx cx 0 {toggles(False, inside + last, T, EDGE)}",
+                  f"Vcxb cxb 0 {toggles(True, inside + last, T, EDGE)}"]
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -382,7 +369,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     def transresistance(node: str) -> str:
         """``node`` to ``vcm`` through ``1/Km``: a multiplier's current as a voltage."""
         if cell_glue:
-            return f"Xr{node} {node} vcm 0 {trans}"
+            return f"Xr{node} {node} vcm 0 {trans.name}"
         return f"R{node} {node} vcm {1 / Km:.9g}"
 
     L = len(sizes) - 1

@@ -72,3 +72,13 @@ def sky130_missing() -> str | None:
     except SimulationError as e:
         return str(e)
     return None
+
+
+def sky130_goal(cfg) -> float:
+    """V^2: XOR's goal for the cells' signals (``reproduce cancellation``'s SkyWater runs,
+    the cells' XOR of ``reproduce transistor``): the same rms error relative to the target
+    swing (``Vhigh - Vlow``) as :data:`aann.results.MSE_GOAL`, 0.01 V^2, on the ideal
+    circuit's 1 V swing (1.44e-4 V^2, 12 mV rms, on the cells' 0.12 V)."""
+    from ..results import MSE_GOAL
+
+    return MSE_GOAL * (cfg.data.Vhigh - cfg.data.Vlow) ** 2

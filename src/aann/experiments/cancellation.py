@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import load_average, md_table, save_figure, write_csv
+from ._common import load_average, md_table, save_figure, sky130_goal, write_csv
 from .report import write_fragment
 
 SEEDS = 10
@@ -284,12 +284,6 @@ def run_network(net: str, epochs: int, seeds: int, sigmas, engine: str, progress
 
 
 # --- the SkyWater cells ---------------------------------------------------------------
-
-def sky130_goal(cfg) -> float:
-    """XOR's goal for the cells' signals: the same rms error relative to the target swing
-    (``Vhigh - Vlow``) as 0.01 V^2 on the ideal circuit's 1 V swing."""
-    return GOAL * (cfg.data.Vhigh - cfg.data.Vlow) ** 2
-
 
 def sky130_base(cells: dict, epochs: int, seeds: int, trimmed: bool):
     """XOR 2-8-1 with the cells' laws and signals (inputs 0..0.2 V, targets 0.04 / 0.16 V,

@@ -165,7 +165,8 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                    xor_epochs: int = typer.Option(
                        0, "--xor-epochs", min=0, help="Epochs of the network of cells that "
                        "learns XOR (examples/cells_xor.toml: 100; 0, the default: not run; "
-                       "each run takes about 40 s an epoch on one core, docs/cells.md)."),
+                       "an epoch takes 16 s alone on a core, about 40 s two at once; "
+                       "docs/cells.md)."),
                    xor_seeds: int = typer.Option(
                        4, "--xor-seeds", min=0, help="Its initial weight sets at tt."),
                    xor_samples: int = typer.Option(

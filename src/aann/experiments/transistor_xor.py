@@ -7,9 +7,9 @@ a 2-3-1, every block a cell, each weight on the chopped differential charging pa
 untrimmed. Each run (a corner, an initial weight seed, optionally a PDK mismatch sample)
 is one ngspice co-simulation of ``epochs`` epochs and a read-out epoch with learning off;
 ``workers`` of them at once (each ngspice is one process). A run has learned when the
-read-out classifies every row and its MSE is below the goal (:func:`goal`). Beside them
-the native engine runs the same description (the cells' fitted laws at tt) for the tt
-seeds. Every finished run is kept in ``OUT/transistor_xor/`` and a run already there is
+read-out classifies every row and its MSE is below the goal (:func:`judge`). Beside them
+the native engine runs the same description (the cells' laws at tt, the multiplier
+tabulated) for the tt seeds. Every finished run is kept in ``OUT/transistor_xor/`` and a run already there is
 not repeated (Ctrl-C, then the same command, resumes).
 """
 
@@ -110,16 +110,6 @@ def readout_bound(cfg, W_out, table_error: float) -> float:
     return float(s * (4 * table_error + np.sum(Km * w * hidden)) + NEURON_ERROR_V)
 
 
-def goal(cfg) -> float:
-    """V^2: XOR's goal for the cells' signals (1.44e-4 V^2, 12 mV rms): the paper's 0.01 V^2
-    (:data:`aann.results.MSE_GOAL`) on its 1 V swing, scaled to the swing between the
-    targets, as ``reproduce cancellation``'s SkyWater runs
-    (:func:`aann.experiments.cancellation.sky130_goal`)."""
-    from ..results import MSE_GOAL
-
-    return MSE_GOAL * (cfg.data.Vhigh - cfg.data.Vlow) ** 2
-
-
 @dataclass(frozen=True)
 class Job:
     """One co-simulation: ``corner``, initial weights of ``seed``, PDK mismatch sample
@@ -141,13 +131,19 @@ def jobs(seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPLES) -> list[J
             + [Job("tt", 0, k) for k in range(pdk_samples)])
 
 
-def classified(v, cfg) -> bool:
-    """Every row on its target's side of the middle of the targets."""
+def judge(v, cfg) -> dict:
+    """The outputs ``v`` (V, one per row) read with learning off: their MSE and whether
+    the network ``learned``: every row on its target's side of the middle of the targets
+    and the MSE below :func:`~aann.experiments._common.sky130_goal`."""
     from ..datasets import for_config
+    from ._common import sky130_goal
 
     Y = np.asarray(for_config(cfg).Y, float)[:, 0]
+    v = np.asarray(v, float)
     mid = 0.5 * (cfg.data.Vlow + cfg.data.Vhigh)
-    return bool(np.all((np.asarray(v) > mid) == (Y > mid)))
+    mse = float(np.mean((v - Y) ** 2))
+    return {"mse_readout": mse,
+            "learned": bool(np.all((v > mid) == (Y > mid))) and mse < sky130_goal(cfg)}
 
 
 def run_job(cfg, job: Job, timeout: float = 36000) -> dict:
@@ -167,20 +163,18 @@ def run_job(cfg, job: Job, timeout: float = 36000) -> dict:
                    corner=job.corner, timeout=timeout, pdk_sample=job.pdk_sample,
                    **cell_arguments(cfg))
     v = co["Vout_readout"][:, 0]
-    mse = float(np.mean((v - Y[:, 0]) ** 2))
     return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
             "epochs": cfg.training.epochs, "seconds": time.perf_counter() - started,
             "points": int(co["points"]),
             "mse_rows": np.mean((co["Vout_rows"][..., 0] - Y[None, :, 0]) ** 2,
                                 axis=1).tolist(),
             "W_final": [w[-1].tolist() for w in co["W_epoch"]],
-            "readout": v.tolist(), "mse_readout": mse,
-            "learned": classified(v, cfg) and mse < goal(cfg)}
+            "readout": v.tolist(), **judge(v, cfg)}
 
 
 def native(cfg, seeds) -> dict:
     """The native engine on the same description (tt laws): per seed the MSE curve, the
-    outputs at the final weights, ``learned`` as the cells' runs."""
+    outputs at the final weights, judged as the cells' read-out (:func:`judge`)."""
     import aann
 
     r = aann.train(cfg.replace(training={"seeds": max(seeds) + 1}))
@@ -192,9 +186,8 @@ def native(cfg, seeds) -> dict:
     for s in seeds:
         W = [np.asarray(w[s]) for w in r.W_final]
         v = np.array([float(np.asarray(circuit.output(W, x))[0]) for x in X])
-        mse = float(np.asarray(r.mse)[s, -1])
         out[s] = {"mse": np.asarray(r.mse)[s].tolist(), "outputs": v.tolist(),
-                  "W_out": W[-1].tolist(), "learned": classified(v, cfg) and mse < goal(cfg)}
+                  "W_out": W[-1].tolist(), "learned": judge(v, cfg)["learned"]}
     return out
 
 
@@ -238,7 +231,9 @@ def run(out: Path, *, seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPL
         W = np.maximum(np.abs(np.asarray(cells["W_final"][-1])), np.abs(np.asarray(r["W_out"])))
         r["bound_V"] = readout_bound(cfg, W, table_error)
         r["apart_V"] = float(np.max(np.abs(np.subtract(cells["readout"], r["outputs"]))))
-    return {"runs": runs, "native": nat, "goal": goal(cfg), "epochs": epochs,
+    from ._common import sky130_goal
+
+    return {"runs": runs, "native": nat, "goal": sky130_goal(cfg), "epochs": epochs,
             "table_error_A": table_error}
 
 
