@@ -823,6 +823,22 @@ RESIDUE_CHOPPED = 1.25e-6  # V: its input-referred offset left by the chopper, r
 # PDK mismatch samples at 400 kHz (0.06 to 1.83 uV): a per-instance offset outside it
 
 
+def lm_blocks() -> dict:
+    """The cells' blocks with ``multiplier_lm`` (:data:`MULTIPLIER_LM`) as the multiplier."""
+    return {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+
+
+def lm_mismatch(residue: float = 1.0) -> dict:
+    """Every cell's PDK sigmas (``multiplier_lm``'s own) and the chopped differential
+    path's residue x ``residue`` as a per-instance sigma of the source's ``Voff``."""
+    return {**pdk_sigmas(cells=CELLS_LM), "Voff": residue * RESIDUE_CHOPPED}
+
+
+def chopped_path(cfg):
+    """``cfg`` with the chopped differential path's leak (``A_CHOPPED R_out`` at its Keta)."""
+    return cfg.replace(nonideal={"R_leak": A_CHOPPED * KETA_R_OUT / cfg.constants.Keta})
+
+
 def part_multiplier_lm(E):
     """The design point with ``multiplier_lm`` in every multiplier role (its own fitted law
     and ``Km``, 1.94 times the old cell's, untrimmed), nominal and with the PDK's sigmas
@@ -832,10 +848,7 @@ def part_multiplier_lm(E):
     current; and the chopped differential path in cells (its leak, and what its chopper
     leaves as a per-instance offset sigma outside the chopper, x1 and x2)."""
     res = {}
-    b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
-
-    def b_keta(sizes):
-        return config(sizes, E, b).constants.Keta
+    b = lm_blocks()
 
     def built(cfg):  # the charging cell's offset, its leak through the integrator
         return cfg.replace(nonideal={"Voff": VOFF_CELL, "R_leak": A_INTEGRATOR * KETA_R_OUT
@@ -857,9 +870,7 @@ def part_multiplier_lm(E):
             res.update(run_batch(
                 [(f"{tag} multiplier_lm, chopper {P}/row, the chopped differential path's "
                   f"leak and residue x{r:g}, PDK mismatch",
-                  at({**pdk_sigmas(cells=CELLS_LM), "Voff": r * RESIDUE_CHOPPED}).replace(
-                      nonideal={"R_leak": A_CHOPPED * KETA_R_OUT / b_keta(sizes)}))
-                 for r in (1, 2)], mc=True))
+                  chopped_path(at(lm_mismatch(r)))) for r in (1, 2)], mc=True))
     return res
 
 
@@ -870,7 +881,7 @@ def part_speed(E):
     (solver 16 steps a row: the large ``lambda`` rows are resolved); ``epoch_to_goal``
     per seed in the results. The design of examples/cells_xor.toml: 0.1 V, ``lambda``
     60, one period a row."""
-    b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+    b = lm_blocks()
     res = {}
     for P in (1, 4):
         for init in (0.05, 0.1, 0.15, 0.2, 0.4):
@@ -891,14 +902,13 @@ def part_speed_mismatch(E):
     learn at each ``lambda`` and initial range, one chopper period a row. The example
     (``lambda`` 60, +-0.1 V) learned for 2 of 8 in 100 epochs, and its PDK samples 0 and 1
     did not learn in ngspice."""
-    b = {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
+    b, mismatch = lm_blocks(), lm_mismatch()
     res = {}
     for init in (0.03, 0.1):
         for lam in (10.0, 30.0, 60.0):
-            mismatch = {**pdk_sigmas(cells=CELLS_LM), "Voff": RESIDUE_CHOPPED}
-            cfg = canc.technique_config(config((2, 3, 1), E, b, lam=lam, steps=16, init=init,
-                                               mismatch=mismatch), "chopper", {}, periods=1)
-            cfg = cfg.replace(nonideal={"R_leak": A_CHOPPED * KETA_R_OUT / cfg.constants.Keta})
+            cfg = chopped_path(canc.technique_config(
+                config((2, 3, 1), E, b, lam=lam, steps=16, init=init, mismatch=mismatch),
+                "chopper", {}, periods=1))
             res.update(run_batch([(f"2-3-1 multiplier_lm, chopper 1/row, init {init:g} V, "
                                    f"lambda {lam:g}, PDK mismatch, chopped path", cfg)],
                                  mc=True))

@@ -112,7 +112,8 @@ def _library_section(lib: Path, section: str) -> tuple[str, ...]:
             return tuple(lines)
         elif inside and words and not line.startswith("*"):
             if words[0] == ".include":
-                line = f'.include "{(lib.parent / words[1].strip(chr(34))).resolve()}"'
+                path = (lib.parent / words[1].strip('"')).resolve()
+                line = f'.include "{path}"'
             lines.append(line)
     raise SimulationError(f"{lib} has no section {section!r}; {INSTALL_HINT}")
 
