@@ -97,3 +97,18 @@ def test_real_process_prints_one_line_and_exits_2(tmp_path):
         assert p.returncode == 2, p.stderr
         assert p.stderr.startswith("error: ") and p.stderr.count("\n") == 1, p.stderr
         assert expected in p.stderr and "Traceback" not in p.stderr
+
+
+def test_ctrl_c_in_a_reproduction_says_so_and_exits_130(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in a command without its own handler (click turns it into Abort) still
+    tells the user what was kept, and exits 130 without a traceback."""
+    from aann.experiments import fig8
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fig8, "run", interrupted)
+    rc = main(["reproduce", "fig8", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert err == "interrupted; files already written are complete\n"

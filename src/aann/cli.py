@@ -5,6 +5,7 @@ Errors a user can cause print one line ``error: ...`` and exit with code 2.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -323,6 +324,34 @@ from .experiments.cli import reproduce_app  # noqa: E402
 
 app.add_typer(reproduce_app, name="reproduce")
 
+INTERRUPTED = "interrupted; files already written are complete"
+
+
+def _saying_when_interrupted(command):
+    """``command`` printing :data:`INTERRUPTED` on Ctrl-C and exiting 130. Typer turns a
+    KeyboardInterrupt into a bare exit 130; commands with more to say (train,
+    montecarlo, sweep: how to resume) catch it themselves first."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            typer.echo(INTERRUPTED, err=True)
+            raise typer.Exit(130) from None
+
+    return wrapped
+
+
+def _commands_say_when_interrupted(typer_app) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = _saying_when_interrupted(info.callback)
+    for group in typer_app.registered_groups:
+        _commands_say_when_interrupted(group.typer_instance)
+
+
+_commands_say_when_interrupted(app)
+
 
 def _one_line(message: str) -> str:
     """A message on one line: a newline (e.g. in a path) is shown as ``\\n``."""
@@ -343,7 +372,7 @@ def main(argv=None) -> int:
         print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; files already written are complete", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except typer.Exit as e:
         return e.exit_code
