@@ -100,7 +100,7 @@ def test_real_process_prints_one_line_and_exits_2(tmp_path):
 
 
 def test_ctrl_c_in_a_reproduction_says_so_and_exits_130(tmp_path, capsys, monkeypatch):
-    """Ctrl-C in a command without its own handler (click turns it into Abort) still
+    """Ctrl-C in a command without its own handler (typer makes it a bare exit 130) still
     tells the user what was kept, and exits 130 without a traceback."""
     from aann.experiments import fig8
 
