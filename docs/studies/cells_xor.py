@@ -139,12 +139,14 @@ def goal_of(cfg) -> float:
 
 # --- running --------------------------------------------------------------------------------
 
-def run_batch(named, mc=False):
+def run_batch(named, mc=False, seed=None):
     """Train every (name, cfg) x 8 seeds in one engine call (one structure); ``mc``: network
-    k is Monte Carlo sample k of [mismatch]. Returns {name: figures}."""
+    k is Monte Carlo sample k of [mismatch]; ``seed``: every network starts from that
+    seed's weights (else network k from seed k). Returns {name: figures}."""
     variants = []
     for _, cfg in named:
-        variants += [aann.Variant(cfg, k, sample=k if mc else None) for k in range(SEEDS)]
+        variants += [aann.Variant(cfg, k if seed is None else seed, sample=k if mc else None)
+                     for k in range(SEEDS)]
     t = time.time()
     r = aann.train_variants(variants)
     wall = time.time() - t
@@ -915,13 +917,52 @@ def part_speed_mismatch(E):
     return res
 
 
+def part_mismatch_seed0(E):
+    """The PDK's sigmas (as part ``speed_mismatch``) with every network starting from
+    seed 0's weights, as the ngspice runs of PDK samples do (network k: sample k). (a)
+    At the example's design (``lambda`` 60, chopper 1/row, +-0.1 V): which sigmas, left
+    out, let it learn. (b) ``lambda`` 30 and 60 at 1, 2, 4, 8 chopper periods a row.
+    (c) Candidate designs without mismatch, seeds 0..7 (the tt seeds' claim)."""
+    b, every = lm_blocks(), lm_mismatch()
+    keys = [k for k in every if k != "seed"]
+    charge = [k for k in keys if k.startswith("multiplier.")
+              and not k.startswith("multiplier.forward.")]
+
+    def only(kept):  # the others x 1e-30: the same draws, nominal to the last bit
+        return {k: v if k == "seed" or k in kept else
+                (f"{float(v[:-1]) * 1e-30:.6g}%" if isinstance(v, str) else v * 1e-30)
+                for k, v in every.items()}
+
+    def at(mismatch, lam=60.0, P=1):
+        return chopped_path(canc.technique_config(
+            config((2, 3, 1), E, b, lam=lam, steps=16, init=0.1, mismatch=mismatch),
+            "chopper", {}, periods=P))
+
+    tag = "2-3-1 multiplier_lm, +-0.1 V, chopped path"
+    res = run_batch([(f"{tag}, lambda 60, chopper 1/row, seed 0, {name}", at(mm)) for name, mm in (
+        ("every PDK sigma", every), ("no sigma", only([])),
+        ("all but the delta/charge/type2 multipliers'", only([k for k in keys if k not in charge])),
+        ("all but the chopped path's residue", only([k for k in keys if k != "Voff"])),
+        ("all but those two", only([k for k in keys if k != "Voff" and k not in charge])),
+        ("only the delta/charge/type2 multipliers'", only(charge)),
+        ("only the chopped path's residue", only(["Voff"])))], mc=True, seed=0)
+    for lam in (30.0, 60.0):
+        for P in (1, 2, 4, 8):
+            res.update(run_batch([(f"{tag}, lambda {lam:g}, chopper {P}/row, seed 0, every "
+                                   "PDK sigma", at(every, lam, P))], mc=True, seed=0))
+    for lam, P in ((30.0, 2), (45.0, 4), (60.0, 4), (60.0, 8)):
+        res.update(run_batch([(f"{tag}, lambda {lam:g}, chopper {P}/row, seeds 0-7, no sigma",
+                               at(only([]), lam, P))], mc=True))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
          "final": part_final, "charging": part_charging,
          "charging_output": part_charging_output, "mismatch": part_mismatch,
          "multiplier_lm": part_multiplier_lm, "speed": part_speed,
-         "speed_mismatch": part_speed_mismatch}
+         "speed_mismatch": part_speed_mismatch, "mismatch_seed0": part_mismatch_seed0}
 
 
 def main(argv=None):
