@@ -928,10 +928,9 @@ def part_mismatch_seed0(E):
     charge = [k for k in keys if k.startswith("multiplier.")
               and not k.startswith("multiplier.forward.")]
 
-    def only(kept):  # the others x 1e-30: the same draws, nominal to the last bit
-        return {k: v if k == "seed" or k in kept else
-                (f"{float(v[:-1]) * 1e-30:.6g}%" if isinstance(v, str) else v * 1e-30)
-                for k, v in every.items()}
+    def only(kept):  # the others x 1e-30 (pdk_sigmas): the same draws, nominal to the bit
+        return {**pdk_sigmas(keys=kept, cells=CELLS_LM),
+                "Voff": RESIDUE_CHOPPED * (1.0 if "Voff" in kept else 1e-30)}
 
     def at(mismatch, lam=60.0, P=1):
         return chopped_path(canc.technique_config(
