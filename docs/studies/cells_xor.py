@@ -830,10 +830,11 @@ def lm_blocks() -> dict:
     return {**blocks(), "multiplier": dict(MULTIPLIER_LM)}
 
 
-def lm_mismatch(residue: float = 1.0) -> dict:
-    """Every cell's PDK sigmas (``multiplier_lm``'s own) and the chopped differential
-    path's residue x ``residue`` as a per-instance sigma of the source's ``Voff``."""
-    return {**pdk_sigmas(cells=CELLS_LM), "Voff": residue * RESIDUE_CHOPPED}
+def lm_mismatch(residue: float = 1.0, keys=None) -> dict:
+    """Every cell's PDK sigmas (``multiplier_lm``'s own; ``keys``: only those, as
+    :func:`pdk_sigmas`) and the chopped differential path's residue x ``residue`` as a
+    per-instance sigma of the source's ``Voff``."""
+    return {**pdk_sigmas(keys=keys, cells=CELLS_LM), "Voff": residue * RESIDUE_CHOPPED}
 
 
 def chopped_path(cfg):
@@ -929,8 +930,7 @@ def part_mismatch_seed0(E):
               and not k.startswith("multiplier.forward.")]
 
     def only(kept):  # the others x 1e-30 (pdk_sigmas): the same draws, nominal to the bit
-        return {**pdk_sigmas(keys=kept, cells=CELLS_LM),
-                "Voff": RESIDUE_CHOPPED * (1.0 if "Voff" in kept else 1e-30)}
+        return lm_mismatch(1.0 if "Voff" in kept else 1e-30, keys=kept)
 
     def at(mismatch, lam=60.0, P=1):
         return chopped_path(canc.technique_config(
