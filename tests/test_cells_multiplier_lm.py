@@ -56,3 +56,44 @@ def test_mismatch_spread_is_within_the_targets():
     sigmas = mc.sigmas()
     for key, sigma in SIGMA_8.items():
         assert sigmas[key][0] <= K_99 * sigma, key
+
+
+def test_equivalent_pole_recovers_a_first_order_lag():
+    """A square wave at f through a pole f3dB, integrated step by step (not the closed
+    form equivalent_pole inverts), demodulated over its last periods: the pole is found
+    within 0.5 %."""
+    from aann.cells.bandwidth import equivalent_pole
+
+    for f_chop, f3dB in [(100e3, 1e6), (800e3, 1e6), (400e3, 4e5)]:
+        tau, h, n = 1 / (2 * np.pi * f3dB), 1 / (2 * f_chop), 200
+        dt, y, kept = h / n, 0.0, []
+        for half in range(40):
+            s = 1.0 if half % 2 == 0 else -1.0
+            total = 0.0
+            for _ in range(n):  # exact for a constant input over the step
+                y_next = s + (y - s) * np.exp(-dt / tau)
+                total += s * (s * dt + (y - s) * tau * (1 - np.exp(-dt / tau)))
+                y = y_next
+            kept.append(total / h)
+        assert equivalent_pole(np.mean(kept[-8:]), f_chop) == pytest.approx(f3dB, rel=5e-3)
+    assert np.isnan(equivalent_pole(-0.2, 1e6)) and np.isnan(equivalent_pole(1.0, 1e6))
+
+
+@pytest.mark.ngspice
+@pytest.mark.sky130
+def test_a_chopped_input_sees_a_slower_pole_than_the_small_signal_one():
+    """Input 1 chopped by +-0.16 V (the error at the modulator) keeps the product as a
+    pole of about 1 MHz would (measured 0.94 at 100 kHz, 0.48 at 800 kHz: 1.03 and
+    0.94 MHz), below the 1.9 MHz of the small-signal AC on input 2; chopped, input 2 is
+    slower still (0.41 at 400 kHz: 0.39 MHz). This is why the cells' chopper loses
+    most of the gradient at 8 periods a 10 us row (docs/cells.md)."""
+    from aann.cells.bandwidth import equivalent_pole, measure_chopped_gain
+
+    cell = CELLS["multiplier_lm"]
+    one = measure_chopped_gain(cell, [100e3, 800e3], chopped_input=1)
+    assert one["static"] == pytest.approx(1.2725e-4 * 0.16 * 1e-3, rel=0.05)  # Km A B
+    assert one[100e3] > 0.9 and one[800e3] < 0.6
+    for f in (100e3, 800e3):
+        assert 0.8e6 < equivalent_pole(one[f], f) < 1.3e6
+    two = measure_chopped_gain(cell, [400e3], chopped_input=2)
+    assert equivalent_pole(two[400e3], 400e3) < 0.6e6

@@ -9,6 +9,13 @@ with both inputs at ``Vcm``, its output unloaded. ``f3dB`` is where the
 gain's magnitude first falls to ``1/sqrt(2)`` of its low-frequency value
 (interpolated in log-log); it is the ``f3dB`` of the block's first-order pole
 where the laws have one.
+
+A chopper asks more of a multiplier than that small-signal pole: the modulator swings
+an input by the whole error (+-0.16 V in the cells' XOR) at every clock edge.
+:func:`measure_chopped_gain` drives one input with that square wave at the chopper's
+frequency, the other input DC, and gives the demodulated mean output current over the
+static one: the share of the product a chopper at that frequency keeps, and the
+single pole (:func:`equivalent_pole`) that would keep the same share.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import math
 
 import numpy as np
 
+from ..cancellation import chopper_loss
+from .chopped import EDGE, toggles
 from .library import VCM, VDD, Cell
 from .models import model_lines, run_with_models
 
@@ -67,3 +76,81 @@ def measure_f3db(cell: Cell, corner: str = "tt", temp: float = 27.0) -> float:
     plot = run_with_models(ac_testbench(cell, corner, temp), name="ac")[0]
     out = plot["i(vo)"] if cell.kind in ("multiplier", "charging") else plot["v(out)"]
     return f3db(plot.sweep, out)
+
+
+CHOPPED_AMPLITUDE = 0.16  # V: the error's swing at the modulator (the XOR targets' span)
+CHOPPED_OTHER = 1e-3  # V: the other input, held (a delta's size in the cells' XOR)
+CHOPPED_PERIODS = 6  # periods simulated; the mean is taken over the last four
+
+
+def chopped_testbench(cell: Cell, f_chop: float | None, chopped_input: int = 1,
+                      amplitude: float = CHOPPED_AMPLITUDE, other: float = CHOPPED_OTHER,
+                      corner: str = "tt", temp: float = 27.0) -> str:
+    """The netlist of a multiplier cell with input ``chopped_input`` (1 or 2) a square
+    wave ``s(t) amplitude`` (V, about ``Vcm``; ``s`` = +-1 at ``f_chop``, Hz, edges of
+    :data:`aann.cells.chopped.EDGE`) and the other input at ``other`` (V): its output
+    current into ``Vcm`` (``Vo``) over :data:`CHOPPED_PERIODS` periods. ``f_chop =
+    None``: the static response instead, the chopped input at ``+amplitude`` and at
+    ``-amplitude`` (a DC sweep of two points)."""
+    if cell.kind != "multiplier":
+        raise ValueError(f"{cell.name} is a {cell.kind}: the chopped gain is a multiplier's")
+    if chopped_input not in (1, 2):
+        raise ValueError(f"chopped_input is 1 or 2, not {chopped_input!r}")
+    chopped, held = ("v1", "v2") if chopped_input == 1 else ("v2", "v1")
+    lines = [f"* aann: {cell.name}, input {chopped_input} chopped at "
+             f"{'DC' if f_chop is None else f'{f_chop:g} Hz'}, corner {corner}, {temp:g} C",
+             model_lines(corner, temp).rstrip(), cell.text.strip(),
+             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
+             f"Vh {held} vcm DC {other:g}", f"Vo out 0 {VCM:g}",
+             f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
+    if f_chop is None:
+        lines += [f"Vc {chopped} vcm DC 0",
+                  f".dc Vc {-amplitude:g} {amplitude:g} {2 * amplitude:g}"]
+    else:
+        T = CHOPPED_PERIODS / f_chop
+        edges = [(k + 1) / (2 * f_chop) for k in range(2 * CHOPPED_PERIODS - 1)]
+        step = T / (400 * CHOPPED_PERIODS)
+        lines += [f"Vs s 0 {toggles(True, edges, T, EDGE)}",
+                  f"B{chopped} {chopped} 0 V = {VCM:g} + {amplitude:g} * (2 * V(s) / {VDD:g} - 1)",
+                  ".options method=gear reltol=1e-4",
+                  f".tran {step:.6g} {T:.9g} 0 {step:.6g}"]
+    return "\n".join(lines + [".end", ""])
+
+
+def measure_chopped_gain(cell: Cell, frequencies, chopped_input: int = 1,
+                         amplitude: float = CHOPPED_AMPLITUDE, other: float = CHOPPED_OTHER,
+                         corner: str = "tt", temp: float = 27.0) -> dict:
+    """For each chopper frequency (Hz): the demodulated mean output current over the
+    last four of :data:`CHOPPED_PERIODS` periods, ``mean(s I)``, over the static one,
+    ``(I(+amplitude) - I(-amplitude)) / 2`` at the same held input: 1 for a cell that
+    keeps the whole product, below 0 where its output lags by more than a half period.
+    Under ``"static"``: that static current (A)."""
+    def run(f):
+        netlist = chopped_testbench(cell, f, chopped_input, amplitude, other, corner, temp)
+        plot = run_with_models(netlist, name="chopped")[0]
+        return np.real(plot.sweep), np.real(plot["i(vo)"]), plot
+
+    _, current, _ = run(None)
+    static = float(current[-1] - current[0]) / 2
+    gains = {"static": static}
+    for f in frequencies:
+        t, current, plot = run(f)
+        s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
+        keep = t >= (CHOPPED_PERIODS - 4) / f
+        mean = np.trapezoid((s * current)[keep], t[keep]) / (t[keep][-1] - t[keep][0])
+        gains[f] = float(mean / static)
+    return gains
+
+
+def equivalent_pole(gain: float, f_chop: float) -> float:
+    """The ``f3dB`` (Hz) of the first-order pole that keeps ``gain`` of a square wave at
+    ``f_chop`` demodulated (``1 -`` :func:`aann.cancellation.chopper_loss`); NaN for a
+    gain outside (0, 1), which no such pole gives."""
+    if not 0 < gain < 1:
+        return float("nan")
+    h = 1 / (2 * f_chop)
+    lo, hi = h * 1e-6, h * 1e6  # the kept share falls from 1 to 0 as tau grows
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if 1 - chopper_loss(mid, h) > gain else (lo, mid)
+    return 1 / (2 * math.pi * math.sqrt(lo * hi))
