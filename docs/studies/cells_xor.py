@@ -955,13 +955,96 @@ def part_mismatch_seed0(E):
     return res
 
 
+def chopped_pole_design(E, t_row=10e-6):
+    """``at(mismatch, lam, P, init=0.1)``: the 2-3-1 of ``multiplier_lm`` on the chopped
+    path, its multipliers' poles as :func:`part_chopped_pole` says for rows of ``t_row``
+    (s), ``lambda``, the chopper ``P`` periods a row, initial weights within +-``init`` V,
+    ``E`` epochs."""
+    scale = t_row / 1e-12  # the cells' row over the study's
+    b = lm_blocks()
+    b["multiplier"] = {**b["multiplier"], **{role: {"f3dB": f * scale} for role, f in (
+        ("delta", 1.05e6), ("charge", 1.3e6), ("type2", 1.3e6), ("forward", 0.95e6))}}
+
+    def at(mismatch, lam, P, init=0.1):
+        cfg = config((2, 3, 1), E, b, lam=lam, init=init, mismatch=mismatch)
+        # steps = "auto": enough for lambda and for the fastest pole in each half period
+        # (technique_config spreads a row's steps over the half periods, poles unseen)
+        return chopped_path(canc.technique_config(cfg, "chopper", {}, periods=P)).replace(
+            solver={"steps": "auto"})
+
+    return at
+
+
+def part_chopped_pole(E):
+    """``mismatch_seed0`` with the multipliers' poles as their chopped gain measures them
+    (docs/cells.md, "Bandwidth"; ``multiplier_lm`` at tt, the share of a square wave kept
+    at 200 and 800 kHz as a first-order pole would keep it), each at its role's operating
+    point: delta (input 1 the chopped error, input 2 the derivative, about 1 mV) 1.05 MHz;
+    charge and Type2 (input 1 the chopped delta, input 2 an input or a weight, 0.05 to
+    0.2 V) 1.3 MHz; forward (input 2 the inputs, stepping at every row edge; input 1 a
+    weight) 0.95 MHz; for a 10 us row (scaled to the study's 1 ps row). (a) seed 0, every
+    PDK sigma, ``lambda`` 30 and 60 at 1, 2, 4, 8 chopper periods a row; (b) seeds 0..7
+    without sigma at the two designs run in ngspice (``lambda`` 60 at 1/row, ``lambda``
+    30 at 2/row)."""
+    at, every, none = chopped_pole_design(E), lm_mismatch(), lm_mismatch(1e-30, keys=[])
+    tag = "2-3-1 multiplier_lm, +-0.1 V, chopped path, chopped-gain poles"
+    res = {}
+    for lam in (30.0, 60.0):
+        for P in (1, 2, 4, 8):
+            res.update(run_batch([(f"{tag}, lambda {lam:g}, chopper {P}/row, seed 0, every "
+                                   "PDK sigma", at(every, lam, P))], mc=True, seed=0))
+    for lam, P in ((60.0, 1), (30.0, 2)):
+        res.update(run_batch([(f"{tag}, lambda {lam:g}, chopper {P}/row, seeds 0-7, no sigma",
+                               at(none, lam, P))], mc=True))
+    return res
+
+
+def part_chopped_pole_designs(E):
+    """With the chopped-gain poles (:func:`part_chopped_pole`): designs for both claims,
+    ``lambda`` 30, 45, 60, 90 x the chopper 1, 2, 4 periods a row x initial weights
+    within +-0.07, 0.1, 0.14 V; each as seeds 0..7 without sigma (the tt seeds' claim:
+    3 of seeds 0..3) and as 8 PDK-sigma samples from seed 0 (the samples' claim)."""
+    at, every, none = chopped_pole_design(E), lm_mismatch(), lm_mismatch(1e-30, keys=[])
+    res = {}
+    for P in (1, 2, 4):
+        grid = [(lam, init) for lam in (30.0, 45.0, 60.0, 90.0) for init in (0.07, 0.1, 0.14)]
+        name = "2-3-1 multiplier_lm, chopped path, chopped-gain poles, lambda {:g}, chopper " \
+            f"{P}/row, +-{{:g}} V, {{}}"
+        res.update(run_batch([(name.format(lam, init, "seeds 0-7, no sigma"),
+                               at(none, lam, P, init)) for lam, init in grid], mc=True))
+        res.update(run_batch([(name.format(lam, init, "seed 0, every PDK sigma"),
+                               at(every, lam, P, init)) for lam, init in grid],
+                             mc=True, seed=0))
+    return res
+
+
+def part_chopped_pole_rows(E):
+    """With the chopped-gain poles: the chopper at 200 kHz (each chopped multiplier keeps
+    0.88) with more periods a row in longer rows, 2/row at 10 us, 4/row at 20 us, 8/row at
+    40 us (``C`` grown with ``t_row``: ``lambda`` kept), ``lambda`` 30, 45 and 60, +-0.1 V;
+    seeds 0..7 without sigma and 8 PDK-sigma samples from seed 0."""
+    every, none = lm_mismatch(), lm_mismatch(1e-30, keys=[])
+    res = {}
+    for P, t_row in ((2, 10e-6), (4, 20e-6), (8, 40e-6)):
+        at = chopped_pole_design(E, t_row)
+        name = f"2-3-1 multiplier_lm, chopped path, chopped-gain poles, {t_row * 1e6:g} us rows, " \
+            f"chopper {P}/row, lambda {{:g}}, {{}}"
+        res.update(run_batch([(name.format(lam, "seeds 0-7, no sigma"), at(none, lam, P))
+                              for lam in (30.0, 45.0, 60.0)], mc=True))
+        res.update(run_batch([(name.format(lam, "seed 0, every PDK sigma"), at(every, lam, P))
+                              for lam in (30.0, 45.0, 60.0)], mc=True, seed=0))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
          "final": part_final, "charging": part_charging,
          "charging_output": part_charging_output, "mismatch": part_mismatch,
          "multiplier_lm": part_multiplier_lm, "speed": part_speed,
-         "speed_mismatch": part_speed_mismatch, "mismatch_seed0": part_mismatch_seed0}
+         "speed_mismatch": part_speed_mismatch, "mismatch_seed0": part_mismatch_seed0,
+         "chopped_pole": part_chopped_pole, "chopped_pole_designs": part_chopped_pole_designs,
+         "chopped_pole_rows": part_chopped_pole_rows}
 
 
 def main(argv=None):
