@@ -82,11 +82,12 @@ def test_equivalent_pole_recovers_a_first_order_lag():
 @pytest.mark.ngspice
 @pytest.mark.sky130
 def test_a_chopped_input_sees_a_slower_pole_than_the_small_signal_one():
-    """Input 1 chopped by +-0.16 V (the error at the modulator) keeps the product as a
-    pole of about 1 MHz would (measured 0.94 at 100 kHz, 0.48 at 800 kHz: 1.03 and
-    0.94 MHz), below the 1.9 MHz of the small-signal AC on input 2; chopped, input 2 is
-    slower still (0.41 at 400 kHz: 0.39 MHz). This is why the cells' chopper loses
-    most of the gradient at 8 periods a 10 us row (docs/cells.md)."""
+    """Input 1 chopped by +-0.16 V (the error at the modulator), input 2 at 1 mV (a
+    derivative's size), keeps the product as a pole of about 1 MHz would (measured 0.94
+    at 100 kHz, 0.48 at 800 kHz: 1.03 and 0.94 MHz), below the 1.9 MHz of the
+    small-signal AC on input 2; chopped, input 2 is slower still there (0.41 at 400 kHz:
+    0.39 MHz). Most of what the cells' chopper loses at 8 periods a 10 us row
+    (docs/cells.md)."""
     from aann.cells.bandwidth import equivalent_pole, measure_chopped_gain
 
     cell = CELLS["multiplier_lm"]
