@@ -1,0 +1,265 @@
+"""How fast the cells' chopper may run: ngspice testbenches of ``multiplier_lm`` and of the
+2-3-1 of cells chopped (issue #25; docs/cells.md, "Bandwidth" and "A network of cells that
+learns XOR").
+
+Every part runs ngspice with the SkyWater models at tt, 27 C, and prints its table:
+
+- ``gains``: :func:`aann.cells.bandwidth.measure_chopped_gain` of ``multiplier_lm`` and
+  ``multiplier``, each input chopped by +-0.16 V (the other at 1 mV), 50 kHz to 1.6 MHz,
+  with the first-order pole that keeps as much (about 30 s);
+- ``operating``: ``multiplier_lm`` at other amplitudes and other levels of the held input;
+- ``coupling``: the output neuron held at its rail (4 uA into its net node: 264.6 mV, the
+  derivative 0.765 mV), the derivative core read by the delta multiplier's input 2 while
+  input 1 is chopped at 800 kHz or held: the derivative node's swing and the product kept;
+- ``load``: the delta multiplier into its transresistance cell, with and without the seven
+  ``multiplier_lm`` inputs that read a delta in the 2-3-1;
+- ``chain``: the output bias weight's chain (derivative core, delta, transresistance,
+  charge multiplier at ``Vbias``) chopped, against two first-order poles in cascade;
+- ``network``: the first row of ``examples/cells_xor.toml`` (seed 0) at 1 and 8 chopper
+  periods a row, every node saved, the mean of ``s V`` over the row at the error, delta and
+  charge nodes (about a minute, two at once);
+- ``epoch``: one epoch of the example at 2, 4 and 8 periods a row: the weights' moves (2 to
+  5 minutes, two at once).
+
+Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import aann
+from aann.cells import cosim
+from aann.cells.bandwidth import equivalent_pole, measure_chopped_gain
+from aann.cells.chopped import EDGE, toggles
+from aann.cells.library import CELLS, GLUE, VCM, VDD
+from aann.cells.models import model_lines, run_with_models
+from aann.datasets import for_config
+from aann.io import random_weights
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cells_xor.toml"
+LM = CELLS["multiplier_lm"]
+NET_RAIL = 4e-6  # A into the output neuron's net node: its state in the example's first row
+POLES = {"delta": 1.05e6, "charge": 1.3e6}  # Hz: their chopped equivalents (part operating)
+
+
+def _transient(lines, f, periods=6):
+    """``lines`` with the clock ``s`` at ``f`` (Hz) for ``periods`` periods and a
+    transient over them; the plot."""
+    T = periods / f
+    edges = [(k + 1) / (2 * f) for k in range(2 * periods - 1)]
+    step = T / (400 * periods)
+    return run_with_models("\n".join(
+        lines + [f"Vs s 0 {toggles(True, edges, T, EDGE)}", ".options method=gear reltol=1e-4",
+                 f".tran {step:.6g} {T:.9g} 0 {step:.6g}", ".end", ""]), name="chop")[0]
+
+
+def _demodulated(plot, vector, f, skip=2):
+    """The mean of ``s x`` after ``skip`` periods (x: ``vector`` of ``plot``, a node's
+    voltage taken from ``Vcm``: ``s`` is not exactly +1 half the time on the time grid)."""
+    t = np.real(plot.sweep)
+    s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
+    x = np.real(plot[vector]) - (VCM if vector.startswith("v(") else 0.0)
+    keep = t >= skip / f
+    return float(np.trapezoid((s * x)[keep], t[keep])
+                 / (t[keep][-1] - t[keep][0]))
+
+
+def _square(node: str) -> str:
+    """A B source driving ``node`` with the error's square wave, ``s`` 0.16 V about Vcm."""
+    return f"B{node} {node} 0 V = {VCM:g} + 0.16 * (2 * V(s) / {VDD:g} - 1)"
+
+
+def _static(lines, node, vector, amplitude=0.16):
+    """Half the change of ``vector`` as ``node`` steps from ``-amplitude`` to ``+amplitude``
+    about ``Vcm`` (a DC sweep of two points): the product the chopper should keep."""
+    plot = run_with_models("\n".join(lines + [
+        f"Vc {node} vcm DC 0", f".dc Vc {-amplitude:g} {amplitude:g} {2 * amplitude:g}",
+        ".end", ""]), name="static")[0]
+    x = np.real(plot[vector])
+    return float(x[-1] - x[0]) / 2
+
+
+def _head():
+    return ["* aann docs/studies/cells_chopper.py", model_lines("tt").rstrip(), LM.text.strip(),
+            f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
+
+
+def _neuron_at_rail():
+    """The output neuron's sigmoid and derivative core on a net node held by NET_RAIL."""
+    return [CELLS["sigmoid"].text.strip(), GLUE["derivative_core"].text.strip(),
+            f"Iin 0 net DC {NET_RAIL:g}", "Xs net o vcm vdd 0 aann_sigmoid",
+            "Xd net d vcm vdd 0 aann_derivative_core"]
+
+
+def two_poles_kept(f, poles) -> float:
+    """The share of a square wave at ``f`` that first-order poles ``poles`` (Hz) in
+    cascade keep, demodulated: the sum over its odd harmonics of ``8/(pi n)^2 Re H``."""
+    total = 0.0
+    for n in range(1, 4001, 2):
+        H = 1.0
+        for fp in poles:
+            H /= complex(1.0, n * f / fp)
+        total += 8 / (math.pi * n) ** 2 * H.real
+    return total
+
+
+def part_gains():
+    freqs = [50e3, 100e3, 200e3, 400e3, 800e3, 1.6e6]
+    print("| chopped input, cell | " + " | ".join(f"{f / 1e3:g} kHz" for f in freqs)
+          + " | equivalent pole, 200-800 kHz (MHz) |")
+    for name in ("multiplier_lm", "multiplier"):
+        for inp in (1, 2):
+            g = measure_chopped_gain(CELLS[name], freqs, chopped_input=inp)
+            poles = [equivalent_pole(g[f], f) / 1e6 for f in (200e3, 400e3, 800e3)]
+            print(f"| {inp}, {name} | " + " | ".join(f"{g[f]:.3f}" for f in freqs)
+                  + f" | {', '.join(f'{p:.2f}' for p in poles)} |", flush=True)
+
+
+def part_operating():
+    freqs = [200e3, 800e3]
+    for inp, amplitude, other in [(1, 0.01, 1e-3), (1, 0.04, 1e-3), (1, 0.16, 1e-3),
+                                  (1, 0.16, 0.05), (1, 0.16, 0.2), (2, 0.01, 1e-3),
+                                  (2, 0.1, 0.05), (2, 0.1, 0.1), (2, 0.1, 0.3)]:
+        g = measure_chopped_gain(LM, freqs, chopped_input=inp, amplitude=amplitude, other=other)
+        print(f"input {inp} chopped by +-{amplitude:g} V, the other at {other:g} V: "
+              + ", ".join(f"{f / 1e3:g} kHz {g[f]:.3f} ({equivalent_pole(g[f], f) / 1e6:.2f} MHz)"
+                          for f in freqs), flush=True)
+
+
+def part_coupling():
+    f = 800e3
+    ideal = measure_chopped_gain(LM, [f], chopped_input=1, other=0.765e-3)[f]
+    for chopped in (False, True):
+        v1 = _square("v1") if chopped else "Vv1 v1 vcm DC 0.16"
+        plot = _transient(_head() + _neuron_at_rail() + [
+            v1, f"Xm v1 d out vcm vdd 0 {LM.name}", f"Vo out 0 {VCM:g}"], f)
+        t = np.real(plot.sweep)
+        d = (np.real(plot["v(d)"]) - VCM)[t >= 2 / f] * 1e3
+        net = (np.real(plot["v(net)"]) - VCM)[t >= 2 / f] * 1e3
+        line = (f"input 1 {'chopped' if chopped else 'held'}: net {net.mean():.1f} mV, the "
+                f"derivative {d.min():.3f} to {d.max():.3f} mV")
+        if chopped:
+            static = _static(_head() + _neuron_at_rail() + [
+                f"Xm v1 d out vcm vdd 0 {LM.name}", f"Vo out 0 {VCM:g}"], "v1", "i(vo)")
+            kept = _demodulated(plot, "i(vo)", f) / static
+            line += f"; kept {kept:.3f} (from an ideal {0.765:g} mV source: {ideal:.3f})"
+        print(line, flush=True)
+
+
+def part_load():
+    tr = cosim.transresistance_cell("multiplier_lm")
+    for n in (0, 7):
+        lines = _head() + [tr.text.strip(), "Vh v2 vcm DC 1e-3", f"Xm v1 v2 dl vcm vdd 0 {LM.name}",
+                           f"Xr dl vcm 0 {tr.name}", "Vx x vcm DC 0.1"]
+        lines += [f"Xl{k} dl x o{k} vcm vdd 0 {LM.name}\nVo{k} o{k} 0 {VCM:g}" for k in range(n)]
+        static = _static(lines, "v1", "v(dl)")
+        kept = []
+        for f in (100e3, 200e3, 400e3, 800e3):
+            plot = _transient(lines + [_square("v1")], f)
+            kept.append(_demodulated(plot, "v(dl)", f) / static)
+        print(f"{n} multiplier inputs on the delta node: kept at 100, 200, 400, 800 kHz "
+              + ", ".join(f"{k:.3f}" for k in kept), flush=True)
+
+
+def part_chain():
+    tr = cosim.transresistance_cell("multiplier_lm")
+    lines = _head() + _neuron_at_rail() + [
+        tr.text.strip(), f"Xm1 e d dl vcm vdd 0 {LM.name}", f"Xr dl vcm 0 {tr.name}",
+        "Vb xb vcm DC 0.2", f"Xm2 dl xb out vcm vdd 0 {LM.name}", f"Vo out 0 {VCM:g}"]
+    held = []
+    for sign in (1, -1):  # the static product: the error held at +-0.16 V, settled
+        plot = run_with_models("\n".join(lines + [
+            f"Ve e vcm DC {0.16 * sign:g}", ".options method=gear reltol=1e-4",
+            ".tran 10n 20u 0 10n", ".end", ""]), name="chain")[0]
+        held.append(float(np.real(plot["i(vo)"])[-1]))
+    static = (held[0] - held[1]) / 2
+    print(f"static product {static * 1e9:.3f} nA (offset {(held[0] + held[1]) / 2 * 1e9:.2f} nA)")
+    print("| kHz | the chain kept | poles " + " and ".join(f"{p / 1e6:g}" for p in POLES.values())
+          + " MHz |")
+    for f in (100e3, 200e3, 400e3, 800e3):
+        plot = _transient(lines + [_square("e")], f)
+        print(f"| {f / 1e3:g} | {_demodulated(plot, 'i(vo)', f) / static:.3f} | "
+              f"{two_poles_kept(f, POLES.values()):.3f} |", flush=True)
+
+
+def _example_netlist(P, rows, save_read, epochs=1):
+    cfg = aann.load_toml(EXAMPLE)
+    data = for_config(cfg)
+    W0 = random_weights([2, 3, 1], 0, cfg.training.init_range)
+    args = {**cosim.cell_arguments(cfg), "chopper_periods": P}
+    return W0, cfg, cosim.cosim_netlist(
+        [2, 3, 1], W0, data.X[:rows], data.Y[:rows] * 1.0, t_row=cfg.training.t_row,
+        epochs=epochs, C=cfg.constants.C, Vbias=cfg.constants.Vbias, save_read=save_read,
+        **args)
+
+
+def _network_row(P):
+    _, cfg, netlist = _example_netlist(P, rows=1, save_read=False)
+    plot = run_with_models(netlist, name="row", timeout=3600)[0]
+    t, T = np.real(plot.sweep), cfg.training.t_row
+    s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
+    keep = t <= T
+
+    def demodulated(node):
+        x = s * (np.real(plot[f"v({node})"]) - VCM)
+        return np.trapezoid(x[keep], t[keep]) / (t[keep][-1] - t[keep][0]) * 1e3
+
+    ranges = {node: (np.real(plot[f"v({node})"])[keep] - VCM) * 1e3 for node in ("o1_0", "d1_0")}
+    return P, len(t), {node: demodulated(node) for node in ("e1_0", "dl1_0", "cgw1_0_0")}, ranges
+
+
+def part_network():
+    with ThreadPoolExecutor(2) as pool:  # ngspice runs as a process: two at once
+        for P, points, means, ranges in pool.map(_network_row, (1, 8)):
+            print(f"{P} period(s) a row, {points} time points: mean of s V over the first row "
+                  + ", ".join(f"{n} {v:.4f} mV" for n, v in means.items()) + "; over the row "
+                  + ", ".join(f"{n} {v.min():.2f} to {v.max():.2f} mV (median {np.median(v):.2f})"
+                              for n, v in ranges.items()), flush=True)
+
+
+def _epoch(P):
+    W0, cfg, netlist = _example_netlist(P, rows=4, save_read=True)
+    t0 = time.time()
+    plot = run_with_models(netlist, name="epoch", timeout=3600)[0]
+    t, T = np.real(plot.sweep), 4 * cfg.training.t_row * (1 - 1e-6)
+
+    def moved(l, j, i):
+        W = np.interp(T, t, np.real(plot[f"v(w{l}_{j}_{i})"])) - np.interp(
+            T, t, np.real(plot[f"v(wn{l}_{j}_{i})"]))
+        return (W - W0[l][j][i]) * 1e3
+
+    return (P, time.time() - t0, len(t), [moved(1, 0, i) for i in range(4)],
+            [moved(0, j, i) for j in range(3) for i in range(3)])
+
+
+def part_epoch():
+    with ThreadPoolExecutor(2) as pool:
+        for P, seconds, points, out, hidden in pool.map(_epoch, (2, 4, 8)):
+            print(f"{P} periods a row ({seconds:.0f} s, {points} points): output weights moved "
+                  + "/".join(f"{w:.1f}" for w in out) + " mV, hidden "
+                  + "/".join(f"{w:.2f}" for w in hidden), flush=True)
+
+
+PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
+         "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", default=",".join(PARTS))
+    for name in ap.parse_args(argv).parts.split(","):
+        t = time.time()
+        print(f"## {name}", flush=True)
+        PARTS[name]()
+        print(f"({time.time() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
