@@ -2,7 +2,8 @@
 2-3-1 of cells chopped (issue #25; docs/cells.md, "Bandwidth" and "A network of cells that
 learns XOR").
 
-Every part runs ngspice with the SkyWater models at tt, 27 C, and prints its table:
+Every part but ``native`` runs ngspice with the SkyWater models at tt, 27 C; each prints
+its table:
 
 - ``gains``: :func:`aann.cells.bandwidth.measure_chopped_gain` of ``multiplier_lm`` and
   ``multiplier``, each input chopped by +-0.16 V (the other at 1 mV), 50 kHz to 1.6 MHz,
@@ -19,7 +20,10 @@ Every part runs ngspice with the SkyWater models at tt, 27 C, and prints its tab
   periods a row, every node saved, the mean of ``s V`` over the row at the error, delta and
   charge nodes (about a minute, two at once);
 - ``epoch``: one epoch of the example at 2, 4 and 8 periods a row: the weights' moves (2 to
-  5 minutes, two at once).
+  5 minutes, two at once);
+- ``native``: the same in the native engine, without poles, with 1.0 MHz on every multiplier
+  and with each role's chopped pole (:data:`ROLE_POLES`), and 100 epochs of seeds 0..3
+  (about a minute, no ngspice).
 
 Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...]
 """
@@ -247,8 +251,41 @@ def part_epoch():
                   + "/".join(f"{w:.2f}" for w in hidden), flush=True)
 
 
+ROLE_POLES = {"delta": 1.05e6, "charge": 1.3e6, "type2": 1.3e6, "forward": 0.95e6}
+"""Hz: each multiplier role's chopped equivalent pole at its operating point (part
+operating), as ``[blocks.multiplier.<role>] f3dB``."""
+
+
+def part_native():
+    """The example in the native engine: one epoch at 1, 2, 4, 8 periods a row without
+    poles, with 1.0 MHz on every multiplier and with ROLE_POLES (the output weights'
+    moves); then 100 epochs of seeds 0..3 at one period a row, read-out MSE every 10."""
+    base = aann.load_toml(EXAMPLE)
+    W0 = random_weights([2, 3, 1], 0, base.training.init_range)
+    auto = {"steps": "auto"}  # enough steps for the poles too
+    roles = {r: {"f3dB": f} for r, f in ROLE_POLES.items()}
+    variants = {"no poles": {},
+                "1.0 MHz": {"blocks": {"multiplier": {"f3dB": 1.0e6}}, "solver": auto},
+                "role poles": {"blocks": {"multiplier": roles}, "solver": auto}}
+    for P in (1, 2, 4, 8):
+        for name, extra in variants.items():
+            r = aann.train(base.replace(training={"epochs": 1}, offset_cancellation={
+                "periods_per_row": P}, **extra))
+            moved = 1e3 * (np.asarray(r.W_final[1][0]) - W0[1]).ravel()
+            print(f"{P}/row, {name}: output weights moved " + "/".join(f"{w:.1f}" for w in moved)
+                  + " mV", flush=True)
+    for name in ("no poles", "role poles"):
+        t = time.time()
+        r = aann.train(base.replace(training={"epochs": 100, "seeds": 4}, **variants[name]))
+        mse = np.asarray(r.metrics["mse"])
+        print(f"{name} ({time.time() - t:.0f} s), MSE after 10, 20, ... 100 epochs:")
+        for seed in range(4):
+            print(f"  seed {seed}: " + ", ".join(f"{m:.2e}" for m in mse[seed, 9::10]), flush=True)
+
+
 PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
-         "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch}
+         "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch,
+         "native": part_native}
 
 
 def main(argv=None):
