@@ -65,8 +65,9 @@ def _transient(lines, f, periods=6):
 
 
 def _demodulated(plot, vector, f, skip=2):
-    """The mean of ``s x`` after ``skip`` periods (x: ``vector`` of ``plot``, a node's
-    voltage taken from ``Vcm``: ``s`` is not exactly +1 half the time on the time grid)."""
+    """The mean of ``s x`` after ``skip`` periods, ``x`` the ``vector`` of ``plot`` (a node
+    voltage taken about ``Vcm``: on the time grid ``s`` is not +1 exactly half the time,
+    and the common level would leak into the mean)."""
     t = np.real(plot.sweep)
     s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
     x = np.real(plot[vector]) - (VCM if vector.startswith("v(") else 0.0)
@@ -102,7 +103,7 @@ def _neuron_at_rail():
             "Xd net d vcm vdd 0 aann_derivative_core"]
 
 
-def two_poles_kept(f, poles) -> float:
+def poles_kept(f, poles) -> float:
     """The share of a square wave at ``f`` that first-order poles ``poles`` (Hz) in
     cascade keep, demodulated: the sum over its odd harmonics of ``8/(pi n)^2 Re H``."""
     total = 0.0
@@ -190,7 +191,7 @@ def part_chain():
     for f in (100e3, 200e3, 400e3, 800e3):
         plot = _transient(lines + [_square("e")], f)
         print(f"| {f / 1e3:g} | {_demodulated(plot, 'i(vo)', f) / static:.3f} | "
-              f"{two_poles_kept(f, POLES.values()):.3f} |", flush=True)
+              f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 
 
 def _example_netlist(P, rows, save_read, epochs=1):
