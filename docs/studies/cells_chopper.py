@@ -19,8 +19,8 @@ its table:
 - ``network``: the first row of ``examples/cells_xor.toml`` (seed 0) at 1 and 8 chopper
   periods a row, every node saved, the mean of ``s V`` over the row at the error, delta and
   charge nodes (about a minute, two at once);
-- ``epoch``: one epoch of the example at 2, 4 and 8 periods a row: the weights' moves (2 to
-  5 minutes, two at once);
+- ``epoch``: one epoch of the example at 2, 4 and 8 periods a row, and at 4 periods of a
+  20 us row with ``C`` doubled: the weights' moves (3 to 6 minutes, two at once);
 - ``native``: the same in the native engine, without poles, with 1.0 MHz on every multiplier
   and with each role's chopped pole (:data:`ROLE_POLES`), and 100 epochs of seeds 0..3
   (about a minute, no ngspice).
@@ -194,8 +194,12 @@ def part_chain():
               f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 
 
-def _example_netlist(P, rows, save_read, epochs=1):
+def _example_netlist(P, rows, save_read, epochs=1, stretch=1):
+    """The example's netlist at ``P`` chopper periods a row, its rows ``stretch`` times
+    longer and ``C`` with them (``lambda`` kept); the initial weights, the description."""
     cfg = aann.load_toml(EXAMPLE)
+    cfg = cfg.replace(training={"t_row": stretch * cfg.training.t_row},
+                      constants={"C": stretch * cfg.constants.C})
     data = for_config(cfg)
     W0 = random_weights([2, 3, 1], 0, cfg.training.init_range)
     args = {**cosim.cell_arguments(cfg), "chopper_periods": P}
@@ -229,8 +233,8 @@ def part_network():
                               for n, v in ranges.items()), flush=True)
 
 
-def _epoch(P):
-    W0, cfg, netlist = _example_netlist(P, rows=4, save_read=True)
+def _epoch(P, stretch=1):
+    W0, cfg, netlist = _example_netlist(P, rows=4, save_read=True, stretch=stretch)
     t0 = time.time()
     plot = run_with_models(netlist, name="epoch", timeout=3600)[0]
     t, T = np.real(plot.sweep), 4 * cfg.training.t_row * (1 - 1e-6)
@@ -240,14 +244,17 @@ def _epoch(P):
             T, t, np.real(plot[f"v(wn{l}_{j}_{i})"]))
         return (W - W0[l][j][i]) * 1e3
 
-    return (P, time.time() - t0, len(t), [moved(1, 0, i) for i in range(4)],
+    return (P, cfg.training.t_row, time.time() - t0, len(t), [moved(1, 0, i) for i in range(4)],
             [moved(0, j, i) for j in range(3) for i in range(3)])
 
 
 def part_epoch():
+    """One epoch at 2, 4, 8 periods of a 10 us row, and at 4 of a 20 us row (C doubled)."""
     with ThreadPoolExecutor(2) as pool:
-        for P, seconds, points, out, hidden in pool.map(_epoch, (2, 4, 8)):
-            print(f"{P} periods a row ({seconds:.0f} s, {points} points): output weights moved "
+        for P, t_row, seconds, points, out, hidden in pool.map(_epoch, (2, 4, 8, 4),
+                                                                 (1, 1, 1, 2)):
+            print(f"{P} periods a {t_row * 1e6:g} us row ({seconds:.0f} s, {points} points): "
+                  "output weights moved "
                   + "/".join(f"{w:.1f}" for w in out) + " mV, hidden "
                   + "/".join(f"{w:.2f}" for w in hidden), flush=True)
 
@@ -258,9 +265,10 @@ operating), as ``[blocks.multiplier.<role>] f3dB``."""
 
 
 def part_native():
-    """The example in the native engine: one epoch at 1, 2, 4, 8 periods a row without
-    poles, with 1.0 MHz on every multiplier and with ROLE_POLES (the output weights'
-    moves); then 100 epochs of seeds 0..3 at one period a row, read-out MSE every 10."""
+    """The example in the native engine: one epoch at 1, 2, 4, 8 periods a row (and 4 of a
+    20 us row, ``C`` doubled) without poles, with 1.0 MHz on every multiplier and with
+    ROLE_POLES (the output weights' moves); then 100 epochs of seeds 0..3 at one period a
+    row, read-out MSE every 10."""
     base = aann.load_toml(EXAMPLE)
     W0 = random_weights([2, 3, 1], 0, base.training.init_range)
     auto = {"steps": "auto"}  # enough steps for the poles too
@@ -268,13 +276,15 @@ def part_native():
     variants = {"no poles": {},
                 "1.0 MHz": {"blocks": {"multiplier": {"f3dB": 1.0e6}}, "solver": auto},
                 "role poles": {"blocks": {"multiplier": roles}, "solver": auto}}
-    for P in (1, 2, 4, 8):
+    for P, stretch in ((1, 1), (2, 1), (4, 1), (8, 1), (4, 2)):  # stretch: rows, C x it
         for name, extra in variants.items():
-            r = aann.train(base.replace(training={"epochs": 1}, offset_cancellation={
-                "periods_per_row": P}, **extra))
+            r = aann.train(base.replace(
+                training={"epochs": 1, "t_row": stretch * base.training.t_row},
+                constants={"C": stretch * base.constants.C},
+                offset_cancellation={"periods_per_row": P}, **extra))
             moved = 1e3 * (np.asarray(r.W_final[1][0]) - W0[1]).ravel()
-            print(f"{P}/row, {name}: output weights moved " + "/".join(f"{w:.1f}" for w in moved)
-                  + " mV", flush=True)
+            print(f"{P} periods a {stretch * base.training.t_row * 1e6:g} us row, {name}: output "
+                  "weights moved " + "/".join(f"{w:.1f}" for w in moved) + " mV", flush=True)
     for name in ("no poles", "role poles"):
         t = time.time()
         r = aann.train(base.replace(training={"epochs": 100, "seeds": 4}, **variants[name]))
