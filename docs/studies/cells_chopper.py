@@ -50,7 +50,10 @@ from aann.io import random_weights
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cells_xor.toml"
 LM = CELLS["multiplier_lm"]
 NET_RAIL = 4e-6  # A into the output neuron's net node: its state in the example's first row
-POLES = {"delta": 1.05e6, "charge": 1.3e6}  # Hz: their chopped equivalents (part operating)
+ROLE_POLES = {"delta": 1.05e6, "charge": 1.3e6, "type2": 1.3e6, "forward": 0.95e6}
+"""Hz: each multiplier role's chopped equivalent pole at its operating point (part
+operating), as ``[blocks.multiplier.<role>] f3dB`` (also docs/studies/cells_xor.py's)."""
+POLES = {role: ROLE_POLES[role] for role in ("delta", "charge")}  # the output chain's
 
 
 def _transient(lines, f, periods=6):
@@ -257,11 +260,6 @@ def part_epoch():
                   "output weights moved "
                   + "/".join(f"{w:.1f}" for w in out) + " mV, hidden "
                   + "/".join(f"{w:.2f}" for w in hidden), flush=True)
-
-
-ROLE_POLES = {"delta": 1.05e6, "charge": 1.3e6, "type2": 1.3e6, "forward": 0.95e6}
-"""Hz: each multiplier role's chopped equivalent pole at its operating point (part
-operating), as ``[blocks.multiplier.<role>] f3dB``."""
 
 
 def part_native():

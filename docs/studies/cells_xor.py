@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cells_chopper import ROLE_POLES  # this folder: the multipliers' chopped poles per role
 
 import aann
 from aann.experiments import cancellation as canc
@@ -962,8 +963,8 @@ def chopped_pole_design(E, t_row=10e-6):
     ``E`` epochs."""
     scale = t_row / 1e-12  # the cells' row over the study's
     b = lm_blocks()
-    b["multiplier"] = {**b["multiplier"], **{role: {"f3dB": f * scale} for role, f in (
-        ("delta", 1.05e6), ("charge", 1.3e6), ("type2", 1.3e6), ("forward", 0.95e6))}}
+    b["multiplier"] = {**b["multiplier"], **{role: {"f3dB": f * scale}
+                                              for role, f in ROLE_POLES.items()}}
 
     def at(mismatch, lam, P, init=0.1):
         cfg = config((2, 3, 1), E, b, lam=lam, init=init, mismatch=mismatch)
