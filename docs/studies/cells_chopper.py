@@ -40,8 +40,14 @@ import numpy as np
 
 import aann
 from aann.cells import cosim
-from aann.cells.bandwidth import equivalent_pole, measure_chopped_gain
-from aann.cells.chopped import EDGE, toggles
+from aann.cells.bandwidth import (
+    chopper_lines,
+    demodulated,
+    equivalent_pole,
+    measure_chopped_gain,
+    square_source,
+    step_lines,
+)
 from aann.cells.library import CELLS, GLUE, VCM, VDD
 from aann.cells.models import model_lines, run_with_models
 from aann.datasets import for_config
@@ -56,40 +62,22 @@ operating), as ``[blocks.multiplier.<role>] f3dB`` (also docs/studies/cells_xor.
 POLES = {role: ROLE_POLES[role] for role in ("delta", "charge")}  # the output chain's
 
 
-def _transient(lines, f, periods=6):
-    """``lines`` with the clock ``s`` at ``f`` (Hz) for ``periods`` periods and a
-    transient over them; the plot."""
-    T = periods / f
-    edges = [(k + 1) / (2 * f) for k in range(2 * periods - 1)]
-    step = T / (400 * periods)
-    return run_with_models("\n".join(
-        lines + [f"Vs s 0 {toggles(True, edges, T, EDGE)}", ".options method=gear reltol=1e-4",
-                 f".tran {step:.6g} {T:.9g} 0 {step:.6g}", ".end", ""]), name="chop")[0]
+def _transient(lines, f):
+    """``lines`` with the chopper's clock at ``f`` (Hz) and a transient over its periods."""
+    return run_with_models("\n".join(lines + chopper_lines(f) + [".end", ""]), name="chop")[0]
 
 
-def _demodulated(plot, vector, f, skip=2):
-    """The mean of ``s x`` after ``skip`` periods, ``x`` the ``vector`` of ``plot`` (a node
-    voltage taken about ``Vcm``: on the time grid ``s`` is not +1 exactly half the time,
-    and the common level would leak into the mean)."""
-    t = np.real(plot.sweep)
-    s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
+def _demodulated(plot, vector, f):
+    """The demodulated mean of ``vector`` (a node voltage taken about ``Vcm``: on the time
+    grid ``s`` is not +1 exactly half the time, and the common level would leak in)."""
     x = np.real(plot[vector]) - (VCM if vector.startswith("v(") else 0.0)
-    keep = t >= skip / f
-    return float(np.trapezoid((s * x)[keep], t[keep])
-                 / (t[keep][-1] - t[keep][0]))
+    return demodulated(plot, x, f)
 
 
-def _square(node: str) -> str:
-    """A B source driving ``node`` with the error's square wave, ``s`` 0.16 V about Vcm."""
-    return f"B{node} {node} 0 V = {VCM:g} + 0.16 * (2 * V(s) / {VDD:g} - 1)"
-
-
-def _static(lines, node, vector, amplitude=0.16):
-    """Half the change of ``vector`` as ``node`` steps from ``-amplitude`` to ``+amplitude``
-    about ``Vcm`` (a DC sweep of two points): the product the chopper should keep."""
-    plot = run_with_models("\n".join(lines + [
-        f"Vc {node} vcm DC 0", f".dc Vc {-amplitude:g} {amplitude:g} {2 * amplitude:g}",
-        ".end", ""]), name="static")[0]
+def _static(lines, node, vector):
+    """Half the change of ``vector`` as ``node`` steps from -0.16 to +0.16 V about Vcm."""
+    plot = run_with_models("\n".join(lines + step_lines(node) + [".end", ""]),
+                           name="static")[0]
     x = np.real(plot[vector])
     return float(x[-1] - x[0]) / 2
 
@@ -145,7 +133,7 @@ def part_coupling():
     f = 800e3
     ideal = measure_chopped_gain(LM, [f], chopped_input=1, other=0.765e-3)[f]
     for chopped in (False, True):
-        v1 = _square("v1") if chopped else "Vv1 v1 vcm DC 0.16"
+        v1 = square_source("v1") if chopped else "Vv1 v1 vcm DC 0.16"
         plot = _transient(_head() + _neuron_at_rail() + [
             v1, f"Xm v1 d out vcm vdd 0 {LM.name}", f"Vo out 0 {VCM:g}"], f)
         t = np.real(plot.sweep)
@@ -170,7 +158,7 @@ def part_load():
         static = _static(lines, "v1", "v(dl)")
         kept = []
         for f in (100e3, 200e3, 400e3, 800e3):
-            plot = _transient(lines + [_square("v1")], f)
+            plot = _transient(lines + [square_source("v1")], f)
             kept.append(_demodulated(plot, "v(dl)", f) / static)
         print(f"{n} multiplier inputs on the delta node: kept at 100, 200, 400, 800 kHz "
               + ", ".join(f"{k:.3f}" for k in kept), flush=True)
@@ -192,7 +180,7 @@ def part_chain():
     print("| kHz | the chain kept | poles " + " and ".join(f"{p / 1e6:g}" for p in POLES.values())
           + " MHz |")
     for f in (100e3, 200e3, 400e3, 800e3):
-        plot = _transient(lines + [_square("e")], f)
+        plot = _transient(lines + [square_source("e")], f)
         print(f"| {f / 1e3:g} | {_demodulated(plot, 'i(vo)', f) / static:.3f} | "
               f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 

@@ -83,6 +83,36 @@ CHOPPED_OTHER = 1e-3  # V: the other input, held (a delta's size in the cells' X
 CHOPPED_PERIODS = 6  # periods simulated; the mean is taken over the last four
 
 
+def chopper_lines(f_chop: float, periods: int = CHOPPED_PERIODS) -> list:
+    """Netlist lines: the clock ``s`` (logic levels, high first) toggling at ``f_chop``
+    (Hz) for ``periods`` periods, and a transient over them (400 points a period)."""
+    T = periods / f_chop
+    edges = [(k + 1) / (2 * f_chop) for k in range(2 * periods - 1)]
+    step = T / (400 * periods)
+    return [f"Vs s 0 {toggles(True, edges, T, EDGE)}", ".options method=gear reltol=1e-4",
+            f".tran {step:.6g} {T:.9g} 0 {step:.6g}"]
+
+
+def square_source(node: str, amplitude: float = CHOPPED_AMPLITUDE) -> str:
+    """A B source driving ``node`` with ``s(t) amplitude`` about ``Vcm`` (``s`` = +-1)."""
+    return f"B{node} {node} 0 V = {VCM:g} + {amplitude:g} * (2 * V(s) / {VDD:g} - 1)"
+
+
+def step_lines(node: str, amplitude: float = CHOPPED_AMPLITUDE) -> list:
+    """Netlist lines: ``node`` at ``-amplitude`` then ``+amplitude`` about ``Vcm`` (a DC
+    sweep of two points, source ``Vc``): the static response a chopper should keep."""
+    return [f"Vc {node} vcm DC 0", f".dc Vc {-amplitude:g} {amplitude:g} {2 * amplitude:g}"]
+
+
+def demodulated(plot, x, f_chop: float, skip: int = CHOPPED_PERIODS - 4) -> float:
+    """The mean of ``s x`` over the transient ``plot`` after ``skip`` periods of the
+    clock ``s`` at ``f_chop``; ``x`` an array over the plot's time points."""
+    t = np.real(plot.sweep)
+    s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
+    keep = t >= skip / f_chop
+    return float(np.trapezoid((s * x)[keep], t[keep]) / (t[keep][-1] - t[keep][0]))
+
+
 def chopped_testbench(cell: Cell, f_chop: float | None, chopped_input: int = 1,
                       amplitude: float = CHOPPED_AMPLITUDE, other: float = CHOPPED_OTHER,
                       corner: str = "tt", temp: float = 27.0) -> str:
@@ -104,16 +134,10 @@ def chopped_testbench(cell: Cell, f_chop: float | None, chopped_input: int = 1,
              f"Vh {held} vcm DC {other:g}", f"Vo out 0 {VCM:g}",
              f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
     if f_chop is None:
-        lines += [f"Vc {chopped} vcm DC 0",
-                  f".dc Vc {-amplitude:g} {amplitude:g} {2 * amplitude:g}"]
+        lines += step_lines(chopped, amplitude)
     else:
-        T = CHOPPED_PERIODS / f_chop
-        edges = [(k + 1) / (2 * f_chop) for k in range(2 * CHOPPED_PERIODS - 1)]
-        step = T / (400 * CHOPPED_PERIODS)
-        lines += [f"Vs s 0 {toggles(True, edges, T, EDGE)}",
-                  f"B{chopped} {chopped} 0 V = {VCM:g} + {amplitude:g} * (2 * V(s) / {VDD:g} - 1)",
-                  ".options method=gear reltol=1e-4",
-                  f".tran {step:.6g} {T:.9g} 0 {step:.6g}"]
+        clock, options, tran = chopper_lines(f_chop)
+        lines += [clock, square_source(chopped, amplitude), options, tran]
     return "\n".join(lines + [".end", ""])
 
 
@@ -127,18 +151,14 @@ def measure_chopped_gain(cell: Cell, frequencies, chopped_input: int = 1,
     Under ``"static"``: that static current (A)."""
     def run(f):
         netlist = chopped_testbench(cell, f, chopped_input, amplitude, other, corner, temp)
-        plot = run_with_models(netlist, name="chopped")[0]
-        return np.real(plot.sweep), np.real(plot["i(vo)"]), plot
+        return run_with_models(netlist, name="chopped")[0]
 
-    _, current, _ = run(None)
+    current = np.real(run(None)["i(vo)"])
     static = float(current[-1] - current[0]) / 2
     gains = {"static": static}
     for f in frequencies:
-        t, current, plot = run(f)
-        s = np.where(np.real(plot["v(s)"]) > VDD / 2, 1.0, -1.0)
-        keep = t >= (CHOPPED_PERIODS - 4) / f
-        mean = np.trapezoid((s * current)[keep], t[keep]) / (t[keep][-1] - t[keep][0])
-        gains[f] = float(mean / static)
+        plot = run(f)
+        gains[f] = demodulated(plot, np.real(plot["i(vo)"]), f) / static
     return gains
 
 
