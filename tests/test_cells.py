@@ -258,6 +258,13 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     assert "--kind" in _error(capsys, "characterize", str(five), "--out", str(tmp_path / "o"))
     assert "none.subckt" in _error(capsys, "characterize", str(tmp_path / "none.subckt"),
                                    "--out", str(tmp_path / "o"))
+    for cell, f, says in (("sigmoid", "200kHz", "on a multiplier"),
+                          ("switch", "200kHz", "give a multiplier"),
+                          ("multiplier", "-5kHz", "above 0"),
+                          ("multiplier", "1GHz", "at most 5e+07 Hz"),
+                          ("multiplier", "5kV", "--chopper")):
+        assert says in _error(capsys, "characterize", cell, "--chopper", f,
+                              "--out", str(tmp_path / "o"))
     assert not (tmp_path / "o").exists()  # nothing is written before the inputs are checked
 
 

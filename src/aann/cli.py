@@ -310,6 +310,10 @@ def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=Fa
                                                  "0.25,0.5,1,2: supply current and f3dB at "
                                                  "each (the bias resistor XRb scaled) -> "
                                                  "bias.csv."),
+                 chopper: str | None = typer.Option(None, "--chopper", help="A multiplier's "
+                                                    "inputs chopped at this frequency, e.g. "
+                                                    "200kHz: the share of the product kept "
+                                                    "and the pole that keeps as much."),
                  out: str = typer.Option("aann-cell", "--out", help="Output directory.")):
     """Sweep a SkyWater 130 nm cell in ngspice, fit its block law and a tabulated law
     (the switch: Ron, leakage, injected charge Q_inj); write fit.toml, sweep.csv,
@@ -317,7 +321,7 @@ def characterize(cell: str = typer.Argument(..., metavar="CELL", show_default=Fa
     from .cells.cli import characterize_command
 
     characterize_command(cell, kind=kind, corner=corner, temp=temp, points=points, out=out,
-                         mismatch=mismatch, bias=bias)
+                         mismatch=mismatch, bias=bias, chopper=chopper)
 
 
 from .experiments.cli import reproduce_app  # noqa: E402

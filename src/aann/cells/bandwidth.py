@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..cancellation import chopper_loss
+from ..errors import ValidationError
 from .chopped import EDGE, toggles
 from .library import VCM, VDD, Cell
 from .models import model_lines, run_with_models
@@ -160,6 +161,37 @@ def measure_chopped_gain(cell: Cell, frequencies, chopped_input: int = 1,
         plot = run(f)
         gains[f] = demodulated(plot, np.real(plot["i(vo)"]), f) / static
     return gains
+
+
+MAX_CHOPPER_HZ = 1 / (20 * EDGE)  # Hz: a half period of at least ten clock edges
+
+
+def check_chopper(cell: Cell, f_chop) -> None:
+    """Refuse a chopper frequency that is not a positive finite number up to
+    :data:`MAX_CHOPPER_HZ`, or a cell that is not a multiplier, before any run."""
+    if cell.kind != "multiplier":
+        raise ValidationError(f"--chopper: {cell.name} is a {cell.kind} cell; the chopped "
+                              "gain is measured on a multiplier (multiplier, multiplier_lm "
+                              "or a FILE of --kind multiplier)")
+    if not (isinstance(f_chop, (int, float)) and math.isfinite(f_chop)
+            and 0 < f_chop <= MAX_CHOPPER_HZ):
+        raise ValidationError(f"--chopper {f_chop!r}: give the chopper's frequency, above 0 "
+                              f"and at most {MAX_CHOPPER_HZ:g} Hz, e.g. 200kHz")
+
+
+def chopped_poles(cell: Cell, f_chop: float, corner: str = "tt", temp: float = 27.0) -> dict:
+    """At the chopper frequency ``f_chop`` (Hz), each input of a multiplier cell chopped in
+    turn (:func:`measure_chopped_gain`): the share of the product it keeps and the pole
+    that would keep as much (:func:`equivalent_pole`, Hz; NaN where none would), as
+    ``aann characterize --chopper`` reports them."""
+    out = {"f_chop_Hz": float(f_chop), "amplitude_V": CHOPPED_AMPLITUDE,
+           "other_V": CHOPPED_OTHER}
+    for chopped_input in (1, 2):
+        gain = measure_chopped_gain(cell, [f_chop], chopped_input, corner=corner,
+                                    temp=temp)[f_chop]
+        out[f"input{chopped_input}"] = {"gain": gain,
+                                        "f3dB_Hz": equivalent_pole(gain, f_chop)}
+    return out
 
 
 def equivalent_pole(gain: float, f_chop: float) -> float:

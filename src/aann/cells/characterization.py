@@ -446,18 +446,25 @@ class Characterization:
 
 def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
                  points: int | None = None, half: float | None = None,
-                 update=None, bandwidth: bool = True, biases=None) -> Characterization:
+                 update=None, bandwidth: bool = True, biases=None,
+                 chopper: float | None = None) -> Characterization:
     """Sweep ``cell`` in ngspice at ``corner`` and ``temp`` (degrees C), fit its analytic
     laws and build its tabulated law; its supply current at zero signal, from the same
     sweep (``extra["Isupply_A"]``, :func:`aann.cells.supply.supply_from_sweep`); with
     ``bandwidth`` also its AC analysis (:mod:`aann.cells.bandwidth`); with ``biases`` (bias
     scales, :func:`aann.cells.supply.bias_sweep`) the supply current and bandwidth at each
-    (``extra["bias_sweep"]``). ``update(k, description)``: progress, 0 to 2."""
+    (``extra["bias_sweep"]``); with ``chopper`` (Hz), a multiplier's inputs chopped at
+    that frequency (``extra["chopped"]``, :func:`aann.cells.bandwidth.chopped_poles`).
+    ``update(k, description)``: progress, 0 to 2."""
     cell = resolve_cell(cell) if isinstance(cell, str) else cell
     if cell.kind == "switch":
         raise ValidationError("the switch cell has no block law to sweep and fit; "
                               "aann.cells.switch.characterize_switch measures it "
                               "(aann characterize switch)")
+    if chopper is not None:
+        from .bandwidth import check_chopper
+
+        check_chopper(cell, chopper)
     update = update or (lambda k, description: None)
     t0 = time.perf_counter()
     update(0, "ngspice DC sweeps")
@@ -482,6 +489,11 @@ def characterize(cell: Cell | str, corner: str = "tt", temp: float = 27.0,
 
         update(1, "AC analysis (bandwidth)")
         extra["f3dB_Hz"] = measure_f3db(cell, corner, temp)
+    if chopper is not None:
+        from .bandwidth import chopped_poles
+
+        update(1, f"inputs chopped at {chopper:g} Hz")
+        extra["chopped"] = chopped_poles(cell, chopper, corner, temp)
     update(2, "done")
     return Characterization(cell, corner, float(temp), sweep, check, fits, table,
                             time.perf_counter() - t0, extra)

@@ -8,10 +8,12 @@ import typer
 
 def characterize_command(cell: str, *, kind: str | None, corner: str, temp: float,
                          points: int | None, out: str, mismatch: int = 0,
-                         progress: bool = True, bias: str | None = None) -> None:
+                         progress: bool = True, bias: str | None = None,
+                         chopper: str | None = None) -> None:
     """Characterize ``cell`` into folder ``out`` (and ``mismatch`` Monte Carlo samples of
-    the mismatch models; ``bias``: bias scales, comma-separated, for a bias sweep);
-    every input is checked first."""
+    the mismatch models; ``bias``: bias scales, comma-separated, for a bias sweep;
+    ``chopper``: a frequency, a multiplier's inputs chopped at it); every input is
+    checked first."""
     from ..io import check_path_text, ensure_writable_dir
     from ..progress import progress_bar
     from .characterization import characterize, resolve_cell
@@ -21,6 +23,11 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
     if cell == "switch":  # no block law: its own measurement (aann.cells.switch)
         from .switch import switch_command
 
+        if chopper is not None:
+            from ..errors import ValidationError
+
+            raise ValidationError("--chopper: the switch has no product to chop; give a "
+                                  "multiplier cell")
         return switch_command(kind=kind, corner=corner, temp=temp, points=points, out=out,
                               mismatch=mismatch, bias=bias, progress=progress)
     resolved = resolve_cell(cell, kind)
@@ -38,12 +45,19 @@ def characterize_command(cell: str, *, kind: str | None, corner: str, temp: floa
         from .supply import bias_length
 
         bias_length(resolved)  # a cell without a bias resistor: refused before any run
+    f_chop = None
+    if chopper is not None:
+        from ..units import parse_quantity
+        from .bandwidth import check_chopper
+
+        f_chop = parse_quantity(chopper, "--chopper", "Hz")
+        check_chopper(resolved, f_chop)
     models_dir()
     out = check_path_text(out, "output directory")
     ensure_writable_dir(out)
     with progress_bar(progress, total=2, label="characterize",
                       description=resolved.name) as bar:
-        ch = characterize(resolved, corner, temp, points, biases=biases,
+        ch = characterize(resolved, corner, temp, points, biases=biases, chopper=f_chop,
                           update=lambda k, d: bar(k, f"{resolved.name}: {d}"))
     write_outputs(ch, out)
     typer.echo(summary_line(ch))

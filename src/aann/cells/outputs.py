@@ -56,6 +56,8 @@ def fit_toml(ch: Characterization, table: Path) -> str:
         # the block's bandwidth, where the laws have a pole (the dynamics issue)
         key = "f3dB" if "f3dB" in section_params(ch.kind) else "# f3dB"
         lines.append(f"{key} = {f3dB!r}  # Hz, from the AC analysis")
+    if "chopped" in ch.extra:  # what limits a chopper is this, not the AC's f3dB
+        lines.append(f"# {chopped_text(ch.extra['chopped'])}")
     lines += _supply_line(ch)
     if ch.kind == "error":  # no table law; the gain the difference law takes as 1
         gain = next((f for f in ch.fits if f.law == "gain"), None)
@@ -157,6 +159,17 @@ def figure(ch: Characterization):
     return fig
 
 
+def chopped_text(chopped: dict) -> str:
+    """:func:`aann.cells.bandwidth.chopped_poles`'s figures in words."""
+    def pole(f):
+        return f"{f / 1e6:.3g} MHz" if math.isfinite(f) else "no single pole"
+
+    one, two = chopped["input1"], chopped["input2"]
+    return (f"chopped at {chopped['f_chop_Hz'] / 1e3:g} kHz (+-{chopped['amplitude_V']:g} V "
+            f"square wave): input 1 keeps {one['gain']:.3f} of the product (a "
+            f"{pole(one['f3dB_Hz'])} pole), input 2 {two['gain']:.3f} ({pole(two['f3dB_Hz'])})")
+
+
 def summary_line(ch: Characterization) -> str:
     """One line: the law kept, its largest error and the table's, in % of full scale."""
     s = ch.summary()
@@ -166,6 +179,8 @@ def summary_line(ch: Characterization) -> str:
     supply = ch.extra.get("Isupply_A")
     if supply is not None and math.isfinite(supply):
         band += f"; Isupply {supply * 1e6:.4g} uA"
+    if "chopped" in ch.extra:
+        band += f"; {chopped_text(ch.extra['chopped'])}"
     return (f"{ch.cell.name} ({ch.corner}, {ch.temp:g} C): law {ch.best.law} ({constants}); "
             f"largest error {s['fit_max_error_pct']:.2f} % of full scale, table "
             f"{s['table_max_error_pct']:.3f} % at the midpoints{band}; {ch.seconds:.1f} s")
