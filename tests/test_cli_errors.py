@@ -112,3 +112,26 @@ def test_ctrl_c_in_a_reproduction_says_so_and_exits_130(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert rc == 130
     assert err == "interrupted; files already written are complete\n"
+
+
+def test_ctrl_c_outside_a_commands_own_handler_exits_130_without_a_traceback(monkeypatch,
+                                                                             capsys):
+    """A KeyboardInterrupt no command caught (aann's commands print INTERRUPTED
+    themselves): typer turns it into exit 130, which main() returns as it is."""
+    import typer
+
+    from aann import cli
+
+    bare = typer.Typer()
+
+    @bare.command()
+    def hang():  # not wrapped as aann's commands are
+        raise KeyboardInterrupt
+
+    @bare.command()
+    def other():
+        pass
+
+    monkeypatch.setattr(cli, "app", bare)
+    assert cli.main(["hang"]) == 130
+    assert "Traceback" not in capsys.readouterr().err

@@ -375,11 +375,10 @@ def main(argv=None) -> int:
     except AannError as e:
         print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
     except typer.Exit as e:
         return e.exit_code
+    # A Ctrl-C that no command caught is typer's exit 130 (each command prints
+    # INTERRUPTED itself); Abort is the end of input at a prompt.
     except typer.Abort:
         return 130
     except typer.TyperException as e:  # usage errors: bad option value, unknown option
