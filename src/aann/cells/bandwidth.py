@@ -28,7 +28,7 @@ from ..cancellation import chopper_loss
 from ..errors import ValidationError
 from .chopped import EDGE, toggles
 from .library import VCM, VDD, Cell
-from .models import model_lines, run_with_models
+from .models import run_with_models, testbench_head
 
 START, STOP = 1e3, 1e11  # Hz
 PER_DECADE = 20
@@ -39,9 +39,8 @@ BIAS = {"multiplier": 0.1, "activation": 0.0, "derivative": 1e-6, "charging": 0.
 
 def ac_testbench(cell: Cell, corner: str = "tt", temp: float = 27.0) -> str:
     """The netlist of the cell's AC analysis."""
-    lines = [f"* aann characterize: {cell.name} ({cell.kind}) AC, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), cell.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
+    lines = testbench_head(f"aann characterize: {cell.name} ({cell.kind}) AC", corner, temp,
+                           cell.text)
     if cell.kind == "multiplier":
         lines += [f"V1 v1 vcm DC {BIAS['multiplier']:g}", "V2 v2 vcm DC 0 AC 1",
                   f"Vo out 0 {VCM:g}", f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
@@ -128,12 +127,11 @@ def chopped_testbench(cell: Cell, f_chop: float | None, chopped_input: int = 1,
     if chopped_input not in (1, 2):
         raise ValueError(f"chopped_input is 1 or 2, not {chopped_input!r}")
     chopped, held = ("v1", "v2") if chopped_input == 1 else ("v2", "v1")
-    lines = [f"* aann: {cell.name}, input {chopped_input} chopped at "
-             f"{'DC' if f_chop is None else f'{f_chop:g} Hz'}, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), cell.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}",
-             f"Vh {held} vcm DC {other:g}", f"Vo out 0 {VCM:g}",
-             f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
+    at = "DC" if f_chop is None else f"{f_chop:g} Hz"
+    lines = testbench_head(f"aann: {cell.name}, input {chopped_input} chopped at {at}", corner,
+                           temp, cell.text)
+    lines += [f"Vh {held} vcm DC {other:g}", f"Vo out 0 {VCM:g}",
+              f"X1 v1 v2 out vcm vdd 0 {cell.name}"]
     if f_chop is None:
         lines += step_lines(chopped, amplitude)
     else:

@@ -42,7 +42,7 @@ from ..io import read_text
 from ..params import params_of
 from .laws import GainError, OffsetActivation, OffsetDerivative, PolynomialMultiplier
 from .library import CELLS, PORTS, VCM, VDD, Cell
-from .models import check_corner, model_lines, run_with_models
+from .models import check_corner, run_with_models, testbench_head
 from .tabulated import COLUMNS, Spline
 
 RANGES = {"multiplier": 0.2, "activation": 5e-6, "derivative": 5e-6, "charging": 0.2,
@@ -153,9 +153,8 @@ def testbench(cell: Cell, points: int, half: float, corner: str, temp: float,
     ``+-half``, then at the midpoints of that grid (``seed``: a Monte Carlo sample of
     the mismatch models, :func:`aann.cells.models.model_lines`)."""
     x = f"X1 {{}} {cell.name}"
-    lines = [f"* aann characterize: {cell.name} ({cell.kind}), corner {corner}, {temp:g} C",
-             model_lines(corner, temp, seed).rstrip(), cell.text.strip(),
-             f"Vdd vdd 0 {VDD:g}", f"Vcm vcm 0 {VCM:g}"]
+    lines = testbench_head(f"aann characterize: {cell.name} ({cell.kind})", corner, temp,
+                           cell.text, seed=seed)
     h = 2 * half / (points - 1)
     if cell.kind == "multiplier":
         lines += ["V1 v1 vcm 0", "V2 v2 vcm 0", f"Vo out 0 {VCM:g}",
