@@ -114,11 +114,11 @@ def _supply_of(op_plot, kind: str, tag: str) -> float:
 def op_netlist(cells: dict, corner: str = "tt", temp: float = 27.0) -> str:
     """An ``.op`` of every cell of ``cells`` (tag -> :class:`Cell`, each copy with its own
     supply source ``Vdd_<tag>``) at zero signal."""
-    from .models import model_lines
+    from .models import testbench_head
 
-    texts = {c.name: c.text.strip() for c in cells.values()}
-    lines = [f"* aann: operating points, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), *texts.values(), f"Vcm vcm 0 {VCM:g}"]
+    texts = {c.name: c.text for c in cells.values()}  # a cell's subcircuit once
+    lines = testbench_head("aann: operating points", corner, temp, *texts.values(),
+                           supply=False)
     for tag, cell in cells.items():
         lines += _instance(cell, tag, "op")[0]
     return "\n".join(lines + [".op", ".end", ""])
@@ -178,15 +178,14 @@ def bias_sweep(cell: Cell, scales, corner: str = "tt", temp: float = 27.0) -> li
     it), every copy in one ngspice run (``.op`` and ``.ac``). Rows ``scale``,
     ``Rb_length_um``, ``Isupply_A``, ``f3dB_Hz``."""
     from .bandwidth import PER_DECADE, START, STOP, f3db
-    from .models import model_lines, run_with_models
+    from .models import run_with_models, testbench_head
 
     scales = [float(s) for s in scales]
     if not scales:
         raise ValidationError("a bias sweep needs at least one bias scale")
     copies = [with_bias(cell, s, f"{cell.name}_b{k}") for k, s in enumerate(scales)]
-    lines = [f"* aann: {cell.name} at {len(scales)} bias settings, corner {corner}, {temp:g} C",
-             model_lines(corner, temp).rstrip(), *(c.text.strip() for c in copies),
-             f"Vcm vcm 0 {VCM:g}"]
+    lines = testbench_head(f"aann: {cell.name} at {len(scales)} bias settings", corner, temp,
+                           *(c.text for c in copies), supply=False)
     outputs = []
     for k, c in enumerate(copies):
         lines += _instance(c, f"op{k}", "op")[0]
