@@ -481,25 +481,25 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
               timeout: float = 1800, rule=None, glue: str = "ideal",
               weights: str = "capacitor", chopper_periods: int | None = None,
               multiplier: str = "multiplier", reltol: float = 1e-4,
-              pdk_sample: int | None = None) -> dict:
+              pdk_sample: int | None = None, readout: bool = True) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
-    every epoch (``(epochs, rows, n_outputs)``) and, from a read-out epoch after
-    them with learning off, the trained network's output on every row
-    (``(rows, n_outputs)``), in signal volts. ``rule``: the learning rule (None:
+    every epoch (``(epochs, rows, n_outputs)``) and, with ``readout``, from a read-out
+    epoch after them with learning off, the trained network's output on every row
+    (``(rows, n_outputs)``; else None), in signal volts. ``rule``: the learning rule (None:
     backprop); ``glue``, ``weights``, ``chopper_periods``, ``multiplier``: as
     :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
     integrator's ``outp`` less its ``outn``), as are ``reltol`` and ``pdk_sample``."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
-                        Vbias=Vbias, corner=corner, trim=trim, readout=True, rule=rule,
+                        Vbias=Vbias, corner=corner, trim=trim, readout=readout, rule=rule,
                         save_read=True, glue=glue, weights=weights,
                         chopper_periods=chopper_periods, multiplier=multiplier,
                         reltol=reltol, pdk_sample=pdk_sample)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
-    ends = np.array([(n + 1) * t_row for n in range((epochs + 1) * rows)]) * (1 - 1e-6)
+    ends = np.array([(n + 1) * t_row for n in range((epochs + readout) * rows)]) * (1 - 1e-6)
 
     def at(name, times):
         return np.interp(times, t, plot[f"v({name})"]) - VCM
@@ -515,7 +515,7 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
                    for j in range(sizes[l + 1])]).transpose(2, 0, 1) for l in range(L)]
     Vout = np.stack([at(f"o{L - 1}_{k}", ends) for k in range(sizes[-1])], axis=-1)
     return {"W_epoch": W, "Vout_rows": Vout[:epochs * rows].reshape(epochs, rows, sizes[-1]),
-            "Vout_readout": Vout[epochs * rows:], "points": len(t)}
+            "Vout_readout": Vout[epochs * rows:] if readout else None, "points": len(t)}
 
 
 def network_cosim(config, seed: int | None = None, corner: str = "tt",

@@ -71,7 +71,7 @@ class Cells(Engine):
                 runs.append(run_cosim(cfg.network.sizes, [w[b] for w in prepared.W0], X, Y,
                                       t_row=t.t_row, epochs=t.epochs, C=c.C, Vbias=c.Vbias,
                                       corner=self.corner, timeout=self.timeout,
-                                      pdk_sample=self.pdk_sample,
+                                      pdk_sample=self.pdk_sample, readout=False,
                                       rule=circuit_at(prepared.circuit, prepared.axes, b).rule,
                                       **cell_arguments(cfg)))
                 update(b + 1)
