@@ -23,9 +23,12 @@ its table:
   20 us row with ``C`` doubled: the weights' moves (3 to 6 minutes, two at once);
 - ``native``: the same in the native engine, without poles, with 1.0 MHz on every multiplier
   and with each role's chopped pole (:data:`ROLE_POLES`), and 100 epochs of seeds 0..3
-  (about a minute, no ngspice).
+  (about a minute, no ngspice);
+- ``samples`` (not run by default): PDK mismatch samples 0 and 1 of seed 0 at tt,
+  co-simulated at the 20 us design (:func:`design_20us`) for ``--epochs`` (100: about 75
+  minutes each alone, two at once).
 
-Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...]
+Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...] [--epochs N]
 """
 
 from __future__ import annotations
@@ -280,18 +283,51 @@ def part_native():
             print(f"  seed {seed}: " + ", ".join(f"{m:.2e}" for m in mse[seed, 9::10]), flush=True)
 
 
+def design_20us(epochs: int):
+    """examples/cells_xor.toml's description (:func:`aann.experiments.transistor_xor.config`)
+    on 20 us rows with ``C`` doubled (``lambda`` 60) and the chopper 4 a row (200 kHz)."""
+    from aann.experiments import transistor_xor
+
+    base = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
+    return base.replace(training={"t_row": 2 * base.training.t_row},
+                        constants={"C": 2 * base.constants.C},
+                        offset_cancellation={"periods_per_row": 4})
+
+
+def part_samples(epochs: int = 100, samples=(0, 1)):
+    """PDK mismatch ``samples`` of seed 0 at tt co-simulated at :func:`design_20us`, two at
+    once: the row-end MSE (learning) every 5 epochs, the read-out and ``learned``."""
+    from aann.experiments import transistor_xor
+
+    cfg = design_20us(epochs)
+
+    def one(k):
+        return k, transistor_xor.run_job(cfg, transistor_xor.Job("tt", 0, k))
+
+    with ThreadPoolExecutor(2) as pool:
+        for k, r in pool.map(one, samples):
+            print(f"sample {k} ({r['seconds'] / 60:.0f} min, {r['points']} points): row-end MSE "
+                  "every 5 epochs " + " ".join(f"{m:.1e}" for m in r["mse_rows"][4::5])
+                  + f" (last {r['mse_rows'][-1]:.1e}); read-out "
+                  + "/".join(f"{v:.4f}" for v in r["readout"])
+                  + f" V, MSE {r['mse_readout']:.2e}, learned {r['learned']}", flush=True)
+
+
 PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
          "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch,
-         "native": part_native}
+         "native": part_native, "samples": part_samples}
+DEFAULT = ("gains", "operating", "coupling", "load", "chain", "network", "epoch", "native")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--parts", default=",".join(PARTS))
-    for name in ap.parse_args(argv).parts.split(","):
+    ap.add_argument("--parts", default=",".join(DEFAULT))
+    ap.add_argument("--epochs", type=int, default=100, help="part samples' epochs")
+    args = ap.parse_args(argv)
+    for name in args.parts.split(","):
         t = time.time()
         print(f"## {name}", flush=True)
-        PARTS[name]()
+        PARTS[name](**({"epochs": args.epochs} if name == "samples" else {}))
         print(f"({time.time() - t:.0f} s)", flush=True)
 
 
