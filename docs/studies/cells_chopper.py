@@ -188,12 +188,19 @@ def part_chain():
               f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 
 
+def stretched(cfg, stretch, periods=None):
+    """``cfg`` with its rows ``stretch`` times longer and ``C`` with them (``lambda`` kept),
+    and the chopper ``periods`` a row if given."""
+    cfg = cfg.replace(training={"t_row": stretch * cfg.training.t_row},
+                      constants={"C": stretch * cfg.constants.C})
+    return cfg if periods is None else cfg.replace(
+        offset_cancellation={"periods_per_row": periods})
+
+
 def _example_netlist(P, rows, save_read, epochs=1, stretch=1):
     """The example's netlist at ``P`` chopper periods a row, its rows ``stretch`` times
     longer and ``C`` with them (``lambda`` kept); the initial weights, the description."""
-    cfg = aann.load_toml(EXAMPLE)
-    cfg = cfg.replace(training={"t_row": stretch * cfg.training.t_row},
-                      constants={"C": stretch * cfg.constants.C})
+    cfg = stretched(aann.load_toml(EXAMPLE), stretch)
     data = for_config(cfg)
     W0 = random_weights([2, 3, 1], 0, cfg.training.init_range)
     args = {**cosim.cell_arguments(cfg), "chopper_periods": P}
@@ -267,10 +274,8 @@ def part_native():
                 "role poles": {"blocks": {"multiplier": roles}, "solver": auto}}
     for P, stretch in ((1, 1), (2, 1), (4, 1), (8, 1), (4, 2)):  # stretch: rows, C x it
         for name, extra in variants.items():
-            r = aann.train(base.replace(
-                training={"epochs": 1, "t_row": stretch * base.training.t_row},
-                constants={"C": stretch * base.constants.C},
-                offset_cancellation={"periods_per_row": P}, **extra))
+            r = aann.train(stretched(base, stretch, P).replace(training={"epochs": 1},
+                                                               **extra))
             moved = 1e3 * (np.asarray(r.W_final[1][0]) - W0[1]).ravel()
             print(f"{P} periods a {stretch * base.training.t_row * 1e6:g} us row, {name}: output "
                   "weights moved " + "/".join(f"{w:.1f}" for w in moved) + " mV", flush=True)
@@ -288,10 +293,8 @@ def design_20us(epochs: int):
     on 20 us rows with ``C`` doubled (``lambda`` 60) and the chopper 4 a row (200 kHz)."""
     from aann.experiments import transistor_xor
 
-    base = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
-    return base.replace(training={"t_row": 2 * base.training.t_row},
-                        constants={"C": 2 * base.constants.C},
-                        offset_cancellation={"periods_per_row": 4})
+    return stretched(transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
+                                           epochs), 2, periods=4)
 
 
 def part_samples(epochs: int = 100, samples=(0, 1)):
