@@ -63,7 +63,7 @@ def test_the_default_section_leaves_every_setting_and_circuit_as_it_was():
     assert aann.spec.from_dict(cfg.to_dict()) == cfg
     chop = aann.Config(offset_cancellation={"method": "chopper", "periods_per_row": 3})
     assert chop.to_dict()["offset_cancellation"] == {"method": "chopper", "periods_per_row": 3,
-                                                     "demodulator": "input"}
+                                                     "demodulator": "input", "phase": 0}
     assert aann.spec.from_dict(chop.to_dict()) == chop
     assert aann.build_circuit(chop).cancellation == Chopper(periods_per_row=3)
     az = aann.Config(offset_cancellation={"method": "autozero", "t_az": "20fs",
@@ -111,9 +111,14 @@ def test_bad_input_is_refused_with_the_key_and_the_fix(section, match):
 
 def test_a_row_edge_must_end_within_the_first_segment():
     with pytest.raises(aann.ValidationError, match="t_edge = 3e-14 s is not shorter than the "
-                                                   "chopper's half period"):
+                                                   "chopper's first interval, a half period"):
         aann.Config(offset_cancellation={"method": "chopper", "periods_per_row": 2},
                     training={"t_edge": "30fs"})
+    with pytest.raises(aann.ValidationError, match="a quarter period at phase 90 = 1.25e-14 s"):
+        aann.Config(offset_cancellation={"method": "chopper", "periods_per_row": 2,
+                                         "phase": 90}, training={"t_edge": "20fs"})
+    with pytest.raises(aann.ValidationError, match="phase = 45 is not allowed; use one of 0, 90"):
+        aann.Config(offset_cancellation={"method": "chopper", "phase": 45})
     with pytest.raises(aann.ValidationError, match="not shorter than the autozero phase"):
         aann.Config(offset_cancellation={"method": "autozero", "t_az": "5fs"},
                     training={"t_edge": "5fs"})
@@ -328,32 +333,61 @@ def zero_error_config(**over):
         solver={**HEUN, "steps": 3}, **over)
 
 
-@pytest.mark.parametrize("periods", [1, 3])
-def test_the_chopper_returns_every_weight_to_its_start_at_the_end_of_every_row(periods):
+@pytest.mark.parametrize("periods,phase", [(1, 0), (3, 0), (2, 90)])
+def test_the_chopper_returns_every_weight_to_its_start_at_the_end_of_every_row(periods, phase):
     """A constant offset between the modulators, demodulated, is ``+c`` for half of each
     period and ``-c`` for the other half: over whole periods it moves no weight. With 3
     fixed steps a segment, a step across a switching instant would miss this by about a
     step's share of the ripple, ``lambda / (2P * 3) * 10 mV``. (Ideal row edges: an edge
-    ramp moves ``x`` while ``s = +1``, and the offset term ``Voff1 x`` with it.)"""
+    ramp moves ``x`` while ``s = +1``, and the offset term ``Voff1 x`` with it.) At phase
+    90 the row's first and last quarter periods are its own segments."""
     flat = xor_at(0.5)
     cfg = zero_error_config()
     if periods == 1:
         plain = aann.train(cfg, dataset=flat)
         assert max_diff(plain.W_init, plain.W_final) > 1e-2  # the offsets drive every weight
-    chop = aann.train(cfg.replace(offset_cancellation={"method": "chopper",
-                                                       "periods_per_row": periods}),
-                      dataset=flat)
+    chopper = {"method": "chopper", "periods_per_row": periods, "phase": phase}
+    chop = aann.train(cfg.replace(offset_cancellation=chopper), dataset=flat)
     for l, W in enumerate(chop.W_epoch):  # after every epoch: 4 rows of other inputs each
         assert np.abs(W - chop.W_init[l][:, None]).max() <= 1e-9
     # every row alone, from the start weights (each epoch one row): each returns them, so
     # in the run above every row ends where it started, not only every fourth
     for k in range(len(flat.X)):
         one = aann.Dataset("one-row", flat.X[k:k + 1], flat.Y[k:k + 1])
-        row = aann.train(cfg.replace(offset_cancellation={"method": "chopper",
-                                                          "periods_per_row": periods}),
-                         dataset=one)
+        row = aann.train(cfg.replace(offset_cancellation=chopper), dataset=one)
         for l, W in enumerate(row.W_epoch):
             assert np.abs(W - row.W_init[l][:, None]).max() <= 1e-9
+
+
+def test_at_phase_90_the_ripple_leaves_the_stored_weights_where_the_row_learned():
+    """A 2-1 learning one row (target 0.3 V) with the sources' own offset ``Voff`` = 2 mV
+    chopped at their output: within each row every weight rides a triangle of peak
+    ``lambda Voff / (2P)``. At phase 0 the triangle lies to one side of the row-end value,
+    its mean ``m = lambda Voff / (4P)``: the network learns with its weights ``m`` off the
+    stored ones, so read with learning off (at the stored weights) it misses the target
+    by ``Vout(W) - Vout(W - m)`` (0.21 mV here; within 2 %). At 90 the triangle is odd
+    about the row's middle, its mean zero, and the read-out is on the target within 2 %
+    of that (what is left is the ripple's second order)."""
+    one = aann.Dataset("one-row", np.array([[1.0, 0.0]]), np.array([[0.3]]))
+    Voff, P = 2e-3, 1
+    base = aann.Config(network={"sizes": [2, 1]}, training={"epochs": 200, "seeds": 1},
+                       solver={**HEUN, "steps": 6}, nonideal={"Voff": Voff})
+    x = jnp.asarray(one.X[0])
+    missed = {}
+    for phase in (0, 90):
+        cfg = base.replace(offset_cancellation={"method": "chopper", "periods_per_row": P,
+                                                "demodulator": "output", "phase": phase})
+        circuit = aann.build_circuit(cfg)
+        W = [jnp.asarray(np.asarray(w)[0]) for w in aann.train(cfg, dataset=one).W_final]
+        v = float(np.asarray(circuit.output(W, x))[0])
+        m = cfg.lam * Voff / (4 * P)
+        shift = v - float(np.asarray(circuit.output([w - m for w in W], x))[0])
+        missed[phase] = (v - 0.3, shift)
+    (miss0, shift0), (miss90, _) = missed[0], missed[90]
+    print(f"read-out - target: phase 0 {miss0:.3g} V (ripple mean's shift {shift0:.3g} V), "
+          f"phase 90 {miss90:.3g} V")
+    assert shift0 > 1e-4 and abs(miss0 - shift0) < 0.02 * shift0
+    assert abs(miss90) < 0.02 * shift0
 
 
 def test_demodulating_the_sources_currents_chops_the_sources_own_offset_too():
@@ -651,6 +685,7 @@ def without_technique(t_edge: float):
 @pytest.mark.parametrize("cancellation", [
     {"method": "chopper", "periods_per_row": 2},
     {"method": "chopper", "periods_per_row": 2, "demodulator": "output"},
+    {"method": "chopper", "periods_per_row": 2, "demodulator": "output", "phase": 90},
     {"method": "autozero", "t_az": "20fs", "Q_inj": "0.05fC"},
 ])
 def test_ngspice_and_native_agree_within_1mV_with_offsets_in_every_role(cancellation):

@@ -207,7 +207,8 @@ def _pwl_of(line: str):
     return v[0::2], v[1::2]
 
 
-def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_network():
+@pytest.mark.parametrize("phase", [0, 90])
+def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_network(phase):
     """``weights = "chopped"`` on a 2-3-1 of ``multiplier_lm``: still no controlled
     source; per weight one differential charging cell (its ``vteach`` at ``vdd``: always
     biased), one FD integrator with its two capacitors, a quad of switches and two
@@ -215,9 +216,9 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
     modulator of four more; every multiplier is the cell's variant with
     reference ports, those reading a weight referred to its other side; the
     transresistances drawn for the low-mismatch cell's Km. The chopper's clocks: per row
-    ``chopper_periods`` periods of ``s`` (high first), the quads' clocks ``s``/``sb``
-    gated by ``teach``, and in the read-out epoch ``s`` held high, every quad open and
-    the dump switches (``teachb``) closed.
+    ``chopper_periods`` periods of ``s = sgn sin(2 pi t / period + phase)`` (high first),
+    the quads' clocks ``s``/``sb`` gated by ``teach``, and in the read-out epoch ``s`` held
+    high, every quad open and the dump switches (``teachb``) closed.
     The ``.ic`` splits each weight around Vcm."""
     from aann.cells.cosim import cosim_netlist
     from aann.cells.library import VCM, VDD
@@ -228,7 +229,8 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
     t_row, epochs, periods = 10e-6, 2, 4
     text = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, C=16e-12, Vbias=0.2,
                          Keta=None, Km=None, glue="cells", weights="chopped",
-                         chopper_periods=periods, multiplier="multiplier_lm", readout=True)
+                         chopper_periods=periods, multiplier="multiplier_lm", readout=True,
+                         chopper_phase=phase)
     lines = text.splitlines()
     assert [line.split()[0] for line in lines if line[:1] in ("B", "E", "F", "G", "H")] == []
     top = lines[max(k for k, line in enumerate(lines) if line.startswith(".ends")):]
@@ -271,9 +273,9 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
     assert len(clocks) == 6
     period, T_learn = t_row / periods, epochs * len(X) * t_row
     n = round(T_learn / period)
-    mid = np.arange(2 * n) * period / 2 + period / 4  # the middle of every half period
+    mid = np.arange(4 * n) * period / 4 + period / 8  # the middle of every quarter period
     at = {k: np.interp(mid, *v) for k, v in clocks.items()}
-    high = np.tile([VDD, 0.0], n)
+    high = VDD * (np.sin(2 * np.pi * mid / period + np.radians(phase)) > 0)
     np.testing.assert_array_equal(at["Vs"], high)
     for name, level in (("Vsb", VDD - high), ("Vcs", high), ("Vcsb", VDD - high),
                         ("Vcx", VDD - high), ("Vcxb", high)):
@@ -289,8 +291,9 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
 
 def test_chopped_weights_are_refused_without_their_chopper_and_cells():
     """``chopper_periods`` is required (a whole number >= 1) with ``weights =
-    "chopped"`` and refused with the other weights; the chopped path needs the glue
-    cells; the multiplier must be a known cell."""
+    "chopped"`` and refused with the other weights, as is a ``chopper_phase`` other than
+    0 (and one not 0 or 90 anywhere); the chopped path needs the glue cells; the
+    multiplier must be a known cell."""
     from aann.cells.cosim import cosim_netlist
 
     sizes, W0 = (1, 1, 1), aann.random_weights((1, 1, 1), 0, 0.05)
@@ -307,6 +310,12 @@ def test_chopped_weights_are_refused_without_their_chopper_and_cells():
                       weights="chopped", chopper_periods=4)
     with pytest.raises(aann.ValidationError, match="multiplier 'gilbert'"):
         cosim_netlist(sizes, W0, X, Y, multiplier="gilbert", **kw)
+    for bad in (45, True, "90"):
+        with pytest.raises(aann.ValidationError, match="chopper_phase .* is not one of 0, 90"):
+            cosim_netlist(sizes, W0, X, Y, weights="chopped", chopper_periods=2,
+                          chopper_phase=bad, **kw)
+    with pytest.raises(aann.ValidationError, match="chopper_phase is read only"):
+        cosim_netlist(sizes, W0, X, Y, weights="integrator", chopper_phase=90, **kw)
 
 
 def test_cells_section_builds_the_network_the_description_names():

@@ -1037,6 +1037,35 @@ def part_chopped_pole_rows(E):
     return res
 
 
+def part_phase(E):
+    """The chopper clock's phase (``[offset_cancellation] phase``, docs/cancellation.md):
+    at 0 the ripple an offset leaves on a weight within a row lies to one side of its
+    row-end value (mean ``lambda Vos / (4P)``), at 90 its mean is zero. The designs of
+    ``mismatch_seed0`` (``lambda`` 60 and 30, 1, 2 and 4 periods a row) at both phases:
+    8 PDK-sigma samples from seed 0, and seeds 0..7 without sigma; without and with the
+    multipliers' chopped poles (:func:`chopped_pole_design`)."""
+    every, none = lm_mismatch(), lm_mismatch(1e-30, keys=[])
+    poles = chopped_pole_design(E)
+
+    def plain(mismatch, lam, P):
+        return chopped_path(canc.technique_config(
+            config((2, 3, 1), E, lm_blocks(), lam=lam, steps=16, init=0.1, mismatch=mismatch),
+            "chopper", {}, periods=P))
+
+    res = {}
+    for tag, at in (("", plain), (", chopped-gain poles", poles)):
+        for lam, P in ((60.0, 1), (60.0, 2), (60.0, 4), (30.0, 1), (30.0, 2)):
+            for phase in (0, 90):
+                name = (f"2-3-1 multiplier_lm, +-0.1 V, chopped path{tag}, lambda {lam:g}, "
+                        f"chopper {P}/row, phase {phase}, {{}}")
+                res.update(run_batch([(name.format("seed 0, every PDK sigma"), at(
+                    every, lam, P).replace(offset_cancellation={"phase": phase}))],
+                    mc=True, seed=0))
+                res.update(run_batch([(name.format("seeds 0-7, no sigma"), at(
+                    none, lam, P).replace(offset_cancellation={"phase": phase}))], mc=True))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
@@ -1045,7 +1074,7 @@ PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_deri
          "multiplier_lm": part_multiplier_lm, "speed": part_speed,
          "speed_mismatch": part_speed_mismatch, "mismatch_seed0": part_mismatch_seed0,
          "chopped_pole": part_chopped_pole, "chopped_pole_designs": part_chopped_pole_designs,
-         "chopped_pole_rows": part_chopped_pole_rows}
+         "chopped_pole_rows": part_chopped_pole_rows, "phase": part_phase}
 
 
 def main(argv=None):

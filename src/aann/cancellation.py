@@ -50,25 +50,54 @@ from .blocks import K_BOLTZMANN
 METHODS = ("none", "chopper", "autozero")
 
 
+PHASES = (0, 90)
+"""The chopper clock's phases a row may start at (degrees)."""
+
+
 class Chopper(eqx.Module):
     """Chopper stabilization of the error path: ``periods_per_row`` whole periods of
-    ``s(t) = +-1`` in every row, ``s = +1`` in the first half of each period."""
+    ``s(t) = sgn sin(2 pi periods_per_row t / t_row + phase)`` in every row (``t`` from
+    the row's start): at ``phase`` 0, ``s = +1`` in the first half of each period; at
+    90, in its first and last quarters."""
 
     periods_per_row: int = eqx.field(static=True, default=1)
     demodulator: str = eqx.field(static=True, default="input")
     """``input``: ``s`` multiplies what reaches each charging source; ``output``: it
     multiplies the source's current (the source's own offset is then chopped too)."""
+    phase: int = eqx.field(static=True, default=0)
+    """The clock's phase at the row's start (degrees, one of :data:`PHASES`). At 90 the
+    triangle a constant offset rides on a weight within a row is odd about the row's
+    middle, so its mean over the row is zero; at 0 it lies to one side, its mean
+    ``lambda Vos / (4 periods_per_row)`` (docs/cancellation.md)."""
 
     method = "chopper"
 
     @property
-    def half_periods(self) -> int:
-        """Segments of constant ``s`` in a row: ``2 * periods_per_row``."""
-        return 2 * self.periods_per_row
+    def segments(self) -> int:
+        """Intervals of constant ``s`` in a row: the ``2 periods_per_row`` half periods,
+        at ``phase`` 90 with the first cut in two quarters (the row's first and last)."""
+        return 2 * self.periods_per_row + (1 if self.phase else 0)
 
     def half_period(self, t_row: float) -> float:
         """``t_row / (2 periods_per_row)`` (s)."""
-        return t_row / self.half_periods
+        return t_row / (2 * self.periods_per_row)
+
+    def switching_times(self, t_row: float) -> list[float]:
+        """The instants ``s`` switches at within a row (s from its start, ``segments - 1``
+        of them, the row's own ends not counted); ``s = +1`` before the first."""
+        h = self.half_period(t_row)
+        if self.phase:
+            return [(j - 0.5) * h for j in range(1, self.segments)]
+        return [j * h for j in range(1, self.segments)]
+
+    def toggle_times(self, t_row: float, rows: int) -> list[float]:
+        """The instants ``s`` changes sign over ``rows`` rows run back to back from 0 (s):
+        each row's :meth:`switching_times` and, at ``phase`` 0 (``s = -1`` at a row's
+        end, ``+1`` at the next one's start), every row's end but the last."""
+        within = self.switching_times(t_row)
+        ends = [] if self.phase else [t_row]
+        times = [r * t_row + t for r in range(rows) for t in within + ends]
+        return times if self.phase else times[:-1]
 
     def frequency(self, t_row: float) -> float:
         """The chopping frequency ``periods_per_row / t_row`` (Hz)."""
@@ -169,7 +198,8 @@ def build_cancellation(config):
     describes: a :class:`Chopper`, an :class:`Autozero`, or None (``method = "none"``)."""
     oc = config.offset_cancellation
     if oc.method == "chopper":
-        return Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator)
+        return Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator,
+                       phase=oc.phase)
     if oc.method == "autozero":
         return Autozero(t_az=oc.t_az, C_az=oc.C_az, Q_inj=oc.Q_inj)
     return None
@@ -194,8 +224,8 @@ def sample_times(schedule, cancellation, n_samples: int):
     """Waveform sample times (s) of a row schedule under ``cancellation`` (None: the
     schedule's own, :meth:`aann.RowSchedule.sample_times`): ``n_samples`` evenly spaced
     from the start of each segment the native engine solves, in its order: the edge
-    ramp (if any), then the chopper's half periods, or the rest of the autozero phase
-    and the learned row."""
+    ramp (if any), then the chopper's intervals of constant ``s``, or the rest of the
+    autozero phase and the learned row."""
     import numpy as np
 
     if cancellation is None:
@@ -204,9 +234,9 @@ def sample_times(schedule, cancellation, n_samples: int):
     T = cancellation.row_period(t_row)
     t0 = np.arange(schedule.epochs * schedule.order.shape[-1]) * T
     if isinstance(cancellation, Chopper):
-        h = cancellation.half_period(t_row)
-        bounds = [(t_edge if j == 0 else j * h, (j + 1) * h)
-                  for j in range(cancellation.half_periods)]
+        times = [t_edge, *cancellation.switching_times(t_row),
+                 2 * cancellation.periods_per_row * cancellation.half_period(t_row)]
+        bounds = list(zip(times[:-1], times[1:]))
     else:
         bounds = [(t_edge, cancellation.t_az), (cancellation.t_az, T)]
     if t_edge > 0:
@@ -218,15 +248,17 @@ def sample_times(schedule, cancellation, n_samples: int):
 
 def check_edges(cancellation, t_row: float, t_edge: float) -> None:
     """A :class:`aann.ValidationError` unless a row edge of ``t_edge`` (s) ends where the
-    segments allow: before the end of the chopper's first half period, or of the
+    segments allow: before the chopper's ``s`` first switches, or the end of the
     autozero phase."""
     from .errors import ValidationError
 
-    if isinstance(cancellation, Chopper) and t_edge >= cancellation.half_period(t_row):
+    first = cancellation.switching_times(t_row)[0] if isinstance(cancellation, Chopper) \
+        else None
+    if first is not None and t_edge >= first:
         raise ValidationError(
-            f"a row edge of {t_edge:g} s is not shorter than the chopper's half period "
-            f"{cancellation.half_period(t_row):g} s; the edge must end within the first half "
-            "period: shorten training.t_edge or use fewer periods_per_row")
+            f"a row edge of {t_edge:g} s is not shorter than the chopper's first interval "
+            f"{first:g} s (a half period, a quarter at phase 90); the edge must end before "
+            "s first switches: shorten training.t_edge or use fewer periods_per_row")
     if isinstance(cancellation, Autozero) and t_edge >= cancellation.t_az:
         raise ValidationError(
             f"a row edge of {t_edge:g} s is not shorter than the autozero phase t_az = "

@@ -567,6 +567,11 @@ class OffsetCancellation(_Fields):
                               doc="chopper: where s(t) demodulates, at each charging source's "
                                   "input (its offset Voff outside) or on its output current "
                                   "(its offset and limit inside)")
+    phase: int = choice(0, 0, 90,
+                        doc="chopper: the clock's phase at each row's start (degrees): 0, "
+                            "s = +1 in each period's first half; 90, in its first and last "
+                            "quarters, so an offset's ripple on a weight averages to zero "
+                            "over the row")
     t_az: float = param(0.01e-12, "s", sign="positive",
                         doc="autozero: the phase before every row (learning off, error "
                             "forced to 0); adds t_az to every row")
@@ -577,7 +582,8 @@ class OffsetCancellation(_Fields):
                                        "C_az as it opens (Q_inj/C_az on the held value)")
 
     METHOD_KEYS: ClassVar[dict] = {"periods_per_row": "chopper", "demodulator": "chopper",
-                                   "t_az": "autozero", "C_az": "autozero", "Q_inj": "autozero"}
+                                   "phase": "chopper", "t_az": "autozero", "C_az": "autozero",
+                                   "Q_inj": "autozero"}
     """The keys read by one method only, key -> method (:func:`cancellation_needs`)."""
 
     def __post_init__(self):
@@ -790,17 +796,20 @@ class Config:
 
 
 def _check_cancellation_timing(config) -> None:
-    """The row edge ends where the offset cancellation's segments allow: before the end
-    of the chopper's first half period, or of the autozero phase (where the sources
+    """The row edge ends where the offset cancellation's segments allow: before the
+    chopper's ``s`` first switches, or the end of the autozero phase (where the sources
     move)."""
     oc, t = config.offset_cancellation, config.training
     if oc.method == "chopper":
         half = t.t_row / (2 * oc.periods_per_row)
-        if t.t_edge >= half:
+        first = half / 2 if oc.phase else half
+        if t.t_edge >= first:
+            what = "a quarter period at phase 90" if oc.phase else "a half period"
             raise ValidationError(
-                f"training.t_edge = {t.t_edge:g} s is not shorter than the chopper's half "
-                f"period t_row / (2 periods_per_row) = {half:g} s; the row edge must end "
-                "within the first half period: shorten t_edge or use fewer periods_per_row")
+                f"training.t_edge = {t.t_edge:g} s is not shorter than the chopper's first "
+                f"interval, {what} = {first:g} s (t_row / (2 periods_per_row) = {half:g} s); "
+                "the row edge must end before s first switches: shorten t_edge or use fewer "
+                "periods_per_row")
     elif oc.method == "autozero" and t.t_edge >= oc.t_az:
         raise ValidationError(
             f"training.t_edge = {t.t_edge:g} s is not shorter than the autozero phase t_az = "

@@ -27,25 +27,26 @@ its cell of :mod:`aann.cells.library`. What joins them, the glue, is chosen by
   :mod:`aann.cells.chopped` (below).
 
 ``weights = "chopped"`` (glue cells only; docs/cells.md, "Chopped charging path"): a
-chopper of ``chopper_periods`` periods of its clock ``s`` a row (``s`` high, ``+1``: the
-first half of each period). Its input modulator is a quad of ``switch`` cells at each
-output's ``error`` cell, swapping ``Vout`` and ``Vtarget`` with ``s``: every error,
-delta and gradient downstream is chopped. Per weight an ``aann_charging_diff`` reads the
-charge multiplier's transresistance node (``vgrad``; its ``vteach`` at ``vdd``: always
+chopper of ``chopper_periods`` periods of its clock ``s`` a row at ``chopper_phase``
+(:class:`aann.cancellation.Chopper`: at 0 ``s`` is high, ``+1``, in the first half of each
+period; at 90 in its first and last quarters). Its input modulator is a quad of ``switch``
+cells at each output's ``error`` cell, swapping ``Vout`` and ``Vtarget`` with ``s``: every
+error, delta and gradient downstream is chopped. Per weight an ``aann_charging_diff`` reads
+the charge multiplier's transresistance node (``vgrad``; its ``vteach`` at ``vdd``: always
 biased, its common-mode loop running), its two output currents demodulated by a quad of
-``switch`` cells into an ``aann_integrator_fd`` with ``C`` from ``inp`` to ``outn`` and from
-``inn`` to ``outp``: the weight is ``V(outp) - V(outn)``, ``dW/dt = -Keta Vgrad / C`` as
-on a capacitor. The quads' clocks are ``s`` and ``sb`` gated by ``Vteach`` (ideal PWL
-sources ``cs = s AND teach``, ``cx = sb AND teach`` and their complements): in the
-read-out epoch all four switches of every quad are open and ``s`` is held at ``+1`` (the
-modulator straight), and two more ``switch`` cells per weight, clocked by ``Vteach``'s
-complement, dump the cell's outputs into ``vcm`` (left floating, their nodes have only
-the switches' junctions: ngspice then takes nanosecond steps). Every multiplier is the
-``multiplier`` cell's variant with a reference port per input (``v1 v1r v2 v2r out vcm
-vdd vss``, the gates of its two reference devices, tied to ``vcm`` in the cell): a
-multiplier reading a weight reads ``V(outp) - V(outn)`` (forward: ``v1``/``v1r``;
-Type2: ``v2``/``v2r``), every other input is referred to ``vcm``. ``.ic``: each side
-of a weight ``W0`` at ``Vcm +- W0/2``, the virtual grounds at ``Vcm``.
+``switch`` cells into an ``aann_integrator_fd`` with ``C`` from ``inp`` to ``outn`` and
+from ``inn`` to ``outp``: the weight is ``V(outp) - V(outn)``, ``dW/dt = -Keta Vgrad / C``
+as on a capacitor. The quads' clocks are ``s`` and ``sb`` gated by ``Vteach`` (ideal PWL
+sources ``cs = s AND teach``, ``cx = sb AND teach`` and their complements): in the read-out
+epoch all four switches of every quad are open and ``s`` is held at ``+1`` (the modulator
+straight), and two more ``switch`` cells per weight, clocked by ``Vteach``'s complement,
+dump the cell's outputs into ``vcm`` (left floating, their nodes have only the switches'
+junctions: ngspice then takes nanosecond steps). Every multiplier is the ``multiplier``
+cell's variant with a reference port per input (``v1 v1r v2 v2r out vcm vdd vss``, the
+gates of its two reference devices, tied to ``vcm`` in the cell): a multiplier reading a
+weight reads ``V(outp) - V(outn)`` (forward: ``v1``/``v1r``; Type2: ``v2``/``v2r``), every
+other input is referred to ``vcm``. ``.ic``: each side of a weight ``W0`` at ``Vcm +-
+W0/2``, the virtual grounds at ``Vcm``.
 
 ``multiplier``: the cell in every multiplier role, ``"multiplier"`` or
 ``"multiplier_lm"``; with the glue cells the transresistances are drawn for its ``Km``
@@ -172,13 +173,16 @@ def _spice_number(x: float) -> str:
 
 def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
                     chopper_periods: int | None = None,
-                    multiplier: str = "multiplier") -> None:
+                    multiplier: str = "multiplier", chopper_phase: int = 0) -> None:
     """A :class:`aann.ValidationError` for a ``glue`` not in :data:`GLUES`, for the
     ideal glue without its ``Keta`` and ``Km``, for ``Keta`` or ``Km`` given with
     the glue cells, whose charging cell and transresistances have their own, for
     ``weights`` not in :data:`WEIGHTS` or an integrator or chopper with the ideal glue,
     for ``chopper_periods`` not a whole number >= 1 with ``weights = "chopped"`` or given
-    with other weights, and for a ``multiplier`` not in :data:`MULTIPLIERS`."""
+    with other weights (``chopper_phase`` likewise: one of
+    :data:`aann.cancellation.PHASES`, 0 unless chopped), and for a ``multiplier`` not in
+    :data:`MULTIPLIERS`."""
+    from ..cancellation import PHASES
     from ..errors import ValidationError
 
     if multiplier not in MULTIPLIERS:
@@ -190,9 +194,15 @@ def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
             raise ValidationError(f"weights = \"chopped\" needs chopper_periods, the "
                                   f"chopper's periods a row, a whole number >= 1 (got "
                                   f"{chopper_periods!r})")
+        if isinstance(chopper_phase, bool) or chopper_phase not in PHASES:
+            raise ValidationError(f"chopper_phase {chopper_phase!r} is not one of "
+                                  f"{', '.join(map(str, PHASES))} (degrees)")
     elif chopper_periods is not None:
         raise ValidationError(f"chopper_periods is read only with weights = \"chopped\" "
                               f"(weights = {weights!r}): leave it None")
+    elif chopper_phase != 0:
+        raise ValidationError(f"chopper_phase is read only with weights = \"chopped\" "
+                              f"(weights = {weights!r}): leave it 0")
     if glue not in GLUES:
         raise ValidationError(f"glue {glue!r} is not one of {', '.join(GLUES)}")
     if weights not in WEIGHTS:
@@ -266,28 +276,30 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   readout: bool = False, rule=None, save_read: bool = False,
                   glue: str = "ideal", weights: str = "capacitor",
                   chopper_periods: int | None = None, multiplier: str = "multiplier",
-                  reltol: float = 1e-4, pdk_sample: int | None = None) -> str:
+                  reltol: float = 1e-4, pdk_sample: int | None = None,
+                  chopper_phase: int = 0) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
     trained network's output on every row. ``rule``: the learning rule (None: backprop),
     whose operands drive the delta, charge and Type2 cells (see the module's docstring).
-    ``save_read``: ngspice keeps only what :func:`run_cosim` reads (``.save``: the
-    weights and the network's outputs), not every node of every cell (1-2-1: 8 vectors
-    of 2391; writing them all took a fifth of the run); the simulation is the same.
-    ``glue``: ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"``
-    (both None), and ``weights``, ``chopper_periods`` (``weights = "chopped"`` only) and
-    ``multiplier``, see the module's docstring. ``reltol``: ngspice's relative tolerance
-    (1e-4; the chopped XOR network runs at 1e-3: its weights within 13 uV of 1e-4's after
-    an epoch, in 55 % of the time, docs/cells.md). ``pdk_sample``: with the corner's
-    mismatch models (``tt_mm``...), every device its own draw, ngspice's generator seeded
-    with ``pdk_sample + 1`` (Monte Carlo sample ``k`` of ``aann characterize --mismatch``).
+    ``save_read``: ngspice keeps only what :func:`run_cosim` reads (``.save``: the weights
+    and the network's outputs), not every node of every cell (1-2-1: 8 vectors of 2391;
+    writing them all took a fifth of the run); the simulation is the same. ``glue``:
+    ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"`` (both None), and
+    ``weights``, ``chopper_periods`` and ``chopper_phase`` (``weights = "chopped"`` only)
+    and ``multiplier``, see the module's docstring. ``reltol``: ngspice's relative
+    tolerance (1e-4; the chopped XOR network runs at 1e-3: its weights within 13 uV of
+    1e-4's after an epoch, in 55 % of the time, docs/cells.md). ``pdk_sample``: with the
+    corner's mismatch models (``tt_mm``...), every device its own draw, ngspice's generator
+    seeded with ``pdk_sample + 1`` (Monte Carlo sample ``k`` of ``aann characterize
+    --mismatch``).
 
     Node names: weights ``w<l>_<j>_<i>`` (chopped: its ``outp``; ``outn`` is
     ``wn<l>_<j>_<i>``), neuron outputs ``o<l>_<j>``, errors ``e<l>_<j>``, deltas
     ``dl<l>_<j>``; layer ``l`` from 0.
     """
-    _glue_arguments(glue, Keta, Km, weights, chopper_periods, multiplier)
+    _glue_arguments(glue, Keta, Km, weights, chopper_periods, multiplier, chopper_phase)
     cell_glue, integrator = glue == "cells", weights == "integrator"
     chopped = weights == "chopped"
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
@@ -314,21 +326,26 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     if integrator or chopped:  # the switches' complementary clock
         lines.append("Vteachb teachb 0 " + (_pwl([0, T_learn, T_learn + t_edge], [0, 0, VDD])
                                             if readout else "DC 0"))
-    if chopped:  # the chopper's clocks: s high over the first half of each period
+    if chopped:  # the chopper's clocks, s as the native engine switches it
+        from ..cancellation import Chopper
         from .chopped import EDGE, toggles
 
-        period = t_row / chopper_periods
-        inside = [(k + 1) * period / 2 for k in range(2 * round(T_learn / period) - 1)]
-        last = [T_learn] if readout else []  # s back to +1, held; the quads open
+        chopper = Chopper(periods_per_row=chopper_periods, phase=chopper_phase)
+        inside = chopper.toggle_times(t_row, round(T_learn / t_row))
+        # at the read-out the quads open and s is held at +1: at phase 0 s (low) goes back
+        # up and cx falls with teach, at 90 (s high) cs falls with teach
+        s_last = [T_learn] if readout and not chopper_phase else []
+        cs_last = [T_learn] if readout and chopper_phase else []
         lines += ["* the chopper: s, sb (the modulators; s held at +1 in the read-out",
                   "* epoch), the demodulators' cs = s AND teach, cx = sb AND teach and their",
-                  "* complements csb, cxb",
-                  f"Vs s 0 {toggles(True, inside + last, T, EDGE)}",
-                  f"Vsb sb 0 {toggles(False, inside + last, T, EDGE)}",
-                  f"Vcs cs 0 {toggles(True, inside, T, EDGE)}",
-                  f"Vcsb csb 0 {toggles(False, inside, T, EDGE)}",
-                  f"Vcx cx 0 {toggles(False, inside + last, T, EDGE)}",
-                  f"Vcxb cxb 0 {toggles(True, inside + last, T, EDGE)}"]
+                  f"* complements csb, cxb; {chopper_periods} period(s) a row at phase "
+                  f"{chopper_phase}",
+                  f"Vs s 0 {toggles(True, inside + s_last, T, EDGE)}",
+                  f"Vsb sb 0 {toggles(False, inside + s_last, T, EDGE)}",
+                  f"Vcs cs 0 {toggles(True, inside + cs_last, T, EDGE)}",
+                  f"Vcsb csb 0 {toggles(False, inside + cs_last, T, EDGE)}",
+                  f"Vcx cx 0 {toggles(False, inside + s_last, T, EDGE)}",
+                  f"Vcxb cxb 0 {toggles(True, inside + s_last, T, EDGE)}"]
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
                                                                        t_edge)))
@@ -481,13 +498,14 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
               timeout: float = 1800, rule=None, glue: str = "ideal",
               weights: str = "capacitor", chopper_periods: int | None = None,
               multiplier: str = "multiplier", reltol: float = 1e-4,
-              pdk_sample: int | None = None, readout: bool = True) -> dict:
+              pdk_sample: int | None = None, readout: bool = True,
+              chopper_phase: int = 0) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, with ``readout``, from a read-out
     epoch after them with learning off, the trained network's output on every row
     (``(rows, n_outputs)``; else None), in signal volts. ``rule``: the learning rule (None:
-    backprop); ``glue``, ``weights``, ``chopper_periods``, ``multiplier``: as
+    backprop); ``glue``, ``weights``, ``chopper_periods``, ``chopper_phase``, ``multiplier``: as
     :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
     integrator's ``outp`` less its ``outn``), as are ``reltol`` and ``pdk_sample``."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
@@ -495,7 +513,7 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
                         Vbias=Vbias, corner=corner, trim=trim, readout=readout, rule=rule,
                         save_read=True, glue=glue, weights=weights,
                         chopper_periods=chopper_periods, multiplier=multiplier,
-                        reltol=reltol, pdk_sample=pdk_sample)
+                        reltol=reltol, pdk_sample=pdk_sample, chopper_phase=chopper_phase)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -562,8 +580,8 @@ def cell_arguments(config) -> dict:
     """What ``[cells]`` and the constants the cells take from the description pass to
     :func:`cosim_netlist` / :func:`run_cosim`: ``glue``, ``weights``, ``multiplier``,
     ``reltol``; ``Keta`` and ``Km`` for the ideal glue (None with the glue cells, whose
-    own they are); ``chopper_periods`` for the chopped path (``[offset_cancellation]
-    periods_per_row``)."""
+    own they are); ``chopper_periods`` and ``chopper_phase`` for the chopped path
+    (``[offset_cancellation] periods_per_row``, ``phase``)."""
     cells, t = config.cells, config.training
     ideal = cells.glue == "ideal"
     chopped = cells.weights == "chopped"
@@ -572,4 +590,5 @@ def cell_arguments(config) -> dict:
             "Keta": config.constants.Keta * t.Vteach if ideal else None,
             "Km": config.blocks.multiplier.build().Km if ideal else None,
             "chopper_periods": config.offset_cancellation.periods_per_row if chopped
-            else None}
+            else None,
+            "chopper_phase": config.offset_cancellation.phase if chopped else 0}

@@ -496,14 +496,15 @@ def _row_edge(circuit, segment, batch, carry, prev, sig, t0, t_edge, ramp, n_sam
 
 def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
                  t_edge, ramp, n_samples, travel):
-    """One row under the chopper (traced): ``2 periods_per_row`` half periods of ``s =
-    +1, -1, ...``, each a segment, so that no step crosses a switching instant; the row
-    edge (a ramp of ``t_edge``, or an ideal edge) lies within the first. The noise of
-    half period j is driven by part ``1 + j`` of the row's key. ``travel`` (per weight,
-    V) grows by the path of every half period, the first from before the edge."""
+    """One row under the chopper (traced): its intervals of constant ``s = +1, -1, ...``
+    (:meth:`aann.cancellation.Chopper.switching_times`), each a segment, so that no step
+    crosses a switching instant; the row edge (a ramp of ``t_edge``, or an ideal edge)
+    lies within the first. The noise of interval j is driven by part ``1 + j`` of the
+    row's key. ``travel`` (per weight, V) grows by the path of every interval, the first
+    from before the edge."""
     t0, t_end = k * t_row, (k + 1) * t_row
-    n = chopper.half_periods
-    h = t_row / n
+    n = chopper.segments
+    h = chopper.half_period(t_row)
     plus = Switches(sign=jnp.asarray(1.0))
     W_before = y[0]
     (y, peak, ok, err), start, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
@@ -511,8 +512,12 @@ def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, er
 
     def half(carry, j):
         y, peak, ok, err, travel, mark = carry  # mark: the weights at the half's start
-        ta = jnp.where(j == 0, start, t0 + j * h)
-        tb = jnp.where(j == n - 1, t_end, t0 + (j + 1) * h)
+        if chopper.phase:  # s switches at (j - 1/2) h
+            ta = jnp.where(j == 0, start, t0 + (j - 0.5) * h)
+            tb = jnp.where(j == n - 1, t_end, t0 + (j + 0.5) * h)
+        else:  # at j h
+            ta = jnp.where(j == 0, start, t0 + j * h)
+            tb = jnp.where(j == n - 1, t_end, t0 + (j + 1) * h)
         switches = Switches(sign=1.0 - 2.0 * (j % 2))
         y_start = y
         y, samples, ok_j, err_j, dy0 = segment(y, ta, tb, sig, None, 1 + j, switches)

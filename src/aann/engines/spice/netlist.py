@@ -539,17 +539,20 @@ def _pulse(name: str, node: str, v1, v2, td, tr, tf, pw, per) -> str:
 def cancellation_sources(circuit: Circuit, t_row: float) -> list[str]:
     """The offset cancellation's clock sources (docs/cancellation.md), each edge
     ``SWITCH_EDGE`` of its interval long and centred on the native engine's instant:
-    the chopper's square wave ``vchop`` (+1 in the first half of each of the
-    ``periods_per_row`` periods of a row, -1 in the second); autozero's ``vphase`` (1
-    during ``[k T, k T + t_az]``, ``T = t_row + t_az``: error forced to 0, sources off)
-    and ``vsample`` (the sampling switch, opened one edge before the phase ends)."""
+    the chopper's square wave ``vchop`` (``s``: +1 in the first half of each of the
+    ``periods_per_row`` periods of a row, -1 in the second; at ``phase`` 90 a quarter
+    period earlier); autozero's ``vphase`` (1 during ``[k T, k T + t_az]``, ``T = t_row +
+    t_az``: error forced to 0, sources off) and ``vsample`` (the sampling switch, opened
+    one edge before the phase ends)."""
     cancel = circuit.cancellation
     if isinstance(cancel, Chopper):
         h = cancel.half_period(t_row)
         tr = SWITCH_EDGE * h
+        first = cancel.switching_times(t_row)[0]
         return ["* Chopper: s(t) = +-1, "
-                f"{cancel.periods_per_row} period(s) a row ({cancel.frequency(t_row):g} Hz)",
-                _pulse("Vchop", "vchop", 1, -1, h - tr / 2, tr, tr, h - tr, 2 * h)]
+                f"{cancel.periods_per_row} period(s) a row ({cancel.frequency(t_row):g} Hz)"
+                + (f", phase {cancel.phase}" if cancel.phase else ""),
+                _pulse("Vchop", "vchop", 1, -1, first - tr / 2, tr, tr, h - tr, 2 * h)]
     if isinstance(cancel, Autozero):
         T, t_az = cancel.row_period(t_row), cancel.t_az
         tr = SWITCH_EDGE * t_az
