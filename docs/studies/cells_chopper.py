@@ -26,7 +26,10 @@ its table:
   (about a minute, no ngspice);
 - ``samples`` (not run by default): PDK mismatch samples 0 and 1 of seed 0 at tt,
   co-simulated at the 20 us design (:func:`design_20us`) for ``--epochs`` (100: about 75
-  minutes each alone, two at once).
+  minutes each alone, two at once);
+- ``phase`` (not run by default): the example at 2 periods a row and ``phase`` 90, seed 0 at
+  tt, without mismatch and PDK samples 0-3, in chunks of 10 epochs up to ``--epochs``
+  (hours: 3.5 minutes a chunk alone).
 
 Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...] [--epochs N]
 """
@@ -316,9 +319,44 @@ def part_samples(epochs: int = 100, samples=(0, 1)):
                   + f" V, MSE {r['mse_readout']:.2e}, learned {r['learned']}", flush=True)
 
 
+def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
+    """The example at 2 chopper periods a row and ``phase`` 90, seed 0 at tt: without
+    mismatch (None) and PDK mismatch samples ``runs``, two at once, in chunks of ``chunk``
+    epochs (each a netlist from the last chunk's weights ending with a read-out epoch),
+    stopped once learned or after ``epochs``; the read-out MSE after every chunk."""
+    from aann.experiments import transistor_xor
+
+    cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
+                                chunk).replace(offset_cancellation={"periods_per_row": 2,
+                                                                    "phase": 90})
+    data = for_config(cfg)
+    X, Y = np.asarray(data.X, float), np.asarray(data.Y, float)
+
+    def one(sample):
+        W, mse = random_weights(cfg.network.sizes, 0, cfg.training.init_range), []
+        for _ in range(epochs // chunk):
+            co = cosim.run_cosim(cfg.network.sizes, W, X, Y, t_row=cfg.training.t_row,
+                                 epochs=chunk, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
+                                 timeout=36000, pdk_sample=sample,
+                                 **cosim.cell_arguments(cfg))
+            W = [w[-1] for w in co["W_epoch"]]
+            v = co["Vout_readout"][:, 0]
+            judged = transistor_xor.judge(v, cfg)
+            mse.append(judged["mse_readout"])
+            print(f"sample {sample}, epoch {len(mse) * chunk}: read-out "
+                  + "/".join(f"{x:.4f}" for x in v) + f" V, MSE {mse[-1]:.2e}", flush=True)
+            if judged["learned"]:
+                break
+        return sample, mse
+
+    with ThreadPoolExecutor(2) as pool:
+        for sample, mse in pool.map(one, runs):
+            print(f"sample {sample}: " + " ".join(f"{m:.2e}" for m in mse), flush=True)
+
+
 PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
          "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch,
-         "native": part_native, "samples": part_samples}
+         "native": part_native, "samples": part_samples, "phase": part_phase}
 DEFAULT = ("gains", "operating", "coupling", "load", "chain", "network", "epoch", "native")
 
 
@@ -330,7 +368,7 @@ def main(argv=None):
     for name in args.parts.split(","):
         t = time.time()
         print(f"## {name}", flush=True)
-        PARTS[name](**({"epochs": args.epochs} if name == "samples" else {}))
+        PARTS[name](**({"epochs": args.epochs} if name in ("samples", "phase") else {}))
         print(f"({time.time() - t:.0f} s)", flush=True)
 
 
