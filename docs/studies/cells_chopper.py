@@ -363,7 +363,7 @@ DEFAULT = ("gains", "operating", "coupling", "load", "chain", "network", "epoch"
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default=",".join(DEFAULT))
-    ap.add_argument("--epochs", type=int, default=100, help="part samples' epochs")
+    ap.add_argument("--epochs", type=int, default=100, help="parts samples' and phase's epochs")
     args = ap.parse_args(argv)
     for name in args.parts.split(","):
         t = time.time()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
+from .cancellation import Chopper
 from .circuit import Circuit, build_circuit
 from .errors import ValidationError
 from .metrics import names as metric_names
@@ -179,9 +180,9 @@ def estimate_bytes(config: Config, n_networks: int, rows: int, waveforms: bool) 
     n_cap = float(config.network.n_capacitors)
     kept = n_cap if config.training.record == "weights" else 0
     oc = config.offset_cancellation  # segments a row: the edge ramp, then the hold, or
-    # the chopper's 2P half periods (one more at phase 90), or the autozero phase and the row
-    pieces = {"none": 2, "chopper": 1 + 2 * oc.periods_per_row + (oc.phase > 0),
-              "autozero": 3}[oc.method]
+    # the chopper's intervals of constant s, or the autozero phase and the row
+    pieces = 1 + Chopper(periods_per_row=oc.periods_per_row, phase=oc.phase).segments \
+        if oc.method == "chopper" else {"none": 2, "autozero": 3}[oc.method]
     per_row = pieces * config.solver.samples_per_row if waveforms else 0
     signals = sizes[0] + 2 * sizes[-1] + 2  # Vin, Vtarget, Vout, Vteach, time
     return 8 * (B * n_cap * 16  # weights, peak currents, solver stages

@@ -799,10 +799,12 @@ def _check_cancellation_timing(config) -> None:
     """The row edge ends where the offset cancellation's segments allow: before the
     chopper's ``s`` first switches, or the end of the autozero phase (where the sources
     move)."""
+    from .cancellation import Chopper  # the clock alone, no circuit
+
     oc, t = config.offset_cancellation, config.training
     if oc.method == "chopper":
-        half = t.t_row / (2 * oc.periods_per_row)
-        first = half / 2 if oc.phase else half
+        chopper = Chopper(periods_per_row=oc.periods_per_row, phase=oc.phase)
+        half, first = chopper.half_period(t.t_row), chopper.switching_times(t.t_row)[0]
         if t.t_edge >= first:
             what = "a quarter period at phase 90" if oc.phase else "a half period"
             raise ValidationError(
