@@ -289,6 +289,42 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
     assert np.all(np.interp(read, *teachb) == VDD)
 
 
+def test_a_netlist_that_continues_a_run_starts_where_it_stopped():
+    """``state`` (what :func:`aann.cells.cosim.run_cosim` returns): the ``.ic`` takes every
+    node's voltage from it (the virtual grounds too), and each input and target source
+    starts at the last row's value with its edge into row 1 (as row 1 of a second epoch
+    does in one long run); the rest of the netlist is the same. A state that lacks a
+    node of the ``.ic`` is refused, naming it."""
+    from aann.cells.cosim import cosim_netlist
+
+    sizes, W0 = (2, 3, 1), aann.random_weights((2, 3, 1), 0, 0.05)
+    X = np.array([[0.0, 0.0], [0.0, 0.2], [0.2, 0.0], [0.2, 0.2]])
+    Y = np.array([[0.04], [0.16], [0.16], [0.04]])
+    kw = dict(t_row=10e-6, epochs=1, C=16e-12, Vbias=0.2, Keta=None, Km=None, glue="cells",
+              weights="chopped", chopper_periods=1, multiplier="multiplier_lm",
+              chopper_phase=90)
+    fresh = cosim_netlist(sizes, W0, X, Y, **kw).splitlines()
+    ic = next(line for line in fresh if line.startswith(".ic ")).split()[1:]
+    state = {item.split("=")[0]: 0.9 + 1e-3 * k for k, item in enumerate(ic)}
+    continued = cosim_netlist(sizes, W0, X, Y, state=state, **kw).splitlines()
+    assert next(line for line in continued if line.startswith(".ic ")).split()[1:] == [
+        f"{node}={value:.12g}" for node, value in state.items()]
+    assert len(continued) == len(fresh)
+    for line, old in zip(continued, fresh):
+        name = line.split()[0] if line else ""
+        if name in ("Vx1", "Vx2", "Vt1"):
+            (t_new, v_new), (t_old, v_old) = _pwl_of(line), _pwl_of(old)
+            column = X[:, int(name[2]) - 1] if name.startswith("Vx") else Y[:, 0]
+            np.testing.assert_allclose(t_new[:2], [0.0, 0.01 * 10e-6], rtol=1e-8)
+            assert (v_new[:2] == [column[-1], column[0]]).all()
+            assert (t_new[2:] == t_old[1:]).all() and (v_new[2:] == v_old[1:]).all()
+        elif name != ".ic":
+            assert line == old
+    del state[next(iter(state))]
+    with pytest.raises(ValueError, match="state lacks V"):
+        cosim_netlist(sizes, W0, X, Y, state=state, **kw)
+
+
 def test_chopped_weights_are_refused_without_their_chopper_and_cells():
     """``chopper_periods`` is required (a whole number >= 1) with ``weights =
     "chopped"`` and refused with the other weights, as is a ``chopper_phase`` other than

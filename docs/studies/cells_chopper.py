@@ -322,8 +322,10 @@ def part_samples(epochs: int = 100, samples=(0, 1)):
 def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
     """The example at 2 chopper periods a row and ``phase`` 90, seed 0 at tt: without
     mismatch (None) and PDK mismatch samples ``runs``, two at once, in chunks of ``chunk``
-    epochs (each a netlist from the last chunk's weights ending with a read-out epoch),
-    stopped once learned or after ``epochs``; the read-out MSE after every chunk."""
+    epochs (each a netlist continuing the last chunk's ``state``, ending with a read-out
+    epoch), stopped once learned or after ``epochs``; the read-out MSE after every chunk.
+    (The figures in docs/cells.md were made before chunks carried the state: each chunk
+    restarted the integrators' virtual grounds at Vcm.)"""
     from aann.experiments import transistor_xor
 
     cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
@@ -334,12 +336,13 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
 
     def one(sample):
         W, mse = random_weights(cfg.network.sizes, 0, cfg.training.init_range), []
+        state = None
         for _ in range(epochs // chunk):
             co = cosim.run_cosim(cfg.network.sizes, W, X, Y, t_row=cfg.training.t_row,
                                  epochs=chunk, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
-                                 timeout=36000, pdk_sample=sample,
+                                 timeout=36000, pdk_sample=sample, state=state,
                                  **cosim.cell_arguments(cfg))
-            W = [w[-1] for w in co["W_epoch"]]
+            W, state = [w[-1] for w in co["W_epoch"]], co["state"]
             v = co["Vout_readout"][:, 0]
             judged = transistor_xor.judge(v, cfg)
             mse.append(judged["mse_readout"])

@@ -46,7 +46,8 @@ cell's variant with a reference port per input (``v1 v1r v2 v2r out vcm vdd vss`
 gates of its two reference devices, tied to ``vcm`` in the cell): a multiplier reading a
 weight reads ``V(outp) - V(outn)`` (forward: ``v1``/``v1r``; Type2: ``v2``/``v2r``), every
 other input is referred to ``vcm``. ``.ic``: each side of a weight ``W0`` at ``Vcm +-
-W0/2``, the virtual grounds at ``Vcm``.
+W0/2``, the virtual grounds at ``Vcm`` (a run that continues another takes them from its
+``state``: :func:`cosim_netlist`).
 
 ``multiplier``: the cell in every multiplier role, ``"multiplier"`` or
 ``"multiplier_lm"``; with the glue cells the transresistances are drawn for its ``Km``
@@ -87,9 +88,11 @@ def _pwl(times, values) -> str:
     return "PWL(" + " ".join(f"{t:.9g} {v:.9g}" for t, v in zip(times, values)) + ")"
 
 
-def _row_waveform(values, t_row: float, epochs: int, t_edge: float):
-    """PWL points holding ``values[r]`` over row r of every epoch, edges ``t_edge``."""
-    times, out = [0.0], [values[0]]
+def _row_waveform(values, t_row: float, epochs: int, t_edge: float, continued: bool = False):
+    """PWL points holding ``values[r]`` over row r of every epoch, edges ``t_edge``;
+    ``continued``: the first row too has its edge, from the last row's value (the rows
+    of a run that continues another, as in one long run)."""
+    times, out = ([0.0, t_edge], [values[-1], values[0]]) if continued else ([0.0], [values[0]])
     rows = len(values)
     for n in range(epochs * rows):
         v = values[n % rows]
@@ -277,7 +280,7 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   glue: str = "ideal", weights: str = "capacitor",
                   chopper_periods: int | None = None, multiplier: str = "multiplier",
                   reltol: float = 1e-4, pdk_sample: int | None = None,
-                  chopper_phase: int = 0) -> str:
+                  chopper_phase: int = 0, state: dict | None = None) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -294,6 +297,14 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     corner's mismatch models (``tt_mm``...), every device its own draw, ngspice's generator
     seeded with ``pdk_sample + 1`` (Monte Carlo sample ``k`` of ``aann characterize
     --mismatch``).
+
+    ``state``: the run continues one that ended its learning there (:func:`run_cosim`'s
+    ``state``, ``W0`` its last weights): the ``.ic`` takes the nodes' voltages from it
+    (their names as ``.ic`` has them, ``V(node)``), not from ``W0``, and every row source
+    starts at the last row's value with its edge into row 1, as in one long run. Needed
+    with mismatch: an integrator's virtual grounds sit at its offset, not at ``Vcm``, and
+    restarting them at ``Vcm`` kicks the weights (up to 3 mV on the 2-3-1 of
+    docs/cells.md, PDK sample 1), every restart the same way.
 
     Node names: weights ``w<l>_<j>_<i>`` (chopped: its ``outp``; ``outn`` is
     ``wn<l>_<j>_<i>``), neuron outputs ``o<l>_<j>``, errors ``e<l>_<j>``, deltas
@@ -346,12 +357,13 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   f"Vcsb csb 0 {toggles(False, inside + cs_last, T, EDGE)}",
                   f"Vcx cx 0 {toggles(False, inside + s_last, T, EDGE)}",
                   f"Vcxb cxb 0 {toggles(True, inside + s_last, T, EDGE)}"]
+    continued = state is not None
     for i in range(X.shape[1]):
-        lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(X[:, i], t_row, epochs,
-                                                                       t_edge)))
+        lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(
+            X[:, i], t_row, epochs, t_edge, continued)))
     for k in range(Y.shape[1]):
-        lines.append(f"Vt{k + 1} t{k + 1} vcm " + _pwl(*_row_waveform(Y[:, k], t_row, epochs,
-                                                                       t_edge)))
+        lines.append(f"Vt{k + 1} t{k + 1} vcm " + _pwl(*_row_waveform(
+            Y[:, k], t_row, epochs, t_edge, continued)))
     trim = trim or {}
     if rule is None:
         from ..rules import Backprop
@@ -487,10 +499,22 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
         lines.append(".save " + " ".join(
             [ic.split("=")[0].lower() for ic in ics]
             + [f"v(o{L - 1}_{k})" for k in range(sizes[-1])]))
+    if continued:
+        ics = _continued(ics, state)
     lines += [".ic " + " ".join(ics),
               f".options method=gear reltol={_spice_number(reltol)}",
               f".tran {step:.6g} {T:.9g} 0 {step:.6g}", ".end", ""]
     return "\n".join(lines)
+
+
+def _continued(ics: list, state: dict) -> list:
+    """The ``.ic`` entries ``V(node)=value`` with each node's value from ``state``."""
+    nodes = [ic.split("=")[0] for ic in ics]
+    missing = sorted(set(nodes) - set(state))
+    if missing:
+        raise ValueError(f"state lacks {', '.join(missing[:3])}: give the state the run "
+                         "this one continues ended with (run_cosim(...)['state'])")
+    return [f"{node}={float(state[node]):.12g}" for node in nodes]
 
 
 def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None, C: float,
@@ -499,7 +523,7 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
               weights: str = "capacitor", chopper_periods: int | None = None,
               multiplier: str = "multiplier", reltol: float = 1e-4,
               pdk_sample: int | None = None, readout: bool = True,
-              chopper_phase: int = 0) -> dict:
+              chopper_phase: int = 0, state: dict | None = None) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, with ``readout``, from a read-out
@@ -507,13 +531,16 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
     (``(rows, n_outputs)``; else None), in signal volts. ``rule``: the learning rule (None:
     backprop); ``glue``, ``weights``, ``chopper_periods``, ``chopper_phase``, ``multiplier``: as
     :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
-    integrator's ``outp`` less its ``outn``), as are ``reltol`` and ``pdk_sample``."""
+    integrator's ``outp`` less its ``outn``), as are ``reltol``, ``pdk_sample`` and
+    ``state``; and ``state``, the ``.ic`` nodes' voltages at the end of the learning (give
+    it to the run that continues this one)."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=readout, rule=rule,
                         save_read=True, glue=glue, weights=weights,
                         chopper_periods=chopper_periods, multiplier=multiplier,
-                        reltol=reltol, pdk_sample=pdk_sample, chopper_phase=chopper_phase)
+                        reltol=reltol, pdk_sample=pdk_sample, chopper_phase=chopper_phase,
+                        state=state)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -532,8 +559,13 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
     W = [np.stack([[weight(l, j, i, epoch_ends) for i in range(sizes[l] + 1)]
                    for j in range(sizes[l + 1])]).transpose(2, 0, 1) for l in range(L)]
     Vout = np.stack([at(f"o{L - 1}_{k}", ends) for k in range(sizes[-1])], axis=-1)
+    ic_line = next(line for line in net.splitlines() if line.startswith(".ic "))
+    end = epochs * rows * t_row * (1 - 1e-6)  # where the weights are read
+    state = {ic.split("=")[0]: float(np.interp(end, t, plot[ic.split("=")[0].lower()]))
+             for ic in ic_line.split()[1:]}
     return {"W_epoch": W, "Vout_rows": Vout[:epochs * rows].reshape(epochs, rows, sizes[-1]),
-            "Vout_readout": Vout[epochs * rows:] if readout else None, "points": len(t)}
+            "Vout_readout": Vout[epochs * rows:] if readout else None, "points": len(t),
+            "state": state}
 
 
 def network_cosim(config, seed: int | None = None, corner: str = "tt",
