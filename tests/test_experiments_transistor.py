@@ -87,10 +87,12 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
     assert not tx.judge([0.065, 0.16, 0.16, 0.065], example)["learned"]  # 3.1e-4 > goal
     calls = []
 
-    def recorder(cfg, job, timeout=0):
+    def recorder(cfg, job, timeout=0, partial=None):
         calls.append(job)
+        assert partial.name == f"{job.name}.partial.json"
         return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
-                "epochs": cfg.training.epochs, "seconds": 1.0, "points": 10,
+                "epochs": cfg.training.epochs, "max_epochs": cfg.training.epochs,
+                "seconds": 1.0, "points": 10,
                 "mse_rows": [1e-3, 1e-4], "W_final": [[], [[0.05, 0.3, -0.2, 0.1]]],
                 "readout": [0.04, 0.16, 0.16, 0.04],
                 "mse_readout": 0.0, "learned": job.seed == 0}
@@ -113,3 +115,61 @@ def test_xor_part_co_simulates_the_example_and_keeps_every_run(tmp_path, monkeyp
     assert "4 of 5 runs learn" in text and (tmp_path / "transistor_xor.png").is_file()
     rows = (tmp_path / "transistor_xor.csv").read_text().splitlines()
     assert len(rows) == 6 and rows[0].startswith("corner,seed,pdk_sample")
+
+
+def test_a_xor_run_goes_in_chunks_that_continue_stops_once_learned_and_resumes(
+        tmp_path, monkeypatch):
+    """``transistor_xor.run_job``: netlists of ``chunk`` epochs, each from the last one's
+    weights and ``state`` (the first from the seed's weights and none), each read out;
+    the run stops at the first read-out that learned (here the third chunk: 30 of at most
+    100 epochs); every chunk is kept in ``partial``, so a run stopped by Ctrl-C during its
+    second chunk resumes there, with the first chunk's weights and state, and gives what
+    an uninterrupted run gives. ngspice is a recorder here (the continuation itself:
+    tests/test_cells_cosim.py)."""
+    import json
+    from pathlib import Path
+
+    import aann
+    import aann.cells.cosim as cosim
+    from aann.experiments import transistor_xor as tx
+
+    cfg = tx.config(Path(__file__).parents[1] / "examples" / "cells_xor_multiplier_lm_tt.csv",
+                    100)
+    job = tx.Job("tt", 2, 1)
+    calls, stop_at = [], []
+
+    def fake(sizes, W0, X, Y, *, epochs, state, pdk_sample, corner, **kw):
+        if len(calls) + 1 in stop_at:
+            stop_at.clear()
+            raise KeyboardInterrupt
+        calls.append({"W0": [np.asarray(w).tolist() for w in W0], "state": state,
+                      "epochs": epochs, "pdk_sample": pdk_sample, "corner": corner})
+        n = len(calls)
+        W = [np.stack([np.asarray(w) + 1e-3 * (n * epochs + e) for e in range(epochs)])
+             for w in W0]
+        good = np.asarray(Y, float)[:, :1] + (0.0 if n == 3 else 0.05)
+        return {"W_epoch": W, "Vout_rows": np.repeat(good[None], epochs, 0),
+                "Vout_readout": good, "points": 7, "state": {"V(w0_0_0)": 0.9 + n}}
+
+    monkeypatch.setattr(cosim, "run_cosim", fake)
+    whole = tx.run_job(cfg, job, chunk=10)
+    assert [c["epochs"] for c in calls] == [10, 10, 10] and whole["epochs"] == 30
+    assert whole["learned"] and whole["max_epochs"] == 100 and len(whole["mse_rows"]) == 30
+    assert [c["state"] for c in calls] == [None, {"V(w0_0_0)": 1.9}, {"V(w0_0_0)": 2.9}]
+    W0 = aann.random_weights(cfg.network.sizes, 2, cfg.training.init_range)
+    assert calls[0]["W0"] == [np.asarray(w).tolist() for w in W0]
+    assert calls[1]["W0"] == [np.asarray(w[-1]).tolist() for w in
+                              [np.stack([np.asarray(w) + 1e-3 * (10 + e) for e in range(10)])
+                               for w in W0]]
+    assert {(c["pdk_sample"], c["corner"]) for c in calls} == {(1, "tt")}
+    assert len(whole["mse_chunks"]) == 3 and whole["mse_chunks"][2] == whole["mse_readout"]
+
+    partial, calls[:] = tmp_path / "run.partial.json", []
+    stop_at.append(2)
+    with pytest.raises(KeyboardInterrupt):
+        tx.run_job(cfg, job, chunk=10, partial=partial)
+    assert json.loads(partial.read_text())["epochs"] == 10 and len(calls) == 1
+    resumed = tx.run_job(cfg, job, chunk=10, partial=partial)
+    assert [c["state"] for c in calls] == [None, {"V(w0_0_0)": 1.9}, {"V(w0_0_0)": 2.9}]
+    assert {k: v for k, v in resumed.items() if k != "seconds"} == \
+        {k: v for k, v in whole.items() if k != "seconds"}

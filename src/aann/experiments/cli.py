@@ -163,9 +163,10 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        None, "--cosim-epochs", min=0, help="Epochs of the transistor-level "
                        "co-simulation (default 60, about 25 s; 0: none)."),
                    xor_epochs: int = typer.Option(
-                       0, "--xor-epochs", min=0, help="Epochs of the network of cells that "
-                       "learns XOR (examples/cells_xor.toml: 100; 0, the default: not run; "
-                       "an epoch takes 16 s alone on a core, about 40 s two at once; "
+                       0, "--xor-epochs", min=0, help="Most epochs of the network of cells "
+                       "that learns XOR (examples/cells_xor.toml: 100; a run stops at the "
+                       "first read-out, every 10 epochs, that learned; 0, the default: not "
+                       "run; an epoch takes 16 s alone on a core, about 40 s two at once; "
                        "docs/cells.md)."),
                    xor_seeds: int = typer.Option(
                        4, "--xor-seeds", min=0, help="Its initial weight sets at tt."),

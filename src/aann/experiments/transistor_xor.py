@@ -5,12 +5,14 @@ The network is examples/cells_xor.toml (:func:`config`, the same description, te
 a 2-3-1, every block a cell, each weight on the chopped differential charging path
 (``multiplier_lm`` in every multiplier role, one chopper period a row, ``lambda`` 60),
 untrimmed. Each run (a corner, an initial weight seed, optionally a PDK mismatch sample)
-is one ngspice co-simulation of ``epochs`` epochs and a read-out epoch with learning off;
-``workers`` of them at once (each ngspice is one process). A run has learned when the
-read-out classifies every row and its MSE is below the goal (:func:`judge`). Beside them
-the native engine runs the same description (the cells' laws at tt, the multiplier
-tabulated) for the tt seeds. Every finished run is kept in ``OUT/transistor_xor/`` and a run already there is
-not repeated (Ctrl-C, then the same command, resumes).
+is an ngspice co-simulation of at most ``epochs`` epochs in netlists of :data:`CHUNK`
+epochs, each continuing the last (:func:`run_job`) and ending with a read-out epoch with
+learning off; the run stops once a read-out has learned: it classifies every row and its
+MSE is below the goal (:func:`judge`). ``workers`` runs at once (each ngspice is one
+process). Beside them the native engine runs the same description (the cells' laws at
+tt, the multiplier tabulated) for the tt seeds. Every finished run, and every finished
+chunk of a run, is kept in ``OUT/transistor_xor/``: a run already there is not repeated,
+one stopped resumes from its last chunk (Ctrl-C, then the same command).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ PDK_SAMPLES = 4
 """PDK mismatch samples at tt (seed 0 each; ``--pdk-sample`` of ``aann train``)."""
 EPOCHS = 100
 WORKERS = 2
+CHUNK = 10
+"""Epochs a netlist (:func:`run_job`): each ends with a read-out epoch, so that a run
+stops once learned and resumes from its last chunk."""
 
 KM_LM_TT = 1.2725e-4
 """A/V^2: ``multiplier_lm``'s ``Km`` at tt (``aann characterize multiplier_lm``)."""
@@ -146,35 +151,57 @@ def judge(v, cfg) -> dict:
             "learned": bool(np.all((v > mid) == (Y > mid))) and mse < sky130_goal(cfg)}
 
 
-def run_job(cfg, job: Job, timeout: float = 36000) -> dict:
-    """Co-simulate ``job``: the weights after every epoch, the row-end MSE of every
-    epoch (learning), the read-out (learning off) outputs and MSE, ``learned``."""
+def run_job(cfg, job: Job, timeout: float = 36000, chunk: int = CHUNK,
+            partial: Path | None = None) -> dict:
+    """Co-simulate ``job`` for at most ``cfg.training.epochs`` epochs, in netlists of
+    ``chunk`` epochs, each continuing the last one's ``state`` (:func:`aann.cells.cosim.
+    run_cosim`: as one long run) and ending with a read-out epoch; stopped once a read-out
+    has learned. Returns the row-end MSE of every epoch (learning), the read-out MSE after
+    every chunk, the last weights and read-out (outputs and MSE), ``learned``, and the
+    ``epochs`` run (``max_epochs`` asked). ``partial``: a JSON file where every finished
+    chunk is kept, and from which a run resumes."""
     import aann
 
     from ..cells.cosim import cell_arguments, run_cosim
     from ..datasets import for_config
+    from ..io import atomic_write
 
     data = for_config(cfg)
     X, Y = np.asarray(data.X, float), np.asarray(data.Y, float)
-    W0 = aann.random_weights(cfg.network.sizes, job.seed, cfg.training.init_range)
-    started = time.perf_counter()
-    co = run_cosim(cfg.network.sizes, W0, X, Y, t_row=cfg.training.t_row,
-                   epochs=cfg.training.epochs, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
-                   corner=job.corner, timeout=timeout, pdk_sample=job.pdk_sample,
-                   **cell_arguments(cfg))
-    v = co["Vout_readout"][:, 0]
-    return {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
-            "epochs": cfg.training.epochs, "seconds": time.perf_counter() - started,
-            "points": int(co["points"]),
-            "mse_rows": np.mean((co["Vout_rows"][..., 0] - Y[None, :, 0]) ** 2,
-                                axis=1).tolist(),
-            "W_final": [w[-1].tolist() for w in co["W_epoch"]],
-            "readout": v.tolist(), **judge(v, cfg)}
+    kept = json.loads(partial.read_text()) if partial is not None and partial.exists() else None
+    if kept is None or kept["max_epochs"] != cfg.training.epochs:
+        W0 = aann.random_weights(cfg.network.sizes, job.seed, cfg.training.init_range)
+        kept = {"corner": job.corner, "seed": job.seed, "pdk_sample": job.pdk_sample,
+                "epochs": 0, "max_epochs": cfg.training.epochs, "seconds": 0.0, "points": 0,
+                "mse_rows": [], "mse_chunks": [], "W_final": [np.asarray(w).tolist()
+                                                              for w in W0],
+                "state": None, "learned": False}
+    while kept["epochs"] < kept["max_epochs"] and not kept["learned"]:
+        epochs = min(chunk, kept["max_epochs"] - kept["epochs"])
+        started = time.perf_counter()
+        co = run_cosim(cfg.network.sizes, [np.asarray(w) for w in kept["W_final"]], X, Y,
+                       t_row=cfg.training.t_row, epochs=epochs, C=cfg.constants.C,
+                       Vbias=cfg.constants.Vbias, corner=job.corner, timeout=timeout,
+                       pdk_sample=job.pdk_sample, state=kept["state"],
+                       **cell_arguments(cfg))
+        v = co["Vout_readout"][:, 0]
+        judged = judge(v, cfg)
+        kept.update(epochs=kept["epochs"] + epochs, state=co["state"], readout=v.tolist(),
+                    seconds=kept["seconds"] + time.perf_counter() - started,
+                    points=kept["points"] + int(co["points"]),
+                    W_final=[w[-1].tolist() for w in co["W_epoch"]],
+                    mse_rows=kept["mse_rows"] + np.mean(
+                        (co["Vout_rows"][..., 0] - Y[None, :, 0]) ** 2, axis=1).tolist(),
+                    mse_chunks=kept["mse_chunks"] + [judged["mse_readout"]], **judged)
+        if partial is not None:
+            atomic_write(partial, json.dumps(kept))
+    return kept
 
 
-def native(cfg, seeds) -> dict:
+def native(cfg, seeds, at: dict | None = None) -> dict:
     """The native engine on the same description (tt laws): per seed the MSE curve, the
-    outputs at the final weights, judged as the cells' read-out (:func:`judge`)."""
+    outputs at the weights after epoch ``at[seed]`` (default the last: where the cells'
+    run stopped), judged as the cells' read-out (:func:`judge`)."""
     import aann
 
     r = aann.train(cfg.replace(training={"seeds": max(seeds) + 1}))
@@ -184,9 +211,10 @@ def native(cfg, seeds) -> dict:
     X = np.asarray(for_config(cfg).X, float)
     out = {}
     for s in seeds:
-        W = [np.asarray(w[s]) for w in r.W_final]
+        e = (at or {}).get(s, cfg.training.epochs)
+        W = [np.asarray(w[s, e - 1]) for w in r.W_epoch]
         v = np.array([float(np.asarray(circuit.output(W, x))[0]) for x in X])
-        out[s] = {"mse": np.asarray(r.mse)[s].tolist(), "outputs": v.tolist(),
+        out[s] = {"mse": np.asarray(r.mse)[s].tolist(), "outputs": v.tolist(), "epoch": e,
                   "W_out": W[-1].tolist(), "learned": judge(v, cfg)["learned"]}
     return out
 
@@ -206,25 +234,28 @@ def run(out: Path, *, seeds=SEEDS, corners=CORNERS, pdk_samples: int = PDK_SAMPL
     for job in jobs(seeds, corners, pdk_samples):
         path = folder / f"{job.name}.json"
         kept = json.loads(path.read_text()) if path.exists() else None
-        if kept is not None and kept["epochs"] == epochs:
+        if kept is not None and kept.get("max_epochs") == epochs:
             done[job.name] = kept
         else:
             todo.append(job)
     with progress_bar(progress, len(todo) + len(done), "co-simulating XOR", "runs",
                       start=len(done)) as update, ThreadPoolExecutor(workers) as pool:
-        running = {pool.submit(run_job, cfg, job): job for job in todo}
+        running = {pool.submit(run_job, cfg, job, partial=folder / f"{job.name}.partial.json"):
+                   job for job in todo}
         try:
             for future in as_completed(running):
                 job = running[future]
                 done[job.name] = future.result()
                 atomic_write(folder / f"{job.name}.json", json.dumps(done[job.name]))
+                (folder / f"{job.name}.partial.json").unlink(missing_ok=True)
                 update()
         except KeyboardInterrupt:  # the finished runs are kept; stop the others
             for future in running:
                 future.cancel()
             raise
     runs = {j.name: done[j.name] for j in jobs(seeds, corners, pdk_samples)}
-    nat = native(cfg, list(seeds)) if seeds else {}
+    nat = native(cfg, list(seeds), {s: runs[Job("tt", s).name]["epochs"]
+                                    for s in seeds}) if seeds else {}
     table_error = json.loads((table.parent / "table_error.json").read_text())["table_error_A"]
     for s, r in nat.items():  # the trained outputs, learning off, against the bound
         cells = runs[Job("tt", s).name]
@@ -272,7 +303,8 @@ def write(out: Path, res: dict) -> str:
     nat = res["native"]
     apart = "; ".join(f"seed {s}: {r['apart_V'] * 1e3:.1f} mV (bound {r['bound_V'] * 1e3:.0f} "
                       "mV)" for s, r in nat.items())
-    text = [f"XOR on examples/cells_xor.toml's 2-3-1 of cells ({res['epochs']} epochs, "
+    text = [f"XOR on examples/cells_xor.toml's 2-3-1 of cells (at most {res['epochs']} "
+            f"epochs, each run stopped at the first read-out that learned, "
             f"goal {res['goal']:.3g} V^2 and every row classified, read with learning off): "
             f"{learned} of {len(rows)} runs learn; natively (the cells' tt laws) "
             f"{sum(r['learned'] for r in nat.values())} of {len(nat)} tt seeds. The trained "
