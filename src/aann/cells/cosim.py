@@ -532,8 +532,8 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
     backprop); ``glue``, ``weights``, ``chopper_periods``, ``chopper_phase``, ``multiplier``: as
     :func:`cosim_netlist`'s (``weights = "chopped"``: a weight is ``V(w) - V(wn)``, its
     integrator's ``outp`` less its ``outn``), as are ``reltol``, ``pdk_sample`` and
-    ``state``; and ``state``, the ``.ic`` nodes' voltages at the end of the learning (give
-    it to the run that continues this one)."""
+    ``state``. Also ``state``: the ``.ic`` nodes' voltages where the learning ended (for
+    the run that continues this one)."""
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     net = cosim_netlist(sizes, W0, X, Y, t_row=t_row, epochs=epochs, Keta=Keta, C=C, Km=Km,
                         Vbias=Vbias, corner=corner, trim=trim, readout=readout, rule=rule,
