@@ -329,32 +329,18 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
     from aann.experiments import transistor_xor
 
     cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
-                                chunk).replace(offset_cancellation={"periods_per_row": 2,
-                                                                    "phase": 90})
-    data = for_config(cfg)
-    X, Y = np.asarray(data.X, float), np.asarray(data.Y, float)
+                                epochs).replace(offset_cancellation={"periods_per_row": 2,
+                                                                     "phase": 90})
 
-    def one(sample):
-        W, mse = random_weights(cfg.network.sizes, 0, cfg.training.init_range), []
-        state = None
-        for _ in range(epochs // chunk):
-            co = cosim.run_cosim(cfg.network.sizes, W, X, Y, t_row=cfg.training.t_row,
-                                 epochs=chunk, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
-                                 timeout=36000, pdk_sample=sample, state=state,
-                                 **cosim.cell_arguments(cfg))
-            W, state = [w[-1] for w in co["W_epoch"]], co["state"]
-            v = co["Vout_readout"][:, 0]
-            judged = transistor_xor.judge(v, cfg)
-            mse.append(judged["mse_readout"])
-            print(f"sample {sample}, epoch {len(mse) * chunk}: read-out "
-                  + "/".join(f"{x:.4f}" for x in v) + f" V, MSE {mse[-1]:.2e}", flush=True)
-            if judged["learned"]:
-                break
-        return sample, mse
+    def one(sample):  # reproduce transistor's runs: chunks that continue, stop once learned
+        return sample, transistor_xor.run_job(cfg, transistor_xor.Job("tt", 0, sample),
+                                              chunk=chunk)
 
     with ThreadPoolExecutor(2) as pool:
-        for sample, mse in pool.map(one, runs):
-            print(f"sample {sample}: " + " ".join(f"{m:.2e}" for m in mse), flush=True)
+        for sample, r in pool.map(one, runs):
+            print(f"sample {sample}: read-out MSE every {chunk} epochs "
+                  + " ".join(f"{m:.2e}" for m in r["mse_chunks"]) + "; last read-out "
+                  + "/".join(f"{x:.4f}" for x in r["readout"]) + " V", flush=True)
 
 
 PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
