@@ -289,6 +289,78 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
     assert np.all(np.interp(read, *teachb) == VDD)
 
 
+def test_the_charging_cells_own_chopper_swaps_their_inputs_and_the_demodulators_follow():
+    """``charging_periods`` (``[cells] charging_periods``) on the chopped 2-3-1: every
+    charging cell is ``aann_charging_diff_ref`` (the same devices, ``XM1``'s gate on
+    ``vref``), fed by a quad of switches on ``s2`` that swaps the transresistance node and
+    ``vcm``; those quads come after every other cell (each device of a PDK sample draws
+    what it draws without them). ``s2`` runs ``charging_periods`` periods a row at phase
+    90 and is held high in the read-out; the demodulators switch at every edge of ``s``
+    and of ``s2`` (their clocks ``s XOR s2``, gated by ``teach``), none of which meet.
+    Without it the netlist is the one of ``charging_periods = 0``; a number that is not
+    a whole multiple of ``2 chopper_periods``, or with other weights, is refused."""
+    from aann.cells.cosim import cosim_netlist
+    from aann.cells.library import GLUE, VDD
+
+    sizes, W0 = (2, 3, 1), aann.random_weights((2, 3, 1), 0, 0.05)
+    X = np.array([[-0.1, -0.1], [-0.1, 0.1], [0.1, -0.1], [0.1, 0.1]])
+    Y = np.array([[-0.1], [0.1], [0.1], [-0.1]])
+    t_row, epochs, P, P2 = 10e-6, 2, 1, 8
+    kw = dict(t_row=t_row, epochs=epochs, C=16e-12, Vbias=0.2, Keta=None, Km=None,
+              glue="cells", weights="chopped", chopper_periods=P, multiplier="multiplier_lm",
+              readout=True, chopper_phase=90, pdk_sample=1)
+    plain = cosim_netlist(sizes, W0, X, Y, **kw)
+    assert cosim_netlist(sizes, W0, X, Y, charging_periods=0, **kw) == plain
+    text = cosim_netlist(sizes, W0, X, Y, charging_periods=P2, **kw)
+    lines = text.splitlines()
+    ref, cd = GLUE["charging_diff_ref"].text, GLUE["charging_diff"].text
+    assert ref.count("\nXM") == cd.count("\nXM") and "XM1 a vref s1 s1" in ref
+    top = lines[max(k for k, line in enumerate(lines) if line.startswith(".ends")):]
+    instances = [line for line in top if line.startswith("X")]
+    assert "Xcw0_1_2 ipw0_1_2 irw0_1_2 vdd cpw0_1_2 cnw0_1_2 vcm vdd 0 aann_charging_diff_ref" \
+        in instances
+    assert "Xqiw0_1_2_3 cgw0_1_2 irw0_1_2 s2b s2 vdd 0 aann_switch" in instances
+    quads = [x for x in instances if x.startswith("Xqi")]
+    assert len(quads) == 4 * 13 and instances[-len(quads):] == quads
+    # the other cells in the same order as without the chopper
+    plain_top = plain.splitlines()[max(k for k, line in enumerate(plain.splitlines())
+                                       if line.startswith(".ends")):]
+    assert [x.split()[0] for x in instances if not x.startswith("Xqi")] == \
+        [x.split()[0] for x in plain_top if x.startswith("X")]
+    clocks = {line.split()[0]: _pwl_of(line) for line in lines
+              if line.split()[0] in ("Vs", "Vs2", "Vcs", "Vcx")}
+    T_learn = epochs * len(X) * t_row
+    edges = {k: v[0][1:-1:2] for k, v in clocks.items()}  # each edge's start
+    s_edges, s2_edges = edges["Vs"][edges["Vs"] < T_learn], edges["Vs2"]
+    assert len(s2_edges) == 2 * P2 * epochs * len(X) and s2_edges.max() < T_learn
+    assert np.min(np.abs(s_edges[:, None] - s2_edges[None, :])) >= t_row / (4 * P2) - 1e-12
+    mid = (np.arange(8 * P2 * epochs * len(X) * 4) + 0.5) * t_row / (8 * P2 * 4)
+    mid = mid[mid < T_learn]
+    s = np.interp(mid, *clocks["Vs"]) > VDD / 2
+    s2 = np.interp(mid, *clocks["Vs2"]) > VDD / 2
+    np.testing.assert_array_equal(s2, np.sin(2 * np.pi * P2 * mid / t_row + np.pi / 2) > 0)
+    np.testing.assert_array_equal(np.interp(mid, *clocks["Vcs"]) > VDD / 2, s == s2)
+    np.testing.assert_array_equal(np.interp(mid, *clocks["Vcx"]) > VDD / 2, s != s2)
+    read = T_learn + np.linspace(0.1, 0.9, 9) * len(X) * t_row
+    assert np.all(np.interp(read, *clocks["Vs2"]) == VDD)
+    assert np.all(np.interp(read, *clocks["Vcs"]) == 0)
+    assert np.all(np.interp(read, *clocks["Vcx"]) == 0)
+    for bad in (3, 4 * P + 1):
+        with pytest.raises(aann.ValidationError, match="whole multiple of 2"):
+            cosim_netlist(sizes, W0, X, Y, **{**kw, "charging_periods": bad})
+    with pytest.raises(aann.ValidationError, match="charging_periods is read only"):
+        cosim_netlist(sizes, W0, X, Y, **{**kw, "weights": "integrator", "chopper_periods": None,
+                                          "chopper_phase": 0, "charging_periods": 8})
+    from pathlib import Path
+
+    cfg = aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml")
+    assert cfg.replace(cells={"charging_periods": 8}).cells.charging_periods == 8
+    with pytest.raises(aann.ValidationError, match="whole multiple of 2"):
+        cfg.replace(cells={"charging_periods": 5})
+    with pytest.raises(aann.ValidationError, match="weights = \"chopped\""):
+        aann.spec.from_dict({"cells": {"glue": "cells", "charging_periods": 8}})
+
+
 def test_a_netlist_that_continues_a_run_starts_where_it_stopped():
     """``state`` (what :func:`aann.cells.cosim.run_cosim` returns): the ``.ic`` takes every
     node's voltage from it (the virtual grounds too), and each input and target source

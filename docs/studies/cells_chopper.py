@@ -29,7 +29,13 @@ its table:
   minutes each alone, two at once);
 - ``phase`` (not run by default): the example at 2 periods a row and ``phase`` 90, seed 0 at
   tt, without mismatch and PDK samples 0-3, in chunks of 10 epochs up to ``--epochs``
-  (hours: 3.5 minutes a chunk alone).
+  (hours: 3.5 minutes a chunk alone);
+- ``zero_error`` (not run by default; ``--run FILE``, a ``run_job`` result of PDK sample 1
+  at ``lambda`` 30): the trained weights at zero error, without and with the charging
+  cells' own chopper: each weight's drift and triangle (some 5 minutes a variant);
+- ``charging_chopper`` (not run by default): the chopped path with and without the
+  charging cells' own chopper, then PDK samples 0-3 of seed 0 at ``lambda`` 30 with it
+  (hours).
 
 Run:  .venv/bin/python docs/studies/cells_chopper.py [--parts gains,operating,...] [--epochs N]
 """
@@ -343,21 +349,121 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
                   + "/".join(f"{x:.4f}" for x in r["readout"]) + " V", flush=True)
 
 
+def lambda30(epochs: int, charging_periods: int = 0):
+    """The example at ``lambda`` 30 (``C`` doubled), one chopper period a row at phase 90,
+    the charging cells' own chopper at ``charging_periods`` a row (0: none)."""
+    from aann.experiments import transistor_xor
+
+    cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
+    return cfg.replace(offset_cancellation={"periods_per_row": 1, "phase": 90},
+                       cells={"charging_periods": charging_periods},
+                       constants={"C": 2 * cfg.constants.C})
+
+
+def part_zero_error(run: Path, sample: int = 1, variants=(0, 8, 16)):
+    """What a trained network's weights do at zero error (docs/cells.md, "The charging
+    cells' own chopper"): from ``W_final`` of ``run`` (a ``transistor_xor.run_job`` result
+    of PDK ``sample`` at :func:`lambda30`), two settling epochs, each from the weights
+    alone and read out, the targets the last read-out (so that every ideal gradient is
+    zero); then, for each of ``variants`` (the charging cells' own chopper, periods a row),
+    one more settling epoch continuing the state (read out: the targets) and two measured
+    epochs continuing it, every weight saved: each weight's drift an epoch, its triangle
+    (peak to peak within a row, less the row's straight line) and the row-end outputs."""
+    import json
+
+    from aann.cells.cosim import cell_arguments, cosim_netlist, run_cosim
+    from aann.cells.models import run_with_models
+    from aann.datasets import for_config
+
+    cfg = lambda30(1)
+    data = for_config(cfg)
+    X = np.asarray(data.X, float)
+    r = json.loads(Path(run).read_text())
+    W, Yt, state = [np.asarray(w) for w in r["W_final"]], np.asarray(r["readout"])[:, None], None
+    kw = dict(t_row=cfg.training.t_row, C=cfg.constants.C, Vbias=cfg.constants.Vbias,
+              pdk_sample=sample, timeout=36000)
+    for _ in range(2):
+        a = run_cosim(cfg.network.sizes, W, X, Yt, epochs=1, **kw, **cell_arguments(cfg))
+        W, Yt, state = [w[-1] for w in a["W_epoch"]], a["Vout_readout"], a["state"]
+    t_row, rows = cfg.training.t_row, len(X)
+    for P2 in variants:
+        args = cell_arguments(lambda30(1, P2))
+        a = run_cosim(cfg.network.sizes, W, X, Yt, epochs=1, state=state, **kw, **args)
+        W2, Y2 = [w[-1] for w in a["W_epoch"]], a["Vout_readout"]
+        net = cosim_netlist(cfg.network.sizes, W2, X, Y2, epochs=2, save_read=True,
+                            state=a["state"], **{k: v for k, v in kw.items() if k != "timeout"},
+                            **args)
+        plot = run_with_models(net, name="cosim", timeout=36000)[0]
+        t = np.real(plot.sweep)
+        names = [f"w{l}_{j}_{i}" for l, w in enumerate(W2) for j in range(w.shape[0])
+                 for i in range(w.shape[1])]
+        drift, tri = [], []
+        for n in names:
+            w = np.real(plot[f"v({n})"]) - np.real(plot[f"v(wn{n[1:]})"])
+            ends = np.interp([0.0, 2 * rows * t_row * (1 - 1e-6)], t, w)
+            drift.append((ends[1] - ends[0]) / 2)
+            p2p = []
+            for k in range(2 * rows):
+                g = np.interp(np.linspace(k, k + 1, 129) * t_row, t, w)
+                g = g - np.linspace(g[0], g[-1], 129)
+                p2p.append(np.ptp(g))
+            tri.append(float(np.mean(p2p)))
+        print(f"sample {sample}, charging_periods {P2}: targets "
+              + "/".join(f"{v:.4f}" for v in Y2[:, 0]) + " V; drift an epoch (mV), triangle "
+              "(mV p-p): " + ", ".join(f"{n} {d * 1e3:+.2f} ({p * 1e3:.1f})"
+                                       for n, d, p in zip(names, drift, tri)), flush=True)
+
+
+def part_charging_chopper(epochs: int = 100, samples=(0, 1, 2, 3)):
+    """The charging cells' own chopper (``[cells] charging_periods``): the chopped path at
+    100 kHz with and without it at 800 kHz (4 mismatch samples: offset, residue, ripple,
+    ``Keta``); then PDK samples ``samples`` of seed 0 at :func:`lambda30` with it at 8 a
+    row, two at once, chunks of 10 epochs up to ``epochs`` (hours)."""
+    from aann.cells.chopped import measure_path
+    from aann.experiments import transistor_xor
+
+    for f_inner in (None, 800e3):
+        m = measure_path(f_chop=100e3, f_inner=f_inner, periods=6, skip=2, seed=1, samples=4)
+        print(f"path at 100 kHz, own chopper {f_inner}: Keta {m.keta_stopped * 1e6:.2f} uS "
+              f"stopped, loss {m.keta_loss:.2%}; offset stopped (mV) "
+              + " ".join(f"{v * 1e3:.2f}" for v in m.Voff_stopped) + "; residue (uV) "
+              + " ".join(f"{v * 1e6:.2f}" for v in m.Voff_chopped) + "; ripple (mV p-p) "
+              + " ".join(f"{v * 1e3:.1f}" for v in m.ripple), flush=True)
+    cfg = lambda30(epochs, 8)
+
+    def one(sample):
+        return sample, transistor_xor.run_job(cfg, transistor_xor.Job("tt", 0, sample))
+
+    with ThreadPoolExecutor(2) as pool:
+        for sample, r in pool.map(one, samples):
+            print(f"sample {sample}: read-out MSE every 10 epochs "
+                  + " ".join(f"{m:.2e}" for m in r["mse_chunks"]) + "; last read-out "
+                  + "/".join(f"{x:.4f}" for x in r["readout"]) + f" V, learned {r['learned']}, "
+                  f"{r['seconds'] / 60:.0f} min", flush=True)
+
+
 PARTS = {"gains": part_gains, "operating": part_operating, "coupling": part_coupling,
          "load": part_load, "chain": part_chain, "network": part_network, "epoch": part_epoch,
-         "native": part_native, "samples": part_samples, "phase": part_phase}
+         "native": part_native, "samples": part_samples, "phase": part_phase,
+         "zero_error": part_zero_error, "charging_chopper": part_charging_chopper}
 DEFAULT = ("gains", "operating", "coupling", "load", "chain", "network", "epoch", "native")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default=",".join(DEFAULT))
-    ap.add_argument("--epochs", type=int, default=100, help="parts samples' and phase's epochs")
+    ap.add_argument("--epochs", type=int, default=100,
+                    help="parts samples', phase's and charging_chopper's epochs")
+    ap.add_argument("--run", type=Path, help="part zero_error: a run_job result (JSON)")
     args = ap.parse_args(argv)
     for name in args.parts.split(","):
         t = time.time()
         print(f"## {name}", flush=True)
-        PARTS[name](**({"epochs": args.epochs} if name in ("samples", "phase") else {}))
+        if name == "zero_error":
+            PARTS[name](args.run)
+        else:
+            PARTS[name](**({"epochs": args.epochs} if name in ("samples", "phase",
+                                                                "charging_chopper") else {}))
         print(f"({time.time() - t:.0f} s)", flush=True)
 
 

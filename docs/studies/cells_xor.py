@@ -1066,6 +1066,52 @@ def part_phase(E):
     return res
 
 
+VOFF_CHARGING_DIFF = 5.26e-3  # V: aann_charging_diff's un-chopped offset (-I_stopped /
+# Keta at 400 kHz), rms of 8 PDK mismatch samples (aann.cells.chopped.measure_path(seed=1,
+# samples=8): -4.49, 6.65, 0.02, -3.88, 9.36, -4.13, 5.38, 2.83 mV)
+RESIDUE_CHARGING_CHOPPED = 2.5e-6  # V: the path's residue with the cells' own chopper at
+# 800 kHz inside the network's at 100 kHz, rms of 4 samples (3.66, -2.80, -2.04, -0.03 uV)
+
+
+def part_charging_ripple(E):
+    """The charging cell's own offset, inside the chopper: the chopper cancels its mean over
+    each period, but at one period a row it rides every weight as a triangle of ``lambda
+    Voff / (4 P)``, tens of millivolts (docs/cells.md, "The charging cells' own chopper").
+    The design of the ngspice runs (``lambda`` 30, one period a row, phase 90), 8 PDK-sigma
+    samples from seed 0, without and with the multipliers' chopped poles: the chopped
+    path's residue outside the chopper (the studies above); the cell's un-chopped offset
+    inside it instead (``demodulator = "output"``, ``Voff`` sigma
+    :data:`VOFF_CHARGING_DIFF`); and that offset over ``N``, the triangle of the charging
+    cells' own chopper at ``N`` periods a row (``[cells] charging_periods``: ``N`` times
+    smaller, at ``N`` times the frequency; modelled at the network's); and the residue
+    that chopper leaves (:data:`RESIDUE_CHARGING_CHOPPED`) outside. One ``Voff`` a source:
+    the triangle and the residue are not modelled together."""
+    poles = chopped_pole_design(E)
+
+    def plain(mismatch, lam, P):
+        return chopped_path(canc.technique_config(
+            config((2, 3, 1), E, lm_blocks(), lam=lam, steps=16, init=0.1, mismatch=mismatch),
+            "chopper", {}, periods=P))
+
+    res = {}
+    for tag, at in (("", plain), (", chopped-gain poles", poles)):
+        for what, voff in (("the chopped path's residue outside the chopper",
+                            RESIDUE_CHOPPED),
+                           ("the residue with the cells' own chopper at 8/row (2.5 uV) "
+                            "outside it", RESIDUE_CHARGING_CHOPPED),
+                           ("the charging cell's offset inside it", VOFF_CHARGING_DIFF),
+                           *((f"that offset / {n} (its own chopper at {n}/row)",
+                              VOFF_CHARGING_DIFF / n) for n in (4, 8, 16))):
+            inside = voff not in (RESIDUE_CHOPPED, RESIDUE_CHARGING_CHOPPED)
+            cfg = at({**pdk_sigmas(cells=CELLS_LM), "Voff": voff}, 30.0, 1).replace(
+                offset_cancellation={"phase": 90,
+                                     "demodulator": "output" if inside else "input"})
+            res.update(run_batch([(f"2-3-1 multiplier_lm, +-0.1 V, chopped path{tag}, lambda "
+                                   f"30, chopper 1/row, phase 90, seed 0, every PDK sigma, "
+                                   f"{what}", cfg)], mc=True, seed=0))
+    return res
+
+
 PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_derivative,
          "swing": part_swing, "design": part_design, "more": part_more, "range": part_range,
          "design2": part_design2, "mc": part_mc, "type2": part_type2,
@@ -1074,7 +1120,8 @@ PARTS = {"ideal": part_ideal, "baseline": part_baseline, "derivative": part_deri
          "multiplier_lm": part_multiplier_lm, "speed": part_speed,
          "speed_mismatch": part_speed_mismatch, "mismatch_seed0": part_mismatch_seed0,
          "chopped_pole": part_chopped_pole, "chopped_pole_designs": part_chopped_pole_designs,
-         "chopped_pole_rows": part_chopped_pole_rows, "phase": part_phase}
+         "chopped_pole_rows": part_chopped_pole_rows, "phase": part_phase,
+         "charging_ripple": part_charging_ripple}
 
 
 def main(argv=None):

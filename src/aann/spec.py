@@ -623,8 +623,13 @@ class CellNetwork(_Fields):
     same ``lambda``). ``weights`` (glue cells only): what holds a weight, the capacitor
     the charging cell charges, an ``integrator``, or the ``chopped`` differential path
     (needs ``[offset_cancellation] method = "chopper"``, ``demodulator = "output"``:
-    its ``periods_per_row`` clock the cells' chopper). ``multiplier``: the cell in
-    every multiplier role. ``reltol``: ngspice's relative tolerance.
+    its ``periods_per_row`` clock the cells' chopper). ``charging_periods`` (chopped
+    weights): the charging cells' own chopper nested inside it, periods a row (a whole
+    multiple of ``2 periods_per_row``; 0: none), against the ripple their mismatch
+    offset leaves on every weight (docs/cells.md, "The charging cells' own chopper"); the
+    native engine leaves it out (it has no such offset but the residue it is given).
+    ``multiplier``: the cell in every multiplier role. ``reltol``: ngspice's relative
+    tolerance.
     """
 
     _where = "cells"
@@ -636,6 +641,9 @@ class CellNetwork(_Fields):
                              doc="the cell in every multiplier role")
     reltol: float = param(1e-4, sign="positive", maximum=1e-2,
                           doc="ngspice's relative tolerance (the chopped network: 1e-3)")
+    charging_periods: int = param(0, sign="nonnegative", maximum=MAX_PERIODS_PER_ROW,
+                                  doc="chopped weights: the charging cells' own chopper, "
+                                      "periods a row (0: none)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -643,6 +651,10 @@ class CellNetwork(_Fields):
             raise ValidationError(f"cells.weights = {self.weights!r} is read with glue = "
                                   "\"cells\" only (the ideal glue's charging source drives "
                                   "the capacitor itself): set cells.glue = \"cells\"")
+        if self.charging_periods and self.weights != "chopped":
+            raise ValidationError(f"cells.charging_periods = {self.charging_periods} is the "
+                                  "chopped path's (the charging cells' own chopper): set "
+                                  "cells.weights = \"chopped\", or charging_periods = 0")
 
     @property
     def is_default(self) -> bool:
@@ -767,6 +779,12 @@ class Config:
                 "[offset_cancellation] method = \"chopper\" and demodulator = \"output\" "
                 "(its periods_per_row clock the cells' chopper), so that every engine runs "
                 "the circuit the cells build")
+        if self.cells.charging_periods % (2 * oc.periods_per_row):
+            raise ValidationError(
+                f"cells.charging_periods = {self.cells.charging_periods}: the charging cells' "
+                f"own chopper needs a whole multiple of 2 x periods_per_row = "
+                f"{2 * oc.periods_per_row} (e.g. {8 * oc.periods_per_row}), so that none of "
+                "its edges meets the chopper's; or 0 for none")
 
     @property
     def lam(self) -> float:

@@ -114,8 +114,8 @@ def _fd():
     return GLUE["integrator_fd"]
 
 
-def _cell():
-    return GLUE["charging_diff"]
+def _cell(nested: bool = False):
+    return GLUE["charging_diff_ref" if nested else "charging_diff"]
 
 
 def open_loop_testbench(corner: str = "tt", temp: float = 27.0, half: float = OUTPUT_HALF,
@@ -229,21 +229,36 @@ def _timeline(f_chop: float, periods: int) -> tuple:
     return T, t_chop, t_stop, t_stop + T_STOP
 
 
-def path_lines(tag: str, vgrad: str, C: float, load: float = LOAD) -> list:
+def path_lines(tag: str, vgrad: str, C: float, load: float = LOAD,
+               nested: bool = False) -> list:
     """One copy of the path: ``Xc<tag>`` (the cell, ``vgrad`` its gradient node, supply
     through ``vdc``), the quad ``XS<tag>1..4`` (clocks ``s``, ``sb``), ``Xi<tag>`` (the
     integrator, supply through ``vdi``), ``C`` per side, ``load`` on each output. Nodes:
     ``op``/``on`` (the cell's outputs), ``ip``/``in`` (the virtual grounds), ``wp``/``wn``
-    (the weight's sides), each followed by ``tag``."""
-    cell, sw, fd = _cell().name, CELLS["switch"].name, _fd().name
+    (the weight's sides), each followed by ``tag``. ``nested``: the cell is
+    ``aann_charging_diff_ref`` on ``gp<tag>`` (``vgrad``) and ``gr<tag>`` (``vref``), which
+    :func:`input_quad_lines` feeds, the demodulator clocked by ``d``, ``db`` (``s XOR
+    s2``)."""
+    cell, sw, fd = _cell(nested).name, CELLS["switch"].name, _fd().name
     op, on, ip, inn, wp, wn = (f"{n}{tag}" for n in ("op", "on", "ip", "in", "wp", "wn"))
+    c, cb = ("d", "db") if nested else ("s", "sb")
+    cell_in = f"gp{tag} gr{tag}" if nested else vgrad
     return [f"* path {tag}: cell, demodulator quad, FD integrator",
-            f"Xc{tag} {vgrad} teach {op} {on} vcm vdc 0 {cell}",
-            f"XS{tag}1 {op} {ip} s sb vdd 0 {sw}", f"XS{tag}2 {on} {inn} s sb vdd 0 {sw}",
-            f"XS{tag}3 {op} {inn} sb s vdd 0 {sw}", f"XS{tag}4 {on} {ip} sb s vdd 0 {sw}",
+            f"Xc{tag} {cell_in} teach {op} {on} vcm vdc 0 {cell}",
+            f"XS{tag}1 {op} {ip} {c} {cb} vdd 0 {sw}", f"XS{tag}2 {on} {inn} {c} {cb} vdd 0 {sw}",
+            f"XS{tag}3 {op} {inn} {cb} {c} vdd 0 {sw}", f"XS{tag}4 {on} {ip} {cb} {c} vdd 0 {sw}",
             f"Xi{tag} {ip} {inn} {wp} {wn} vcm vdi 0 {fd}",
             f"Cp{tag} {ip} {wn} {C:g}", f"Cn{tag} {inn} {wp} {C:g}",
             f"Clp{tag} {wp} 0 {load:g}", f"Cln{tag} {wn} 0 {load:g}"]
+
+
+def input_quad_lines(tag: str, vgrad: str) -> list:
+    """The cells' own chopper of copy ``tag`` (:func:`path_lines` ``nested``): a quad
+    ``XI<tag>1..4`` of ``switch`` cells, clocks ``s2``, ``s2b``, swapping ``vgrad`` and
+    ``vcm`` into the cell's ``gp<tag>`` and ``gr<tag>``."""
+    sw, gp, gr = CELLS["switch"].name, f"gp{tag}", f"gr{tag}"
+    return [f"XI{tag}1 {vgrad} {gp} s2 s2b vdd 0 {sw}", f"XI{tag}2 vcm {gr} s2 s2b vdd 0 {sw}",
+            f"XI{tag}3 {vgrad} {gr} s2b s2 vdd 0 {sw}", f"XI{tag}4 vcm {gp} s2b s2 vdd 0 {sw}"]
 
 
 def _starts(seed, samples, W0):
@@ -256,14 +271,18 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
                    periods: int = PERIODS, C: float = C_WEIGHT, vgrad: float = V_GRAD,
                    W0: float = W_DRIFT, seed: int | None = None, samples: int = 4,
                    edge: float = EDGE, load: float = LOAD, reltol: float = RELTOL,
-                   vos: float = 0.0) -> str:
+                   vos: float = 0.0, f_inner: float | None = None) -> str:
     """The netlist of :func:`measure_path`: the Keta copy ``k`` (its gradient ``g``: ``s
     Vg`` while chopped, ``+Vg`` then ``-Vg`` while stopped) and the offset copies ``z0,
     z1...`` at ``Vgrad`` = 0 (:func:`_starts`), sharing the clocks ``s``, ``sb``. ``vos``
     (V): a source in series with each offset copy's integrator input ``inp`` (``Vos<tag>``,
-    the amplifier's gate ``vos`` above the virtual ground): a known integrator offset."""
+    the amplifier's gate ``vos`` above the virtual ground): a known integrator offset.
+    ``f_inner`` (Hz): the cells' own chopper (``path_lines(nested=True)``), its clock
+    ``s2`` at phase 90 while ``s`` chops, held high before and after; the demodulators'
+    ``d = s XOR s2``."""
     T, t_chop, t_stop, t_end = _timeline(f_chop, periods)
-    fd, cell, sw = _fd(), _cell(), CELLS["switch"]
+    nested = f_inner is not None
+    fd, cell, sw = _fd(), _cell(nested), CELLS["switch"]
     t_flip = t_stop + T_STOP / 2
     sign = f"PWL(0 1 {t_flip:.12g} 1 {t_flip + edge:.12g} -1 {t_end:.12g} -1)"
     note = f", f_chop {f_chop:g} Hz" + ("" if seed is None else f", mismatch seed {seed}")
@@ -272,29 +291,49 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
         f"Vt teach 0 {VDD:g}", "Vdc vdd vdc 0", "Vdi vdd vdi 0",
         "Vs s 0 " + _clock(t_chop, T, periods, edge, t_end, True),
         "Vsb sb 0 " + _clock(t_chop, T, periods, edge, t_end, False),
+        *(_nested_clocks(t_chop, T, periods, f_inner, edge, t_end) if nested else []),
         "* the Keta copy's gradient: s Vg (the chopped gradient a network delivers),",
         "* +Vg then -Vg once stopped (m: 1, then -1 over the stopped phase's second half)",
         f"Vm m 0 {sign}", f"Bg g vcm V = {vgrad:.9g} * (V(s) - V(sb)) / {VDD:g} * V(m)"]
-    ics = []
+    ics, quads = [], []
     for tag, vg, w in [("k", "g", W_KETA)] + [(f"z{i}", "vcm", w)
                                               for i, w in enumerate(_starts(seed, samples,
                                                                             W0))]:
-        copy = path_lines(tag, vg, C, load)
+        copy = path_lines(tag, vg, C, load, nested)
+        quads += input_quad_lines(tag, vg) if nested else []
         if vos and tag != "k":
             copy = [f"Vos{tag} ipx{tag} ip{tag} {vos:.9g}"] + [
                 line.replace(f"Xi{tag} ip{tag} ", f"Xi{tag} ipx{tag} ") for line in copy]
         lines += copy
         ics += [f"V(wp{tag})={VCM + w / 2:.9g}", f"V(wn{tag})={VCM - w / 2:.9g}",
                 f"V(ip{tag})={VCM:g}", f"V(in{tag})={VCM:g}"]
-    lines += [".ic " + " ".join(ics), f".option reltol={reltol:g}",
+    # the input quads after every copy: each device of mismatch seed k draws what it
+    # draws without them
+    lines += quads + [".ic " + " ".join(ics), f".option reltol={reltol:g}",
               f".tran {T / 200:g} {t_end:.12g}", ".end", ""]
     return "\n".join(lines)
+
+
+def _nested_clocks(t_chop: float, T: float, periods: int, f_inner: float, edge: float,
+                   t_end: float) -> list:
+    """The cells' own chopper ``s2``, ``s2b`` (phase 90, :data:`F_CHOP`'s ``periods``
+    periods of ``s`` from ``t_chop``, each ``f_inner T`` of its own) and the demodulators'
+    ``d = s XOR s2``, ``db``: PWL lines."""
+    n = round(f_inner * T)
+    inner = [t_chop + (2 * k + 1) * T / (4 * n) for k in range(2 * n * periods)]
+    outer = [t_chop + k * T / 2 for k in range(2 * periods)]
+    both = sorted(inner + outer)
+    return [f"Vs2 s2 0 {toggles(True, inner, t_end, edge)}",
+            f"Vs2b s2b 0 {toggles(False, inner, t_end, edge)}",
+            f"Vd d 0 {toggles(True, both, t_end, edge)}",
+            f"Vdb db 0 {toggles(False, both, t_end, edge)}"]
 
 
 @dataclass(frozen=True)
 class ChoppedPath:
     """:func:`measure_path`. ``f_chop`` (Hz), ``C`` (F per side), ``vgrad`` (V, the Keta
-    copy's), ``seed`` (None: nominal devices), ``periods``/``skip``.
+    copy's), ``seed`` (None: nominal devices), ``periods``/``skip``, ``f_inner`` (Hz, the
+    cells' own chopper; None: none).
 
     ``keta_chopped``, ``keta_stopped`` (S): the path's ``Keta``, ``-C rate / Vg`` chopped
     (``Vgrad = s Vg``), and from the stopped ``+-Vg`` rates.
@@ -316,6 +355,7 @@ class ChoppedPath:
     vgrad: float
     periods: int
     skip: int
+    f_inner: float | None
     keta_chopped: float
     keta_stopped: float
     I_chopped: tuple
@@ -352,12 +392,14 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
                  periods: int = PERIODS, skip: int = SKIP, C: float = C_WEIGHT,
                  vgrad: float = V_GRAD, W0: float = W_DRIFT, seed: int | None = None,
                  samples: int = 4, edge: float = EDGE, load: float = LOAD,
-                 reltol: float = RELTOL, vos: float = 0.0) -> ChoppedPath:
+                 reltol: float = RELTOL, vos: float = 0.0,
+                 f_inner: float | None = None) -> ChoppedPath:
     """The chopped path's ``Keta``, residual offset, leak and supply, chopped and stopped
     (:func:`path_testbench`, one ngspice run). ``seed``: the corner's mismatch models,
     ``samples`` offset copies (each its own draw); ``vos``: an offset added to each offset
     copy's integrator (the residual it leaves is the path's conductance at the virtual
-    ground times it)."""
+    ground times it); ``f_inner``: the cells' own chopper, nested (Hz, an even multiple
+    of ``f_chop``)."""
     check_corner(corner)
     if not (isinstance(periods, int) and isinstance(skip, int) and 0 <= skip
             and periods - skip >= 2):
@@ -371,10 +413,18 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
         raise ValidationError(f"the path test needs 0 < W0 <= 0.3 V (inside the output "
                               f"range), C > 0 and vgrad > 0; got W0 = {W0:g}, C = {C:g}, "
                               f"vgrad = {vgrad:g}")
+    ratio = None if f_inner is None else f_inner / f_chop
+    if ratio is not None and not (round(ratio) >= 2 and round(ratio) % 2 == 0
+                                  and abs(ratio - round(ratio)) < 1e-9
+                                  and 20 * edge < 1 / f_inner):
+        raise ValidationError(f"f_inner = {f_inner:g} Hz: the cells' own chopper needs an "
+                              f"even multiple of f_chop = {f_chop:g} Hz (so that none of its "
+                              "edges meets the chopper's), with edges shorter than a "
+                              "twentieth of its period")
     if seed is not None and not (isinstance(samples, int) and samples >= 1):
         raise ValidationError(f"samples = {samples!r}: give one mismatch sample or more")
     plot = run_with_models(path_testbench(corner, temp, f_chop, periods, C, vgrad, W0, seed,
-                                          samples, edge, load, reltol, vos),
+                                          samples, edge, load, reltol, vos, f_inner),
                            name="chopped_path")[0]
     T, t_chop, t_stop, t_end = _timeline(f_chop, periods)
     t = np.real(plot.sweep)
@@ -423,7 +473,8 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
     copies = 1 + len(starts)
     end = t >= t_end - T_SKIP
     return ChoppedPath(corner, float(temp), seed, float(f_chop), float(C), float(vgrad),
-                       periods, skip, float(keta_c), float(keta_s), I_c, I_s, vid, ripple,
+                       periods, skip, None if f_inner is None else float(f_inner),
+                       float(keta_c), float(keta_s), I_c, I_s, vid, ripple,
                        float(R_c), float(R_s), float(np.mean(v("i(vdc)")[end])) / copies,
                        float(np.mean(v("i(vdi)")[end])) / copies)
 

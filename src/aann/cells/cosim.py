@@ -49,6 +49,21 @@ other input is referred to ``vcm``. ``.ic``: each side of a weight ``W0`` at ``V
 W0/2``, the virtual grounds at ``Vcm`` (a run that continues another takes them from its
 ``state``: :func:`cosim_netlist`).
 
+``charging_periods`` (chopped weights only; ``[cells] charging_periods``): the charging
+cells' own chopper, nested inside the network's. The charging cell's mismatch offset
+(some 200 to 330 nA, 4 to 6.5 mV at its input, with the PDK's mismatch; docs/cells.md,
+"Chopped charging path") is inside the network's chopper, so it averages out over each
+period but rides every weight as a triangle of ``lambda Voff / (4 chopper_periods)``:
+tens of millivolts at one period a row, which the sigmoids bend into a bias. A second
+clock ``s2`` of ``charging_periods`` periods a row at phase 90 swaps each cell's two
+inputs (a quad of ``switch`` cells: the transresistance node and ``vcm`` into
+``aann_charging_diff_ref``'s ``vgrad`` and ``vref``), and the demodulating quads switch
+with ``s XOR s2``: the gradient passes (``s2^2 = 1``), the cell's offset is chopped by
+``s s2`` and its triangle is ``charging_periods / chopper_periods`` times smaller. A whole
+multiple of ``2 chopper_periods``, so that no edge of ``s2`` meets one of ``s`` (where the
+demodulator would not switch and the triangle's middle would step with ``s``). ``s2`` is
+held high in the read-out epoch.
+
 ``multiplier``: the cell in every multiplier role, ``"multiplier"`` or
 ``"multiplier_lm"``; with the glue cells the transresistances are drawn for its ``Km``
 (``aann_transresistance``, or ``aann_transresistance_lm``: :data:`TRANSRESISTANCE_LM_L`).
@@ -176,15 +191,17 @@ def _spice_number(x: float) -> str:
 
 def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
                     chopper_periods: int | None = None,
-                    multiplier: str = "multiplier", chopper_phase: int = 0) -> None:
+                    multiplier: str = "multiplier", chopper_phase: int = 0,
+                    charging_periods: int | None = None) -> None:
     """A :class:`aann.ValidationError` for a ``glue`` not in :data:`GLUES`, for the
     ideal glue without its ``Keta`` and ``Km``, for ``Keta`` or ``Km`` given with
     the glue cells, whose charging cell and transresistances have their own, for
     ``weights`` not in :data:`WEIGHTS` or an integrator or chopper with the ideal glue,
     for ``chopper_periods`` not a whole number >= 1 with ``weights = "chopped"`` or given
     with other weights (``chopper_phase`` likewise: one of
-    :data:`aann.cancellation.PHASES`, 0 unless chopped), and for a ``multiplier`` not in
-    :data:`MULTIPLIERS`."""
+    :data:`aann.cancellation.PHASES`, 0 unless chopped; ``charging_periods`` None or 0, or
+    with chopped weights a whole multiple of ``2 chopper_periods``), and for a
+    ``multiplier`` not in :data:`MULTIPLIERS`."""
     from ..cancellation import PHASES
     from ..errors import ValidationError
 
@@ -200,6 +217,17 @@ def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
         if isinstance(chopper_phase, bool) or chopper_phase not in PHASES:
             raise ValidationError(f"chopper_phase {chopper_phase!r} is not one of "
                                   f"{', '.join(map(str, PHASES))} (degrees)")
+        if charging_periods and (isinstance(charging_periods, bool)
+                                 or not isinstance(charging_periods, int)
+                                 or charging_periods % (2 * chopper_periods)):
+            raise ValidationError(
+                f"charging_periods = {charging_periods!r}: the charging cells' own chopper "
+                f"needs a whole multiple of 2 x the chopper's {chopper_periods} period(s) a "
+                f"row (e.g. {8 * chopper_periods}), so that none of its edges meets the "
+                "chopper's; or 0 for none")
+    elif charging_periods:
+        raise ValidationError(f"charging_periods is read only with weights = \"chopped\" "
+                              f"(weights = {weights!r}): leave it 0")
     elif chopper_periods is not None:
         raise ValidationError(f"chopper_periods is read only with weights = \"chopped\" "
                               f"(weights = {weights!r}): leave it None")
@@ -280,7 +308,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   glue: str = "ideal", weights: str = "capacitor",
                   chopper_periods: int | None = None, multiplier: str = "multiplier",
                   reltol: float = 1e-4, pdk_sample: int | None = None,
-                  chopper_phase: int = 0, state: dict | None = None) -> str:
+                  chopper_phase: int = 0, state: dict | None = None,
+                  charging_periods: int | None = None) -> str:
     """The ngspice netlist of network ``sizes`` with initial weights ``W0`` (per layer,
     ``(n_out, n_in + 1)``, V) learning rows ``X`` -> ``Y`` (V) for ``epochs``; with
     ``readout``, one epoch more with ``Vteach`` = 0 (the weights held) to read the
@@ -290,10 +319,11 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     and the network's outputs), not every node of every cell (1-2-1: 8 vectors of 2391;
     writing them all took a fifth of the run); the simulation is the same. ``glue``:
     ``"ideal"`` (``Keta``, S, and ``Km``, A/V^2, required) or ``"cells"`` (both None), and
-    ``weights``, ``chopper_periods`` and ``chopper_phase`` (``weights = "chopped"`` only)
-    and ``multiplier``, see the module's docstring. ``reltol``: ngspice's relative
-    tolerance (1e-4; the chopped XOR network runs at 1e-3: its weights within 13 uV of
-    1e-4's after an epoch, in 55 % of the time, docs/cells.md). ``pdk_sample``: with the
+    ``weights``, ``chopper_periods``, ``chopper_phase`` and ``charging_periods``
+    (``weights = "chopped"`` only) and ``multiplier``, see the module's docstring.
+    ``reltol``: ngspice's relative tolerance (1e-4; the chopped XOR network runs at 1e-3:
+    its weights within 13 uV of 1e-4's after an epoch, in 55 % of the time,
+    docs/cells.md). ``pdk_sample``: with the
     corner's mismatch models (``tt_mm``...), every device its own draw, ngspice's generator
     seeded with ``pdk_sample + 1`` (Monte Carlo sample ``k`` of ``aann characterize
     --mismatch``).
@@ -310,9 +340,10 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     ``wn<l>_<j>_<i>``), neuron outputs ``o<l>_<j>``, errors ``e<l>_<j>``, deltas
     ``dl<l>_<j>``; layer ``l`` from 0.
     """
-    _glue_arguments(glue, Keta, Km, weights, chopper_periods, multiplier, chopper_phase)
+    _glue_arguments(glue, Keta, Km, weights, chopper_periods, multiplier, chopper_phase,
+                    charging_periods)
     cell_glue, integrator = glue == "cells", weights == "integrator"
-    chopped = weights == "chopped"
+    chopped, nested = weights == "chopped", bool(charging_periods)
     X, Y = np.atleast_2d(X), np.atleast_2d(Y)
     t_edge = t_row * EDGE_FRACTION
     T_learn = epochs * len(X) * t_row
@@ -321,7 +352,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
     mult = differential_multiplier(multiplier) if chopped else CELLS[multiplier]
     cells = [mult, CELLS["sigmoid"]]
     trans = transresistance_cell(multiplier)
-    cells += ([CELLS["error"], (GLUE["charging_diff"] if chopped else CELLS["charging"]),
+    charging_diff = GLUE["charging_diff_ref" if nested else "charging_diff"]
+    cells += ([CELLS["error"], (charging_diff if chopped else CELLS["charging"]),
                GLUE["derivative_core"], trans] if cell_glue else [CELLS["derivative"]])
     cells += [GLUE["integrator"], CELLS["switch"]] if integrator else []
     cells += [GLUE["integrator_fd"], CELLS["switch"]] if chopped else []
@@ -343,6 +375,10 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
 
         chopper = Chopper(periods_per_row=chopper_periods, phase=chopper_phase)
         inside = chopper.toggle_times(t_row, round(T_learn / t_row))
+        # the demodulators switch with s XOR s2: at every edge of either (none meet)
+        inside2 = (Chopper(periods_per_row=charging_periods, phase=90).toggle_times(
+            t_row, round(T_learn / t_row)) if nested else [])
+        demodulated = sorted(inside + inside2)
         # at the read-out the quads open and s is held at +1: at phase 0 s (low) goes back
         # up and cx falls with teach, at 90 (s high) cs falls with teach
         s_last = [T_learn] if readout and not chopper_phase else []
@@ -353,10 +389,15 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                   f"{chopper_phase}",
                   f"Vs s 0 {toggles(True, inside + s_last, T, EDGE)}",
                   f"Vsb sb 0 {toggles(False, inside + s_last, T, EDGE)}",
-                  f"Vcs cs 0 {toggles(True, inside + cs_last, T, EDGE)}",
-                  f"Vcsb csb 0 {toggles(False, inside + cs_last, T, EDGE)}",
-                  f"Vcx cx 0 {toggles(False, inside + s_last, T, EDGE)}",
-                  f"Vcxb cxb 0 {toggles(True, inside + s_last, T, EDGE)}"]
+                  f"Vcs cs 0 {toggles(True, demodulated + cs_last, T, EDGE)}",
+                  f"Vcsb csb 0 {toggles(False, demodulated + cs_last, T, EDGE)}",
+                  f"Vcx cx 0 {toggles(False, demodulated + s_last, T, EDGE)}",
+                  f"Vcxb cxb 0 {toggles(True, demodulated + s_last, T, EDGE)}"]
+        if nested:  # s2 ends every row high (phase 90): held so in the read-out
+            lines += [f"* the charging cells' own chopper s2, s2b: {charging_periods} "
+                      "period(s) a row at phase 90; the demodulators above: s XOR s2",
+                      f"Vs2 s2 0 {toggles(True, inside2, T, EDGE)}",
+                      f"Vs2b s2b 0 {toggles(False, inside2, T, EDGE)}"]
     continued = state is not None
     for i in range(X.shape[1]):
         lines.append(f"Vx{i + 1} x{i + 1} vcm " + _pwl(*_row_waveform(
@@ -403,6 +444,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
 
     L = len(sizes) - 1
     ics = []
+    input_quads = []  # the charging cells' own choppers, after every other cell: each
+    # device of PDK mismatch sample k draws what it draws without them
     for l in range(L):
         n_in, n_out = sizes[l], sizes[l + 1]
         inputs = ["xb"] + ([f"x{i + 1}" for i in range(n_in)] if l == 0 else
@@ -448,9 +491,18 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                               f"Xc{w} vcm vdd co{w} cg{w} vdd 0 aann_charging",
                               f"Xsw{w} co{w} vg{w} teach teachb vdd 0 aann_switch"]
                 elif chopped:  # the differential cell, always biased; the demodulator
-                    lines += [transresistance(f"cg{w}"),
-                              f"Xc{w} cg{w} vdd cp{w} cn{w} vcm vdd 0 aann_charging_diff",
-                              f"Xq{w}_1 cp{w} vp{w} cs csb vdd 0 aann_switch",
+                    lines.append(transresistance(f"cg{w}"))
+                    if nested:  # its inputs swapped by s2
+                        lines.append(f"Xc{w} ip{w} ir{w} vdd cp{w} cn{w} vcm vdd 0 "
+                                     "aann_charging_diff_ref")
+                        input_quads += [f"Xqi{w}_1 cg{w} ip{w} s2 s2b vdd 0 aann_switch",
+                                        f"Xqi{w}_2 vcm ir{w} s2 s2b vdd 0 aann_switch",
+                                        f"Xqi{w}_3 cg{w} ir{w} s2b s2 vdd 0 aann_switch",
+                                        f"Xqi{w}_4 vcm ip{w} s2b s2 vdd 0 aann_switch"]
+                    else:
+                        lines.append(f"Xc{w} cg{w} vdd cp{w} cn{w} vcm vdd 0 "
+                                     "aann_charging_diff")
+                    lines += [f"Xq{w}_1 cp{w} vp{w} cs csb vdd 0 aann_switch",
                               f"Xq{w}_2 cn{w} vn{w} cs csb vdd 0 aann_switch",
                               f"Xq{w}_3 cp{w} vn{w} cx cxb vdd 0 aann_switch",
                               f"Xq{w}_4 cn{w} vp{w} cx cxb vdd 0 aann_switch",
@@ -492,6 +544,8 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
                                 "vcm") if source == l else None, m=SPICE,
                         Vfb=fb), f"e{l - 1}_{i}")
                 lines.append(transresistance(f"e{l - 1}_{i}"))
+    if input_quads:
+        lines += ["* the charging cells' input quads (s2)", *input_quads]
     step = t_row / steps_per_row
     if chopped:  # at least 8 steps a chopper period
         step = min(step, t_row / chopper_periods / 8)
@@ -523,7 +577,8 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
               weights: str = "capacitor", chopper_periods: int | None = None,
               multiplier: str = "multiplier", reltol: float = 1e-4,
               pdk_sample: int | None = None, readout: bool = True,
-              chopper_phase: int = 0, state: dict | None = None) -> dict:
+              chopper_phase: int = 0, state: dict | None = None,
+              charging_periods: int | None = None) -> dict:
     """Run the co-simulation; the weights at the end of every epoch (per layer,
     ``(epochs, n_out, n_in + 1)``), each row's output at the end of the row in
     every epoch (``(epochs, rows, n_outputs)``) and, with ``readout``, from a read-out
@@ -540,7 +595,7 @@ def run_cosim(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | None,
                         save_read=True, glue=glue, weights=weights,
                         chopper_periods=chopper_periods, multiplier=multiplier,
                         reltol=reltol, pdk_sample=pdk_sample, chopper_phase=chopper_phase,
-                        state=state)
+                        state=state, charging_periods=charging_periods)
     plot = run_with_models(net, name="cosim", timeout=timeout)[0]
     t = np.real(plot.sweep)
     rows = len(X)
@@ -612,8 +667,9 @@ def cell_arguments(config) -> dict:
     """What ``[cells]`` and the constants the cells take from the description pass to
     :func:`cosim_netlist` / :func:`run_cosim`: ``glue``, ``weights``, ``multiplier``,
     ``reltol``; ``Keta`` and ``Km`` for the ideal glue (None with the glue cells, whose
-    own they are); ``chopper_periods`` and ``chopper_phase`` for the chopped path
-    (``[offset_cancellation] periods_per_row``, ``phase``)."""
+    own they are); ``chopper_periods``, ``chopper_phase`` and ``charging_periods`` for the
+    chopped path (``[offset_cancellation] periods_per_row``, ``phase``, ``[cells]
+    charging_periods``)."""
     cells, t = config.cells, config.training
     ideal = cells.glue == "ideal"
     chopped = cells.weights == "chopped"
@@ -623,4 +679,5 @@ def cell_arguments(config) -> dict:
             "Km": config.blocks.multiplier.build().Km if ideal else None,
             "chopper_periods": config.offset_cancellation.periods_per_row if chopped
             else None,
-            "chopper_phase": config.offset_cancellation.phase if chopped else 0}
+            "chopper_phase": config.offset_cancellation.phase if chopped else 0,
+            "charging_periods": cells.charging_periods if chopped else None}

@@ -54,6 +54,9 @@ I(outn) = -Keta Vgrad``, their common mode held at ``vcm`` by a loop of its own;
 a folded-cascode amplifier with common-mode feedback, the weight capacitors outside (``C``
 from ``inp`` to ``outn``, from ``inn`` to ``outp``), the weight ``V(outp) - V(outn)``.
 Between them a quad of ``switch`` cells demodulates the cell's current.
+``aann_charging_diff_ref`` (:data:`CHARGING_DIFF_REF`, ports ``vgrad vref vteach outp outn
+vcm vdd vss``) is ``aann_charging_diff`` with its input pair's reference gate on a port,
+for the charging cells' own chopper that swaps its two inputs.
 
 The schematics are drawn in docs/cells.md. Sizes (``W``, ``L``) are in um.
 """
@@ -95,6 +98,7 @@ PORTS = {
     "transresistance": ("in", "vcm", "vss"),
     "integrator": ("in", "out", "vcm", "vdd", "vss"),
     "charging_diff": ("vgrad", "vteach", "outp", "outn", "vcm", "vdd", "vss"),
+    "charging_diff_ref": ("vgrad", "vref", "vteach", "outp", "outn", "vcm", "vdd", "vss"),
     "integrator_fd": ("inp", "inn", "outp", "outn", "vcm", "vdd", "vss"),
 }
 """The port order of each kind of cell."""
@@ -389,6 +393,27 @@ XMbp2 vbp nb vss vss {N} W=1 L=1
 .ends aann_charging_diff
 """
 
+
+def _with_reference(text: str) -> str:
+    """:data:`CHARGING_DIFF` with its input pair's reference gate (``XM1``, on ``vcm``) on
+    a port of its own, ``vref``, renamed ``aann_charging_diff_ref``: the same devices, so
+    the two cannot drift apart. The charging cells' own chopper (``[cells]
+    charging_periods``) swaps ``vgrad`` and ``vref`` with a quad of switches."""
+    swaps = ((".subckt aann_charging_diff vgrad vteach",
+              ".subckt aann_charging_diff_ref vgrad vref vteach"),
+             ("XM1 a vcm s1 s1", "XM1 a vref s1 s1"),
+             (".ends aann_charging_diff", ".ends aann_charging_diff_ref"))
+    for old, new in swaps:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    head = ["* The differential charging source with its reference input on a port (vref;",
+            "* aann_charging_diff ties it to vcm): I(outp) - I(outn) = -Keta*(Vgrad - Vref).",
+            "* For a chopper of its own that swaps vgrad and vref"]
+    return "\n".join(head) + "\n" + text
+
+
+CHARGING_DIFF_REF = _with_reference(CHARGING_DIFF)
+
 INTEGRATOR_FD = f"""\
 * Fully differential integrator amplifier (a differential weight cell): a folded cascode
 * OTA with common-mode feedback, V(outp) - V(outn) = A*(V(inp) - V(inn)), the outputs'
@@ -521,6 +546,8 @@ GLUE = {
     "integrator": Cell("aann_integrator", "integrator", PORTS["integrator"], INTEGRATOR),
     "charging_diff": Cell("aann_charging_diff", "charging_diff", PORTS["charging_diff"],
                           CHARGING_DIFF),
+    "charging_diff_ref": Cell("aann_charging_diff_ref", "charging_diff_ref",
+                              PORTS["charging_diff_ref"], CHARGING_DIFF_REF),
     "integrator_fd": Cell("aann_integrator_fd", "integrator_fd", PORTS["integrator_fd"],
                           INTEGRATOR_FD),
 }
