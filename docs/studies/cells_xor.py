@@ -1037,6 +1037,18 @@ def part_chopped_pole_rows(E):
     return res
 
 
+def plain_design(E):
+    """``at(mismatch, lam, P)``: the 2-3-1 of ``multiplier_lm`` on the chopped path, the
+    chopper ``P`` periods a row, initial weights within +-0.1 V, 16 steps a row, ``E``
+    epochs (:func:`chopped_pole_design` without the poles)."""
+    def at(mismatch, lam, P):
+        return chopped_path(canc.technique_config(
+            config((2, 3, 1), E, lm_blocks(), lam=lam, steps=16, init=0.1, mismatch=mismatch),
+            "chopper", {}, periods=P))
+
+    return at
+
+
 def part_phase(E):
     """The chopper clock's phase (``[offset_cancellation] phase``, docs/cancellation.md):
     at 0 the ripple an offset leaves on a weight within a row lies to one side of its
@@ -1045,12 +1057,7 @@ def part_phase(E):
     8 PDK-sigma samples from seed 0, and seeds 0..7 without sigma; without and with the
     multipliers' chopped poles (:func:`chopped_pole_design`)."""
     every, none = lm_mismatch(), lm_mismatch(1e-30, keys=[])
-    poles = chopped_pole_design(E)
-
-    def plain(mismatch, lam, P):
-        return chopped_path(canc.technique_config(
-            config((2, 3, 1), E, lm_blocks(), lam=lam, steps=16, init=0.1, mismatch=mismatch),
-            "chopper", {}, periods=P))
+    plain, poles = plain_design(E), chopped_pole_design(E)
 
     res = {}
     for tag, at in (("", plain), (", chopped-gain poles", poles)):
@@ -1086,12 +1093,7 @@ def part_charging_ripple(E):
     smaller, at ``N`` times the frequency; modelled at the network's); and the residue
     that chopper leaves (:data:`RESIDUE_CHARGING_CHOPPED`) outside. One ``Voff`` a source:
     the triangle and the residue are not modelled together."""
-    poles = chopped_pole_design(E)
-
-    def plain(mismatch, lam, P):
-        return chopped_path(canc.technique_config(
-            config((2, 3, 1), E, lm_blocks(), lam=lam, steps=16, init=0.1, mismatch=mismatch),
-            "chopper", {}, periods=P))
+    plain, poles = plain_design(E), chopped_pole_design(E)
 
     res = {}
     for tag, at in (("", plain), (", chopped-gain poles", poles)):
