@@ -627,7 +627,7 @@ class CellNetwork(_Fields):
     weights): the charging cells' own chopper nested inside it, periods a row (a whole
     multiple of ``2 periods_per_row``; 0: none), against the ripple their mismatch
     offset leaves on every weight (docs/cells.md, "The charging cells' own chopper"); the
-    native engine leaves it out (it has no such offset but the residue it is given).
+    native engine has no counterpart (the source's offset is what ``Voff`` gives it).
     ``multiplier``: the cell in every multiplier role. ``reltol``: ngspice's relative
     tolerance.
     """

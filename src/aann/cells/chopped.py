@@ -307,8 +307,8 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
         lines += copy
         ics += [f"V(wp{tag})={VCM + w / 2:.9g}", f"V(wn{tag})={VCM - w / 2:.9g}",
                 f"V(ip{tag})={VCM:g}", f"V(in{tag})={VCM:g}"]
-    # the input quads after every copy: each device of mismatch seed k draws what it
-    # draws without them
+    # the input quads after every copy: the copies' devices come in the order they have
+    # without them (with mismatch their draws still move a little: offsets by up to 11 %)
     lines += quads + [".ic " + " ".join(ics), f".option reltol={reltol:g}",
               f".tran {T / 200:g} {t_end:.12g}", ".end", ""]
     return "\n".join(lines)
@@ -316,9 +316,9 @@ def path_testbench(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHO
 
 def _nested_clocks(t_chop: float, T: float, periods: int, f_inner: float, edge: float,
                    t_end: float) -> list:
-    """The cells' own chopper ``s2``, ``s2b`` (phase 90, :data:`F_CHOP`'s ``periods``
-    periods of ``s`` from ``t_chop``, each ``f_inner T`` of its own) and the demodulators'
-    ``d = s XOR s2``, ``db``: PWL lines."""
+    """PWL lines of the cells' own chopper ``s2``, ``s2b`` (``f_inner T`` periods at phase
+    90 in each of the ``periods`` periods ``T`` of ``s`` from ``t_chop``; high before and
+    after) and of the demodulators' ``d = s XOR s2``, ``db``."""
     n = round(f_inner * T)
     inner = [t_chop + (2 * k + 1) * T / (4 * n) for k in range(2 * n * periods)]
     outer = [t_chop + k * T / 2 for k in range(2 * periods)]

@@ -444,8 +444,9 @@ def cosim_netlist(sizes, W0, X, Y, *, t_row: float, epochs: int, Keta: float | N
 
     L = len(sizes) - 1
     ics = []
-    input_quads = []  # the charging cells' own choppers, after every other cell: each
-    # device of PDK mismatch sample k draws what it draws without them
+    input_quads = []  # the charging cells' own choppers, after every other cell: those
+    # come in the order they have without them (with mismatch their draws still move a
+    # little: the path's offsets by up to 11 %)
     for l in range(L):
         n_in, n_out = sizes[l], sizes[l + 1]
         inputs = ["xb"] + ([f"x{i + 1}" for i in range(n_in)] if l == 0 else
