@@ -294,8 +294,9 @@ def test_the_charging_cells_own_chopper_swaps_their_inputs_and_the_demodulators_
     charging cell is ``aann_charging_diff_ref`` (the same devices, ``XM1``'s gate on
     ``vref``), fed by a quad of switches on ``s2`` that swaps the transresistance node and
     ``vcm``; those quads come after every other cell (which keep their order). ``s2``
-    runs ``charging_periods`` periods a row at phase 90 and is held high in the read-out; the demodulators switch at every edge of ``s``
-    and of ``s2`` (their clocks ``s XOR s2``, gated by ``teach``), none of which meet.
+    runs ``charging_periods`` periods a row at phase 90 and is held high in the read-out;
+    the demodulators switch at every edge of ``s`` and of ``s2`` (their clocks ``s XOR
+    s2``, gated by ``teach``), none of which meet.
     Without it the netlist is the one of ``charging_periods = 0``; a number that is not
     a whole multiple of ``2 chopper_periods``, or with other weights, is refused."""
     from aann.cells.cosim import cosim_netlist
