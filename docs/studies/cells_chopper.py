@@ -32,7 +32,8 @@ its table:
   (hours: 3.5 minutes a chunk alone);
 - ``zero_error`` (not run by default; ``--run FILE``, a ``run_job`` result of PDK sample 1
   at ``lambda`` 30): the trained weights at zero error, without and with the charging
-  cells' own chopper: each weight's drift and triangle (some 5 minutes a variant);
+  cells' own chopper: each weight's drift and triangle (38 minutes for the three variants
+  beside two co-simulations);
 - ``charging_chopper`` (not run by default): the chopped path with and without the
   charging cells' own chopper, then PDK samples 0-3 of seed 0 at ``lambda`` 30 with it
   (hours).
@@ -367,8 +368,8 @@ def part_zero_error(run: Path, sample: int = 1, variants=(0, 8, 16)):
     alone and read out, the targets the last read-out (so that every ideal gradient is
     zero); then, for each of ``variants`` (the charging cells' own chopper, periods a row),
     one more settling epoch continuing the state (read out: the targets) and two measured
-    epochs continuing it, every weight saved: each weight's drift an epoch, its triangle
-    (peak to peak within a row, less the row's straight line) and the row-end outputs."""
+    epochs continuing it, every weight saved: each weight's drift an epoch and its triangle
+    (peak to peak within a row, less the row's straight line)."""
     import json
 
     from aann.cells.cosim import cell_arguments, cosim_netlist, run_cosim
