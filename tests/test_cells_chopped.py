@@ -128,7 +128,7 @@ def test_chopper_cancels_the_mismatch_offset(sample):
 
 def test_the_path_with_the_cells_own_chopper_swaps_the_cells_inputs():
     """``f_inner``: each copy's cell is ``aann_charging_diff_ref``, fed by a quad on ``s2``
-    (after every copy: the copies' devices draw what they draw without it), its
+    (after every copy: the copies' devices come in the order they have without it), its
     demodulator clocked by ``d = s XOR s2``; ``s2`` at phase 90 toggles only while ``s``
     chops, and none of its edges meets one of ``s``."""
     from aann.cells import chopped
