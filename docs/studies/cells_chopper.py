@@ -424,7 +424,8 @@ def part_charging_chopper(epochs: int = 100, samples=(0, 1, 2, 3)):
     from aann.experiments import transistor_xor
 
     for f_inner in (None, 800e3):
-        m = measure_path(f_chop=100e3, f_inner=f_inner, periods=6, skip=2, seed=1, samples=4)
+        m = measure_path(f_chop=100e3, f_inner=f_inner, periods=6, skip=2, seed=1, samples=4,
+                         timeout=3600)
         print(f"path at 100 kHz, own chopper {f_inner}: Keta {m.keta_stopped * 1e6:.2f} uS "
               f"stopped, loss {m.keta_loss:.2%}; offset stopped (mV) "
               + " ".join(f"{v * 1e3:.2f}" for v in m.Voff_stopped) + "; residue (uV) "

@@ -393,13 +393,14 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
                  vgrad: float = V_GRAD, W0: float = W_DRIFT, seed: int | None = None,
                  samples: int = 4, edge: float = EDGE, load: float = LOAD,
                  reltol: float = RELTOL, vos: float = 0.0,
-                 f_inner: float | None = None) -> ChoppedPath:
+                 f_inner: float | None = None, timeout: float = 300) -> ChoppedPath:
     """The chopped path's ``Keta``, residual offset, leak and supply, chopped and stopped
     (:func:`path_testbench`, one ngspice run). ``seed``: the corner's mismatch models,
     ``samples`` offset copies (each its own draw); ``vos``: an offset added to each offset
     copy's integrator (the residual it leaves is the path's conductance at the virtual
     ground times it); ``f_inner``: the cells' own chopper, nested (Hz, an even multiple
-    of ``f_chop``)."""
+    of ``f_chop``); ``timeout``: ngspice's (s; many samples with ``f_inner`` take
+    minutes)."""
     check_corner(corner)
     if not (isinstance(periods, int) and isinstance(skip, int) and 0 <= skip
             and periods - skip >= 2):
@@ -425,7 +426,7 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
         raise ValidationError(f"samples = {samples!r}: give one mismatch sample or more")
     plot = run_with_models(path_testbench(corner, temp, f_chop, periods, C, vgrad, W0, seed,
                                           samples, edge, load, reltol, vos, f_inner),
-                           name="chopped_path")[0]
+                           name="chopped_path", timeout=timeout)[0]
     T, t_chop, t_stop, t_end = _timeline(f_chop, periods)
     t = np.real(plot.sweep)
 
