@@ -213,11 +213,16 @@ def _clock(t0: float, period: float, periods: int, edge: float, t_end: float,
            high_first: bool) -> str:
     """A PWL clock: high (``high_first``) or low until ``t0``, toggling every half period
     for ``periods`` periods (edges of ``edge``), then back at its first level."""
+    return toggles(high_first, _half_periods(t0, period, periods), t_end, edge)
+
+
+def _half_periods(t0: float, period: float, periods: int) -> list:
+    """The instants of :func:`_clock`'s edges: from ``t0`` every half ``period``."""
     times, t = [], t0
     for _ in range(2 * periods):
         times.append(t)
         t += period / 2
-    return toggles(high_first, times, t_end, edge)
+    return times
 
 
 def _timeline(f_chop: float, periods: int) -> tuple:
@@ -319,10 +324,11 @@ def _nested_clocks(t_chop: float, T: float, periods: int, f_inner: float, edge: 
     """PWL lines of the cells' own chopper ``s2``, ``s2b`` (``f_inner T`` periods at phase
     90 in each of the ``periods`` periods ``T`` of ``s`` from ``t_chop``; high before and
     after) and of the demodulators' ``d = s XOR s2``, ``db``."""
-    n = round(f_inner * T)
-    inner = [t_chop + (2 * k + 1) * T / (4 * n) for k in range(2 * n * periods)]
-    outer = [t_chop + k * T / 2 for k in range(2 * periods)]
-    both = sorted(inner + outer)
+    from ..cancellation import Chopper
+
+    s2 = Chopper(periods_per_row=round(f_inner * T), phase=90)  # as the networks' s2
+    inner = [t_chop + t for t in s2.toggle_times(T, periods)]
+    both = sorted(inner + _half_periods(t_chop, T, periods))
     return [f"Vs2 s2 0 {toggles(True, inner, t_end, edge)}",
             f"Vs2b s2b 0 {toggles(False, inner, t_end, edge)}",
             f"Vd d 0 {toggles(True, both, t_end, edge)}",
