@@ -13,8 +13,9 @@ import pytest
 # Under pytest-xdist with a worker per core (`make test`: 2 on 2 cores), XLA's thread
 # pool and ngspice's OpenMP threads in each worker wait on cores the other worker holds:
 # a simulation ran 1.4x (XLA) to 1.7x (ngspice with the SkyWater BSIM4 models) slower
-# than on one thread. Each worker (and each process its tests start) runs one thread
-# then. Set before aann (JAX) is imported: XLA reads XLA_FLAGS once.
+# than on one thread. Each worker (and each process its tests start) runs one XLA thread
+# then (ngspice runs one always: aann.cells.models.THREADS). Set before aann (JAX) is
+# imported: XLA reads XLA_FLAGS once.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
 ONE_THREAD = _WORKERS > 1 and _WORKERS >= (os.cpu_count() or 1)
 if ONE_THREAD and "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
@@ -85,9 +86,6 @@ def _share_sky130_runs(root: str) -> None:
         if spiceinit is None or keep or not spiceinit.is_file():
             return run(netlist, workdir=workdir, name=name, timeout=timeout,
                        executable=executable, keep=keep)
-        if ONE_THREAD:
-            with open(spiceinit, "a") as f:
-                f.write("\nset num_threads=1\n")
         exe = find_ngspice(executable)  # a missing ngspice still fails as it would
         key = hashlib.sha256("\0".join(
             [netlist, name, spiceinit.read_text(), exe]).encode()).hexdigest()

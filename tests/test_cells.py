@@ -7,6 +7,7 @@ is tests/test_cells_cosim.py. Tests that run ngspice with the models are marked
 ``ngspice`` and ``sky130`` (tests/conftest.py)."""
 
 import tomllib
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -277,6 +278,33 @@ def test_missing_models_exit_2_naming_the_fix(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.ngspice
 @pytest.mark.sky130
+def test_ngspice_runs_the_pdk_on_one_thread_with_the_same_results(monkeypatch):
+    """aann.cells.models.run_with_models tells ngspice ``num_threads = THREADS`` (1: two
+    runs at once on 2 cores, each of 2 OpenMP threads, took 1.42 x as long); its BSIM4
+    devices give the same currents, to the last bit, on one thread as on two."""
+    from aann.cells import models
+
+    body = ("Vdd vdd 0 1.8\nVg g 0 0.9\nX0 d0 g 0 0 sky130_fd_pr__nfet_01v8 w=1 l=0.15\n"
+            "Vd0 d0 0 1.8\nX1 d1 g vdd vdd sky130_fd_pr__pfet_01v8 w=1 l=0.35\nVd1 d1 0 0\n"
+            ".dc Vg 0 1.8 0.1\n.end\n")
+    net = f"* threads\n{models.model_lines('tt', 27.0, 2)}{body}"
+    inits, run = [], models.run_ngspice
+
+    def spy(netlist, workdir=None, **kw):
+        inits.append((Path(workdir) / ".spiceinit").read_text())
+        return run(netlist, workdir=workdir, **kw)
+
+    monkeypatch.setattr(models, "run_ngspice", spy)
+    one = models.run_with_models(net, name="threads")[0]
+    monkeypatch.setattr(models, "THREADS", 2)
+    two = models.run_with_models(net, name="threads")[0]
+    assert inits[0].rstrip().endswith("set num_threads=1")
+    assert inits[1].rstrip().endswith("set num_threads=2")
+    for k in range(2):
+        assert np.array_equal(np.asarray(one[f"i(vd{k})"]), np.asarray(two[f"i(vd{k})"]))
+        assert np.max(np.abs(np.asarray(one[f"i(vd{k})"]))) > 1e-5  # each device conducts
+
+
 def test_the_corners_section_loads_the_same_models_as_the_lib_line():
     """aann.cells.models.model_lines writes the lines of the corner's section of
     sky130.lib.spice instead of ``.lib FILE SECTION`` (which makes ngspice read every

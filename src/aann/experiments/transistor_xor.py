@@ -9,8 +9,9 @@ is an ngspice co-simulation of at most ``epochs`` epochs in netlists of :data:`C
 epochs, each continuing the last (:func:`run_job`) and ending with a read-out epoch with
 learning off; the run stops once a read-out has learned: it classifies every row and its
 MSE is below the goal (:func:`judge`). ``workers`` runs at once (each ngspice is one
-process). Beside them the native engine runs the same description (the cells' laws at
-tt, the multiplier tabulated) for the tt seeds. Every finished run, and every finished
+process of one thread, :data:`aann.cells.models.THREADS`). Beside them the native
+engine runs the same description (the cells' laws at tt, the multiplier tabulated) for
+the tt seeds. Every finished run, and every finished
 chunk of a run, is kept in ``OUT/transistor_xor/``: a run already there is not repeated,
 one stopped resumes from its last chunk (Ctrl-C, then the same command).
 """
