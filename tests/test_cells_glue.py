@@ -290,7 +290,8 @@ def test_chopped_weights_put_the_chopper_and_the_differential_path_in_the_networ
 
 
 def test_the_charging_cells_own_chopper_swaps_their_inputs_and_the_demodulators_follow():
-    """``charging_periods`` (``[cells] charging_periods``) on the chopped 2-3-1: every
+    """``charging_periods`` (``[offset_cancellation] charging_periods``) on the chopped
+    2-3-1: every
     charging cell is ``aann_charging_diff_ref`` (the same devices, ``XM1``'s gate on
     ``vref``), fed by a quad of switches on ``s2`` that swaps the transresistance node and
     ``vcm``; those quads come after every other cell (which keep their order). ``s2``
@@ -353,12 +354,18 @@ def test_the_charging_cells_own_chopper_swaps_their_inputs_and_the_demodulators_
                                           "chopper_phase": 0, "charging_periods": 8})
     from pathlib import Path
 
+    from aann.cells.cosim import cell_arguments
+
     cfg = aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml")
-    assert cfg.replace(cells={"charging_periods": 8}).cells.charging_periods == 8
+    nested = cfg.replace(offset_cancellation={"charging_periods": 8})
+    assert cell_arguments(nested)["charging_periods"] == 8
     with pytest.raises(aann.ValidationError, match="whole multiple of 2"):
-        cfg.replace(cells={"charging_periods": 5})
-    with pytest.raises(aann.ValidationError, match="weights = \"chopped\""):
-        aann.spec.from_dict({"cells": {"glue": "cells", "charging_periods": 8}})
+        cfg.replace(offset_cancellation={"charging_periods": 5})
+    with pytest.raises(aann.ValidationError, match="demodulator = \"output\""):
+        aann.spec.from_dict({"offset_cancellation": {"method": "chopper",
+                                                     "charging_periods": 8}})
+    with pytest.raises(aann.ValidationError, match="method"):
+        aann.spec.from_dict({"offset_cancellation": {"charging_periods": 8}})
 
 
 def test_a_netlist_that_continues_a_run_starts_where_it_stopped():

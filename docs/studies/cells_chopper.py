@@ -356,8 +356,8 @@ def lambda30(epochs: int, charging_periods: int = 0):
     from aann.experiments import transistor_xor
 
     cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
-    return cfg.replace(offset_cancellation={"periods_per_row": 1, "phase": 90},
-                       cells={"charging_periods": charging_periods},
+    return cfg.replace(offset_cancellation={"periods_per_row": 1, "phase": 90,
+                                            "charging_periods": charging_periods},
                        constants={"C": 2 * cfg.constants.C})
 
 
@@ -416,10 +416,11 @@ def part_zero_error(run: Path, sample: int = 1, variants=(0, 8, 16)):
 
 
 def part_charging_chopper(epochs: int = 100, samples=(0, 1, 2, 3)):
-    """The charging cells' own chopper (``[cells] charging_periods``): the chopped path at
-    100 kHz with and without it at 800 kHz (4 mismatch samples: offset, residue, ripple,
-    ``Keta``); then PDK samples ``samples`` of seed 0 at :func:`lambda30` with it at 8 a
-    row, two at once, chunks of 10 epochs up to ``epochs`` (hours)."""
+    """The charging cells' own chopper (``[offset_cancellation] charging_periods``): the
+    chopped path at 100 kHz with and without it at 800 kHz (4 mismatch samples: offset,
+    residue, ripple, ``Keta``); then PDK samples ``samples`` of seed 0 at
+    :func:`lambda30` with it at 8 a row, two at once, chunks of 10 epochs up to
+    ``epochs`` (hours)."""
     from aann.cells.chopped import measure_path
     from aann.experiments import transistor_xor
 

@@ -1088,25 +1088,25 @@ def part_charging_ripple(E):
     samples from seed 0, without and with the multipliers' chopped poles: the chopped
     path's residue outside the chopper (the studies above); the cell's un-chopped offset
     inside it instead (``demodulator = "output"``, ``Voff`` sigma
-    :data:`VOFF_CHARGING_DIFF`); and that offset over ``N``, the triangle of the charging
-    cells' own chopper at ``N`` periods a row (``[cells] charging_periods``: ``N`` times
-    smaller, at ``N`` times the frequency; modelled at the network's); and the residue
-    that chopper leaves (:data:`RESIDUE_CHARGING_CHOPPED`) outside. One ``Voff`` a source:
-    the triangle and the residue are not modelled together."""
+    :data:`VOFF_CHARGING_DIFF`); and that offset under the charging cells' own chopper
+    at ``N`` periods a row (``[offset_cancellation] charging_periods``: its triangle ``N``
+    times smaller); and the residue that chopper leaves (:data:`RESIDUE_CHARGING_CHOPPED`)
+    outside. One ``Voff`` a source: the triangle and the residue are not modelled
+    together."""
     plain, poles = plain_design(E), chopped_pole_design(E)
 
     res = {}
     for tag, at in (("", plain), (", chopped-gain poles", poles)):
-        for what, voff in (("the chopped path's residue outside the chopper",
-                            RESIDUE_CHOPPED),
-                           ("the residue with the cells' own chopper at 8/row (2.5 uV) "
-                            "outside it", RESIDUE_CHARGING_CHOPPED),
-                           ("the charging cell's offset inside it", VOFF_CHARGING_DIFF),
-                           *((f"that offset / {n} (its own chopper at {n}/row)",
-                              VOFF_CHARGING_DIFF / n) for n in (4, 8, 16))):
+        for what, voff, n in (("the chopped path's residue outside the chopper",
+                               RESIDUE_CHOPPED, 0),
+                              ("the residue with the cells' own chopper at 8/row (2.5 uV) "
+                               "outside it", RESIDUE_CHARGING_CHOPPED, 0),
+                              ("the charging cell's offset inside it", VOFF_CHARGING_DIFF, 0),
+                              *((f"that offset under its own chopper at {n}/row",
+                                 VOFF_CHARGING_DIFF, n) for n in (4, 8, 16))):
             inside = voff not in (RESIDUE_CHOPPED, RESIDUE_CHARGING_CHOPPED)
             cfg = at({**pdk_sigmas(cells=CELLS_LM), "Voff": voff}, 30.0, 1).replace(
-                offset_cancellation={"phase": 90,
+                offset_cancellation={"phase": 90, "charging_periods": n,
                                      "demodulator": "output" if inside else "input"})
             res.update(run_batch([(f"2-3-1 multiplier_lm, +-0.1 V, chopped path{tag}, lambda "
                                    f"30, chopper 1/row, phase 90, seed 0, every PDK sigma, "

@@ -180,8 +180,9 @@ def estimate_bytes(config: Config, n_networks: int, rows: int, waveforms: bool) 
     n_cap = float(config.network.n_capacitors)
     kept = n_cap if config.training.record == "weights" else 0
     oc = config.offset_cancellation  # segments a row: the edge ramp, then the hold, or
-    # the chopper's intervals of constant s, or the autozero phase and the row
-    pieces = 1 + Chopper(periods_per_row=oc.periods_per_row, phase=oc.phase).segments \
+    # the chopper's intervals of constant s (and s2), or the autozero phase and the row
+    pieces = 1 + Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator,
+                         phase=oc.phase, charging_periods=oc.charging_periods).segments \
         if oc.method == "chopper" else {"none": 2, "autozero": 3}[oc.method]
     per_row = pieces * config.solver.samples_per_row if waveforms else 0
     signals = sizes[0] + 2 * sizes[-1] + 2  # Vin, Vtarget, Vout, Vteach, time

@@ -13,8 +13,11 @@ current of its own at zero error. Two standard techniques of analogue design rem
   source's own offset is chopped too). The signal is modulated twice (``s^2 = 1``)
   and passes; every offset added in between is modulated once and averages out over
   each period. ``periods_per_row`` whole periods a row, so a constant offset cancels
-  exactly over a row. The engines switch ``s`` at segment boundaries (native) or with
-  a ``PULSE`` source (ngspice).
+  exactly over a row. ``charging_periods`` nests a faster chopper ``s2`` in each
+  charging source (its input times ``s2``, its output demodulated by ``s s2``): the
+  source's own offset is then chopped at ``s s2``, its ripple on a weight that many
+  times smaller. The engines switch ``s`` (and ``s2``) at segment boundaries (native)
+  or with ``PULSE`` sources (ngspice).
 * :class:`Autozero`: before each row a phase of ``t_az`` in which the charging sources
   are disconnected (learning off) and the error block's two inputs are tied together
   (``Vtarget`` replaced by ``Vout``, so ``VE`` is the block's own offset). What then
@@ -69,26 +72,69 @@ class Chopper(eqx.Module):
     triangle a constant offset rides on a weight within a row is odd about the row's
     middle, so its mean over the row is zero; at 0 it lies to one side, its mean
     ``lambda Vos / (4 periods_per_row)`` (docs/cancellation.md)."""
+    charging_periods: int = eqx.field(static=True, default=0)
+    """The charging sources' own chopper ``s2`` (``demodulator = "output"``), periods a row
+    at phase 90, a whole multiple of ``2 periods_per_row`` so that none of its instants
+    meets one of ``s``; 0: none. Each source reads ``s2`` times its input and its current
+    is demodulated by ``s s2``: the signal passes, the source's own offset is chopped at
+    ``s s2`` (its ripple ``charging_periods / periods_per_row`` times smaller)."""
 
     method = "chopper"
 
+    def __check_init__(self):
+        if self.charging_periods and (self.demodulator != "output" or self.charging_periods
+                                      % (2 * self.periods_per_row)):
+            raise ValueError(f"charging_periods = {self.charging_periods} needs demodulator "
+                             f"= 'output' and a whole multiple of 2 x periods_per_row = "
+                             f"{2 * self.periods_per_row}")
+
     @property
     def segments(self) -> int:
-        """Intervals of constant ``s`` in a row: the ``2 periods_per_row`` half periods,
-        at ``phase`` 90 with the first cut in two quarters (the row's first and last)."""
-        return 2 * self.periods_per_row + (1 if self.phase else 0)
+        """Intervals of constant ``s`` (and ``s2``) in a row: the ``2 periods_per_row``
+        half periods, at ``phase`` 90 with the first cut in two quarters (the row's first
+        and last); with ``charging_periods``, those cut at every instant of ``s2``."""
+        return len(self.grid()[0]) + 1
+
+    def unit(self, t_row: float) -> float:
+        """The unit of :meth:`grid` (s): the half period of the fastest clock, ``t_row /
+        (2 charging_periods)``, else :meth:`half_period`."""
+        return t_row / (2 * (self.charging_periods or self.periods_per_row))
+
+    def grid(self) -> tuple:
+        """The segments of a row: ``(cuts, s, s2)``: the instants between them (in
+        :meth:`unit`, exact halves and wholes, ``segments - 1`` of them), and the value of
+        ``s`` and of ``s2`` (None without ``charging_periods``) in each segment."""
+        n = self.charging_periods or self.periods_per_row
+        ratio = n // self.periods_per_row  # units a half period of s
+        s_cuts = [(j - 0.5 if self.phase else j) * ratio
+                  for j in range(1, 2 * self.periods_per_row + (1 if self.phase else 0))]
+        s2_cuts = [j - 0.5 for j in range(1, 2 * n + 1)] if self.charging_periods else []
+        cuts = sorted(s_cuts + s2_cuts)
+        mid = [0.0, *cuts]
+        s = [1.0 - 2.0 * (sum(c <= m for c in s_cuts) % 2) for m in mid]
+        s2 = [1.0 - 2.0 * (sum(c <= m for c in s2_cuts) % 2) for m in mid] \
+            if self.charging_periods else None
+        return cuts, s, s2
+
+    def boundaries(self, t_row: float) -> list[float]:
+        """The segments' ends within a row (s from its start): 0, the :meth:`grid`'s
+        cuts, the row's end."""
+        u = self.unit(t_row)
+        return [0.0, *(c * u for c in self.grid()[0]),
+                2 * (self.charging_periods or self.periods_per_row) * u]
 
     def half_period(self, t_row: float) -> float:
         """``t_row / (2 periods_per_row)`` (s)."""
         return t_row / (2 * self.periods_per_row)
 
     def switching_times(self, t_row: float) -> list[float]:
-        """The instants ``s`` switches at within a row (s from its start, ``segments - 1``
-        of them, the row's own ends not counted); ``s = +1`` before the first."""
-        h = self.half_period(t_row)
+        """The instants ``s`` switches at within a row (s from its start, ``2
+        periods_per_row - 1`` of them, one more at ``phase`` 90, the row's own ends not
+        counted); ``s = +1`` before the first."""
+        h, n = self.half_period(t_row), 2 * self.periods_per_row + (1 if self.phase else 0)
         if self.phase:
-            return [(j - 0.5) * h for j in range(1, self.segments)]
-        return [j * h for j in range(1, self.segments)]
+            return [(j - 0.5) * h for j in range(1, n)]
+        return [j * h for j in range(1, n)]
 
     def toggle_times(self, t_row: float, rows: int) -> list[float]:
         """The instants ``s`` changes sign over ``rows`` rows run back to back from 0 (s):
@@ -146,6 +192,8 @@ class Switches(eqx.Module):
     sign: jax.Array | float | None = None
     held: tuple | None = None
     phase: bool = eqx.field(static=True, default=False)
+    inner: jax.Array | float | None = None
+    """The charging sources' own chopper's ``s2 = +-1`` (None: none)."""
 
 
 def _is_zero(x) -> bool:
@@ -169,11 +217,12 @@ def error_inputs(Vout, Vtarget, *, sign=None, phase=None):
     return Vout, Vtarget
 
 
-def demodulator_signs(cancellation, sign):
+def demodulator_signs(cancellation, sign, inner=None):
     """Where the chopper's ``s`` (``sign``) demodulates: ``(s at the charging sources'
-    inputs, s on their output currents)``, one of them None (both where ``sign`` is)."""
+    inputs, s on their output currents)``, one of them None (both where ``sign`` is);
+    with the sources' own chopper's ``s2`` (``inner``): ``(s2, s s2)``."""
     if isinstance(cancellation, Chopper) and cancellation.demodulator == "output":
-        return None, sign
+        return (None, sign) if inner is None else (inner, sign * inner)
     return sign, None
 
 
@@ -199,7 +248,7 @@ def build_cancellation(config):
     oc = config.offset_cancellation
     if oc.method == "chopper":
         return Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator,
-                       phase=oc.phase)
+                       phase=oc.phase, charging_periods=oc.charging_periods)
     if oc.method == "autozero":
         return Autozero(t_az=oc.t_az, C_az=oc.C_az, Q_inj=oc.Q_inj)
     return None
@@ -214,7 +263,7 @@ def start_switches(cancellation):
     """The switches at the start of a run (what the poles settle at): the chopper's
     first half period, the autozero phase; None without cancellation."""
     if isinstance(cancellation, Chopper):
-        return Switches(sign=1.0)
+        return Switches(sign=1.0, inner=1.0 if cancellation.charging_periods else None)
     if isinstance(cancellation, Autozero):
         return Switches(phase=True)
     return None
@@ -224,8 +273,8 @@ def sample_times(schedule, cancellation, n_samples: int):
     """Waveform sample times (s) of a row schedule under ``cancellation`` (None: the
     schedule's own, :meth:`aann.RowSchedule.sample_times`): ``n_samples`` evenly spaced
     from the start of each segment the native engine solves, in its order: the edge
-    ramp (if any), then the chopper's intervals of constant ``s``, or the rest of the
-    autozero phase and the learned row."""
+    ramp (if any), then the chopper's intervals of constant ``s`` (and ``s2``), or the
+    rest of the autozero phase and the learned row."""
     import numpy as np
 
     if cancellation is None:
@@ -234,8 +283,7 @@ def sample_times(schedule, cancellation, n_samples: int):
     T = cancellation.row_period(t_row)
     t0 = np.arange(schedule.epochs * schedule.order.shape[-1]) * T
     if isinstance(cancellation, Chopper):
-        times = [t_edge, *cancellation.switching_times(t_row),
-                 2 * cancellation.periods_per_row * cancellation.half_period(t_row)]
+        times = [t_edge, *cancellation.boundaries(t_row)[1:]]
         bounds = list(zip(times[:-1], times[1:]))
     else:
         bounds = [(t_edge, cancellation.t_az), (cancellation.t_az, T)]
@@ -248,17 +296,18 @@ def sample_times(schedule, cancellation, n_samples: int):
 
 def check_edges(cancellation, t_row: float, t_edge: float) -> None:
     """A :class:`aann.ValidationError` unless a row edge of ``t_edge`` (s) ends where the
-    segments allow: before the chopper's ``s`` first switches, or the end of the
-    autozero phase."""
+    segments allow: before the chopper's ``s`` (or ``s2``) first switches, or the end of
+    the autozero phase."""
     from .errors import ValidationError
 
-    first = cancellation.switching_times(t_row)[0] if isinstance(cancellation, Chopper) \
+    first = cancellation.boundaries(t_row)[1] if isinstance(cancellation, Chopper) \
         else None
     if first is not None and t_edge >= first:
         raise ValidationError(
             f"a row edge of {t_edge:g} s is not shorter than the chopper's first interval "
-            f"{first:g} s (a half period, a quarter at phase 90); the edge must end before "
-            "s first switches: shorten training.t_edge or use fewer periods_per_row")
+            f"{first:g} s (a half period, a quarter at phase 90, a quarter of s2's with "
+            "charging_periods); the edge must end before a clock first switches: shorten "
+            "training.t_edge or use fewer periods_per_row (charging_periods)")
     if isinstance(cancellation, Autozero) and t_edge >= cancellation.t_az:
         raise ValidationError(
             f"a row edge of {t_edge:g} s is not shorter than the autozero phase t_az = "
@@ -325,7 +374,8 @@ def costs(config) -> dict:
     ``switches_per_weight``, ``capacitors_per_weight``: at each charging source (the
     chopper's demodulator: 4 switches, a cross-coupled pair on the differential input;
     the autozero's sampling switch and ``C_az``, and the switch that disconnects the
-    source during the phase); ``switches_per_output_neuron``: at each output neuron's
+    source during the phase; the sources' own chopper, ``charging_periods``, 4 more on
+    each source's input); ``switches_per_output_neuron``: at each output neuron's
     error block (the chopper's input modulator, 4 switches; autozero's 2 switches that
     tie its inputs together); ``switches``, ``capacitors``: the network's totals;
     ``row_time``: a row's physical time (s), ``time_factor`` over ``t_row``;
@@ -333,7 +383,8 @@ def costs(config) -> dict:
     oc, sizes, t_row = config.offset_cancellation, config.network.sizes, config.training.t_row
     weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     outputs = sizes[-1]
-    per_weight = {"none": (0, 0), "chopper": (4, 0), "autozero": (2, 1)}[oc.method]
+    per_weight = {"none": (0, 0), "chopper": (8 if oc.charging_periods else 4, 0),
+                  "autozero": (2, 1)}[oc.method]
     per_neuron = {"none": 0, "chopper": 4, "autozero": 2}[oc.method]
     row = t_row + (oc.t_az if oc.method == "autozero" else 0.0)
     return {"method": oc.method, "switches_per_weight": per_weight[0],

@@ -258,7 +258,8 @@ class Circuit(eqx.Module):
                 *rule.charge_inputs(Vdelta[:, None], fwd.inputs[l][None, :])))
             at_output = None
             if switches is not None:  # the chopper's demodulator, the autozero's hold
-                at_input, at_output = demodulator_signs(self.cancellation, switches.sign)
+                at_input, at_output = demodulator_signs(self.cancellation, switches.sign,
+                                                         switches.inner)
                 Vgrad = source_input(Vgrad, sign=at_input, held=None if
                                      switches.held is None else switches.held[l])
             if inputs is not None:

@@ -550,7 +550,10 @@ class OffsetCancellation(_Fields):
     by one square wave ``s(t) = +-1`` of ``periods_per_row`` whole periods a row, so
     every offset added between them is modulated and cancels over each period;
     ``demodulator = "output"`` moves its demodulator from the sources' inputs to their
-    output currents, so the sources' own offsets are chopped too.
+    output currents, so the sources' own offsets are chopped too; ``charging_periods``
+    (with it) nests the sources' own faster chopper ``s2`` (each source's input swapped
+    by ``s2``, its current demodulated by ``s s2``), against the ripple their offsets
+    leave on the weights (docs/cells.md, "The charging cells' own chopper").
     ``autozero``: before every row a phase of ``t_az`` with learning off and the error
     forced to zero; what then reaches each charging source is held on its ``C_az``
     (with kT/C_az noise at ``[nonideal] temperature`` and the sampling switch's
@@ -572,6 +575,10 @@ class OffsetCancellation(_Fields):
                             "s = +1 in each period's first half; 90, in its first and last "
                             "quarters, so an offset's ripple on a weight averages to zero "
                             "over the row")
+    charging_periods: int = param(0, sign="nonnegative", maximum=MAX_PERIODS_PER_ROW,
+                                  doc="chopper, demodulator = \"output\": the charging "
+                                      "sources' own chopper s2, periods a row at phase 90, "
+                                      "a whole multiple of 2 periods_per_row (0: none)")
     t_az: float = param(0.01e-12, "s", sign="positive",
                         doc="autozero: the phase before every row (learning off, error "
                             "forced to 0); adds t_az to every row")
@@ -582,7 +589,8 @@ class OffsetCancellation(_Fields):
                                        "C_az as it opens (Q_inj/C_az on the held value)")
 
     METHOD_KEYS: ClassVar[dict] = {"periods_per_row": "chopper", "demodulator": "chopper",
-                                   "phase": "chopper", "t_az": "autozero", "C_az": "autozero",
+                                   "phase": "chopper", "charging_periods": "chopper",
+                                   "t_az": "autozero", "C_az": "autozero",
                                    "Q_inj": "autozero"}
     """The keys read by one method only, key -> method (:func:`cancellation_needs`)."""
 
@@ -594,15 +602,28 @@ class OffsetCancellation(_Fields):
                             if getattr(self, k) != declared[k].default])
         for _, message in off[:1]:  # a value set for a method that does not read it
             raise ValidationError(message)
+        if self.charging_periods and self.demodulator != "output":
+            raise ValidationError(
+                f"offset_cancellation.charging_periods = {self.charging_periods} chops the "
+                "charging sources' own offsets, which the chopper reaches only with "
+                "demodulator = \"output\": set it, or charging_periods = 0")
+        if self.charging_periods % (2 * self.periods_per_row):
+            raise ValidationError(
+                f"offset_cancellation.charging_periods = {self.charging_periods}: the "
+                f"charging sources' own chopper needs a whole multiple of 2 x periods_per_row"
+                f" = {2 * self.periods_per_row} (e.g. {8 * self.periods_per_row}), so that "
+                "none of its edges meets the chopper's; or 0 for none")
 
     def all_values(self) -> dict:
         """Every key's value, read or not (unread keys hold their defaults)."""
         return super().to_dict()
 
     def to_dict(self) -> dict:
-        """The keys the method reads, in SI units."""
+        """The keys the method reads, in SI units; ``charging_periods`` only where it is
+        not 0 (none), so that a description from before it keeps its fingerprint."""
         needs, values = cancellation_needs(), self.all_values()
-        return {k: v for k, v in values.items() if k not in needs or needs[k].met(values)}
+        return {k: v for k, v in values.items() if (k not in needs or needs[k].met(values))
+                and not (k == "charging_periods" and v == 0)}
 
     @property
     def is_default(self) -> bool:
@@ -623,11 +644,8 @@ class CellNetwork(_Fields):
     same ``lambda``). ``weights`` (glue cells only): what holds a weight, the capacitor
     the charging cell charges, an ``integrator``, or the ``chopped`` differential path
     (needs ``[offset_cancellation] method = "chopper"``, ``demodulator = "output"``:
-    its ``periods_per_row`` clock the cells' chopper). ``charging_periods`` (chopped
-    weights): the charging cells' own chopper nested inside it, periods a row (a whole
-    multiple of ``2 periods_per_row``; 0: none), against the ripple their mismatch
-    offset leaves on every weight (docs/cells.md, "The charging cells' own chopper"); the
-    native engine has no counterpart (the source's offset is what ``Voff`` gives it).
+    its ``periods_per_row`` clock the cells' chopper, its ``charging_periods`` the
+    charging cells' own: docs/cells.md, "The charging cells' own chopper").
     ``multiplier``: the cell in every multiplier role. ``reltol``: ngspice's relative
     tolerance.
     """
@@ -641,9 +659,6 @@ class CellNetwork(_Fields):
                              doc="the cell in every multiplier role")
     reltol: float = param(1e-4, sign="positive", maximum=1e-2,
                           doc="ngspice's relative tolerance (the chopped network: 1e-3)")
-    charging_periods: int = param(0, sign="nonnegative", maximum=MAX_PERIODS_PER_ROW,
-                                  doc="chopped weights: the charging cells' own chopper, "
-                                      "periods a row (0: none)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -651,10 +666,6 @@ class CellNetwork(_Fields):
             raise ValidationError(f"cells.weights = {self.weights!r} is read with glue = "
                                   "\"cells\" only (the ideal glue's charging source drives "
                                   "the capacitor itself): set cells.glue = \"cells\"")
-        if self.charging_periods and self.weights != "chopped":
-            raise ValidationError(f"cells.charging_periods = {self.charging_periods} is the "
-                                  "chopped path's (the charging cells' own chopper): set "
-                                  "cells.weights = \"chopped\", or charging_periods = 0")
 
     @property
     def is_default(self) -> bool:
@@ -779,12 +790,6 @@ class Config:
                 "[offset_cancellation] method = \"chopper\" and demodulator = \"output\" "
                 "(its periods_per_row clock the cells' chopper), so that every engine runs "
                 "the circuit the cells build")
-        if self.cells.charging_periods % (2 * oc.periods_per_row):
-            raise ValidationError(
-                f"cells.charging_periods = {self.cells.charging_periods}: the charging cells' "
-                f"own chopper needs a whole multiple of 2 x periods_per_row = "
-                f"{2 * oc.periods_per_row} (e.g. {8 * oc.periods_per_row}), so that none of "
-                "its edges meets the chopper's; or 0 for none")
 
     @property
     def lam(self) -> float:
@@ -821,15 +826,17 @@ def _check_cancellation_timing(config) -> None:
 
     oc, t = config.offset_cancellation, config.training
     if oc.method == "chopper":
-        chopper = Chopper(periods_per_row=oc.periods_per_row, phase=oc.phase)
-        half, first = chopper.half_period(t.t_row), chopper.switching_times(t.t_row)[0]
+        chopper = Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator,
+                          phase=oc.phase, charging_periods=oc.charging_periods)
+        half, first = chopper.half_period(t.t_row), chopper.boundaries(t.t_row)[1]
         if t.t_edge >= first:
-            what = "a quarter period at phase 90" if oc.phase else "a half period"
+            what = ("a quarter period of the sources' own chopper" if oc.charging_periods
+                    else "a quarter period at phase 90" if oc.phase else "a half period")
             raise ValidationError(
                 f"training.t_edge = {t.t_edge:g} s is not shorter than the chopper's first "
                 f"interval, {what} = {first:g} s (t_row / (2 periods_per_row) = {half:g} s); "
-                "the row edge must end before s first switches: shorten t_edge or use fewer "
-                "periods_per_row")
+                "the row edge must end before s (or s2) first switches: shorten t_edge or "
+                "use fewer periods_per_row (charging_periods)")
     elif oc.method == "autozero" and t.t_edge >= oc.t_az:
         raise ValidationError(
             f"training.t_edge = {t.t_edge:g} s is not shorter than the autozero phase t_az = "

@@ -49,8 +49,8 @@ other input is referred to ``vcm``. ``.ic``: each side of a weight ``W0`` at ``V
 W0/2``, the virtual grounds at ``Vcm`` (a run that continues another takes them from its
 ``state``: :func:`cosim_netlist`).
 
-``charging_periods`` (chopped weights only; ``[cells] charging_periods``): the charging
-cells' own chopper, nested inside the network's. The charging cell's mismatch offset
+``charging_periods`` (chopped weights only; ``[offset_cancellation] charging_periods``):
+the charging cells' own chopper, nested inside the network's. The charging cell's mismatch offset
 (some 200 to 330 nA, 4 to 6.5 mV at its input, with the PDK's mismatch; docs/cells.md,
 "Chopped charging path") is inside the network's chopper, so it averages out over each
 period but rides every weight as a triangle of ``lambda Voff / (4 chopper_periods)``:
@@ -669,16 +669,15 @@ def cell_arguments(config) -> dict:
     :func:`cosim_netlist` / :func:`run_cosim`: ``glue``, ``weights``, ``multiplier``,
     ``reltol``; ``Keta`` and ``Km`` for the ideal glue (None with the glue cells, whose
     own they are); ``chopper_periods``, ``chopper_phase`` and ``charging_periods`` for the
-    chopped path (``[offset_cancellation] periods_per_row``, ``phase``, ``[cells]
-    charging_periods``)."""
-    cells, t = config.cells, config.training
+    chopped path (``[offset_cancellation] periods_per_row``, ``phase``,
+    ``charging_periods``)."""
+    cells, t, oc = config.cells, config.training, config.offset_cancellation
     ideal = cells.glue == "ideal"
     chopped = cells.weights == "chopped"
     return {"glue": cells.glue, "weights": cells.weights, "multiplier": cells.multiplier,
             "reltol": cells.reltol,
             "Keta": config.constants.Keta * t.Vteach if ideal else None,
             "Km": config.blocks.multiplier.build().Km if ideal else None,
-            "chopper_periods": config.offset_cancellation.periods_per_row if chopped
-            else None,
-            "chopper_phase": config.offset_cancellation.phase if chopped else 0,
-            "charging_periods": cells.charging_periods if chopped else None}
+            "chopper_periods": oc.periods_per_row if chopped else None,
+            "chopper_phase": oc.phase if chopped else 0,
+            "charging_periods": oc.charging_periods if chopped else None}

@@ -397,7 +397,7 @@ XMbp2 vbp nb vss vss {N} W=1 L=1
 def _with_reference(text: str) -> str:
     """:data:`CHARGING_DIFF` with its input pair's reference gate (``XM1``, on ``vcm``) on
     a port of its own, ``vref``, renamed ``aann_charging_diff_ref``: the same devices, so
-    the two cannot drift apart. The charging cells' own chopper (``[cells]
+    the two cannot drift apart. The charging cells' own chopper (``[offset_cancellation]
     charging_periods``) swaps ``vgrad`` and ``vref`` with a quad of switches."""
     swaps = ((".subckt aann_charging_diff vgrad vteach",
               ".subckt aann_charging_diff_ref vgrad vref vteach"),

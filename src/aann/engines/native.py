@@ -109,7 +109,7 @@ def _batched_field(circuit_axis):
             sw = switches[0]
 
             def one(c, y, x, yt, vt, dvt, held):
-                return c.d_dt(y, x, yt, vt, dvt, Switches(sw.sign, held, sw.phase))
+                return c.d_dt(y, x, yt, vt, dvt, Switches(sw.sign, held, sw.phase, sw.inner))
 
             return jax.vmap(one, in_axes=(circuit_axis, 0, 0, 0, 0, 0, 0))(
                 circuit, y, x, yt, vt, dvt, sw.held)
@@ -262,7 +262,7 @@ def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys, swit
         if switches:
             sw = switches[0]
             g = jax.vmap(lambda c, W, lags, x, y, vt, held: c.diffusion(
-                W, x, y, vt, lags, Switches(sw.sign, held, sw.phase)),
+                W, x, y, vt, lags, Switches(sw.sign, held, sw.phase, sw.inner)),
                 in_axes=(batch, 0, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt, sw.held)
         else:
             g = jax.vmap(lambda c, W, lags, x, y, vt: c.diffusion(W, x, y, vt, lags),
@@ -347,7 +347,7 @@ def _peak(circuit, y, signals, peak, batch=False, dy=None, switches=None):
         currents, _ = circuit.charging_currents(W, *signals, lags, switches)
     elif switches is not None:
         currents, _ = jax.vmap(lambda c, W, lags, s, held: c.charging_currents(
-            W, *s, lags, Switches(switches.sign, held, switches.phase)),
+            W, *s, lags, Switches(switches.sign, held, switches.phase, switches.inner)),
             in_axes=(batch, 0, 0, 0, 0))(circuit, W, lags, signals, switches.held)
     else:
         currents, _ = jax.vmap(lambda c, W, lags, s: c.charging_currents(W, *s, lags),
@@ -497,28 +497,27 @@ def _row_edge(circuit, segment, batch, carry, prev, sig, t0, t_edge, ramp, n_sam
 def _chopper_row(circuit, chopper, segment, batch, y, prev, sig, peak, k, ok, err, t_row,
                  t_edge, ramp, n_samples, travel):
     """One row under the chopper (traced): its intervals of constant ``s = +1, -1, ...``
-    (:meth:`aann.cancellation.Chopper.switching_times`), each a segment, so that no step
+    (and ``s2``; :meth:`aann.cancellation.Chopper.grid`), each a segment, so that no step
     crosses a switching instant; the row edge (a ramp of ``t_edge``, or an ideal edge)
     lies within the first. The noise of interval j is driven by part ``1 + j`` of the
     row's key. ``travel`` (per weight, V) grows by the path of every interval, the first
     from before the edge."""
     t0, t_end = k * t_row, (k + 1) * t_row
     n = chopper.segments
-    h = chopper.half_period(t_row)
-    plus = Switches(sign=jnp.asarray(1.0))
+    h = chopper.unit(t_row)
+    cuts, s, s2 = chopper.grid()
+    starts, ends = jnp.asarray([0.0, *cuts]), jnp.asarray([*cuts, 0.0])  # in units h
+    s, s2 = jnp.asarray(s), None if s2 is None else jnp.asarray(s2)
+    plus = Switches(sign=jnp.asarray(1.0), inner=None if s2 is None else jnp.asarray(1.0))
     W_before = y[0]
     (y, peak, ok, err), start, wave = _row_edge(circuit, segment, batch, (y, peak, ok, err),
                                                 prev, sig, t0, t_edge, ramp, n_samples, plus)
 
     def half(carry, j):
         y, peak, ok, err, travel, mark = carry  # mark: the weights at the half's start
-        if chopper.phase:  # s switches at (j - 1/2) h
-            ta = jnp.where(j == 0, start, t0 + (j - 0.5) * h)
-            tb = jnp.where(j == n - 1, t_end, t0 + (j + 0.5) * h)
-        else:  # at j h
-            ta = jnp.where(j == 0, start, t0 + j * h)
-            tb = jnp.where(j == n - 1, t_end, t0 + (j + 1) * h)
-        switches = Switches(sign=1.0 - 2.0 * (j % 2))
+        ta = jnp.where(j == 0, start, t0 + starts[j] * h)
+        tb = jnp.where(j == n - 1, t_end, t0 + ends[j] * h)
+        switches = Switches(sign=s[j], inner=None if s2 is None else s2[j])
         y_start = y
         y, samples, ok_j, err_j, dy0 = segment(y, ta, tb, sig, None, 1 + j, switches)
         peak = _peak(circuit, y_start, sig, peak, batch, dy0, switches)

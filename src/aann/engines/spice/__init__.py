@@ -113,12 +113,14 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
         one pair for a shared circuit, one per network of a batched one)."""
         c = circuit_of(b)
 
-        def currents(W, x, y, vt, switch, held):
-            """The charging currents at one time point: the chopper's sign ``switch``, or
-            autozero's phase signal ``switch`` (the sources off while it is 1) and the
-            held values ``held`` (plus Q_inj / C_az) as the netlist reads them."""
+        def currents(W, x, y, vt, switch, held, switch2):
+            """The charging currents at one time point: the chopper's sign ``switch`` (and
+            the sources' own chopper's ``switch2``), or autozero's phase signal ``switch``
+            (the sources off while it is 1) and the held values ``held`` (plus Q_inj /
+            C_az) as the netlist reads them."""
             if isinstance(cancel, Chopper):
-                return c.charging_currents(W, x, y, vt, switches=Switches(sign=switch))[0]
+                return c.charging_currents(W, x, y, vt, switches=Switches(
+                    sign=switch, inner=switch2 if cancel.charging_periods else None))[0]
             if isinstance(cancel, Autozero):
                 held = tuple(h + cancel.Q_inj / cancel.C_az for h in held)
                 I = c.charging_currents(W, x, y, vt, switches=Switches(held=held))[0]
@@ -162,6 +164,8 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
                                          for i in range(w.shape[2])], -1)
                                for j in range(w.shape[1])], -2) for l, w in enumerate(Wt)) \
             if isinstance(cancel, Autozero) else tuple(np.zeros_like(w) for w in Wt)
+        switch2 = plot["v(vchop2)"] if isinstance(cancel, Chopper) and cancel.charging_periods \
+            else np.zeros_like(vt)
         peak = [np.zeros(w.shape[1:]) for w in Wt]
         charge = [np.zeros(w.shape[1:]) for w in Wt]  # integral |Icharged| dt, trapezoids
         last = None  # the previous chunk's last time and |currents|
@@ -169,7 +173,8 @@ def simulate_rows_ngspice(circuit, W0, schedule, n_samples: int = 0, progress: b
             cur = current_fn(tuple(jnp.asarray(w[s:s + 20000]) for w in Wt),
                              jnp.asarray(x[s:s + 20000]), jnp.asarray(y[s:s + 20000]),
                              jnp.asarray(vt[s:s + 20000]), jnp.asarray(switch[s:s + 20000]),
-                             tuple(jnp.asarray(h[s:s + 20000]) for h in held))
+                             tuple(jnp.asarray(h[s:s + 20000]) for h in held),
+                             jnp.asarray(switch2[s:s + 20000]))
             peak = [np.maximum(p, np.abs(np.asarray(c)).max(axis=0)) for p, c in zip(peak, cur)]
             ts, mag = t[s:s + 20000], [np.abs(np.asarray(c)) for c in cur]
             if last is not None:

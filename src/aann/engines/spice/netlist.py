@@ -198,7 +198,8 @@ def neuron_expressions(circuit: Circuit, l: int, j: int = 0) -> dict:
     cancel = circuit.cancellation
     sources, at_output = reaching, None
     if isinstance(cancel, Chopper):
-        at_input, at_output = demodulator_signs(cancel, v("vchop"))
+        at_input, at_output = demodulator_signs(
+            cancel, v("vchop"), v("vchop2") if cancel.charging_periods else None)
         sources = [source_input(r, sign=at_input) for r in reaching]
     elif isinstance(cancel, Autozero):
         sources = [source_input(r, held=v(f"az{i}") + cancel.Q_inj / cancel.C_az
@@ -486,6 +487,9 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
             add("* Chopper (docs/cancellation.md): each charging source's current is "
                 "demodulated by")
             add("*   the square wave on port vchop, s = +-1: the capacitor gets s * Icharged")
+            if cancel.charging_periods:
+                add("*   and the sources' own chopper on port vchop2, s2 = +-1: each source "
+                    "reads s2 * Vgrad, the capacitor gets s * s2 * Icharged")
         else:
             add("* Chopper (docs/cancellation.md): each charging source's input is "
                 "demodulated by")
@@ -516,11 +520,12 @@ def _subckt(circuit: Circuit, l: int, j: int | None) -> list[str]:
 
 def cancellation_ports(circuit: Circuit, n_in: int) -> list[str]:
     """The ports a neuron's subcircuit has for the offset cancellation: ``vchop`` (the
-    chopper's square wave), or ``vphase``, ``vsample`` (the autozero phase and its
-    sampling switch) and ``az0..azN`` (the held values, one per charging source)."""
+    chopper's square wave; and ``vchop2``, the sources' own chopper's), or ``vphase``,
+    ``vsample`` (the autozero phase and its sampling switch) and ``az0..azN`` (the held
+    values, one per charging source)."""
     cancel = circuit.cancellation
     if isinstance(cancel, Chopper):
-        return ["vchop"]
+        return ["vchop", "vchop2"] if cancel.charging_periods else ["vchop"]
     if isinstance(cancel, Autozero):
         return ["vphase", "vsample", *(f"az{i}" for i in range(n_in + 1))]
     return []
@@ -541,7 +546,8 @@ def cancellation_sources(circuit: Circuit, t_row: float) -> list[str]:
     ``SWITCH_EDGE`` of its interval long and centred on the native engine's instant:
     the chopper's square wave ``vchop`` (``s``: +1 in the first half of each of the
     ``periods_per_row`` periods of a row, -1 in the second; at ``phase`` 90 a quarter
-    period earlier); autozero's ``vphase`` (1 during ``[k T, k T + t_az]``, ``T = t_row +
+    period earlier) and the sources' own ``vchop2`` (``s2``: ``charging_periods`` at
+    phase 90); autozero's ``vphase`` (1 during ``[k T, k T + t_az]``, ``T = t_row +
     t_az``: error forced to 0, sources off) and ``vsample`` (the sampling switch, opened
     one edge before the phase ends)."""
     cancel = circuit.cancellation
@@ -549,10 +555,18 @@ def cancellation_sources(circuit: Circuit, t_row: float) -> list[str]:
         h = cancel.half_period(t_row)
         tr = SWITCH_EDGE * h
         first = cancel.switching_times(t_row)[0]
-        return ["* Chopper: s(t) = +-1, "
-                f"{cancel.periods_per_row} period(s) a row ({cancel.frequency(t_row):g} Hz)"
-                + (f", phase {cancel.phase}" if cancel.phase else ""),
-                _pulse("Vchop", "vchop", 1, -1, first - tr / 2, tr, tr, h - tr, 2 * h)]
+        lines = ["* Chopper: s(t) = +-1, "
+                 f"{cancel.periods_per_row} period(s) a row ({cancel.frequency(t_row):g} Hz)"
+                 + (f", phase {cancel.phase}" if cancel.phase else ""),
+                 _pulse("Vchop", "vchop", 1, -1, first - tr / 2, tr, tr, h - tr, 2 * h)]
+        if cancel.charging_periods:
+            h2 = t_row / (2 * cancel.charging_periods)
+            tr2 = SWITCH_EDGE * h2
+            lines += [f"* the sources' own chopper: s2(t) = +-1, {cancel.charging_periods} "
+                      "period(s) a row, phase 90",
+                      _pulse("Vchop2", "vchop2", 1, -1, h2 / 2 - tr2 / 2, tr2, tr2, h2 - tr2,
+                             2 * h2)]
+        return lines
     if isinstance(cancel, Autozero):
         T, t_az = cancel.row_period(t_row), cancel.t_az
         tr = SWITCH_EDGE * t_az
@@ -729,7 +743,7 @@ def network_netlist(circuit: Circuit, W0, schedule: RowSchedule, network: int = 
         vectors += [f"v(vtarget{k + 1})" for k in range(sizes[-1])]
         vectors += ["v(vteach)"] + [f"v({vout(n_layers + 1, k + 1)})" for k in range(sizes[-1])]
         if isinstance(cancel, Chopper):
-            vectors += ["v(vchop)"]
+            vectors += ["v(vchop)"] + (["v(vchop2)"] if cancel.charging_periods else [])
         if isinstance(cancel, Autozero):  # what the engine reads back for the currents
             vectors += ["v(vphase)"] + [f"v({az_node(l + 2, j + 1, i)})"
                                         for l, (rows_, cols) in enumerate(weight_shapes(sizes))
