@@ -82,11 +82,10 @@ class Chopper(eqx.Module):
     method = "chopper"
 
     def __check_init__(self):
-        if self.charging_periods and (self.demodulator != "output" or self.charging_periods
-                                      % (2 * self.periods_per_row)):
-            raise ValueError(f"charging_periods = {self.charging_periods} needs demodulator "
-                             f"= 'output' and a whole multiple of 2 x periods_per_row = "
-                             f"{2 * self.periods_per_row}")
+        why = nesting(self.charging_periods, self.periods_per_row)
+        if why or (self.charging_periods and self.demodulator != "output"):
+            raise ValueError(f"charging_periods = {self.charging_periods!r}: "
+                             f"{why or 'needs demodulator = output'}")
 
     @property
     def segments(self) -> int:
@@ -152,6 +151,19 @@ class Chopper(eqx.Module):
     def row_period(self, t_row: float) -> float:
         """A row's physical time (s): ``t_row`` (the chopper adds none)."""
         return t_row
+
+
+def nesting(charging_periods, periods_per_row: int) -> str | None:
+    """Why the sources' own chopper of ``charging_periods`` a row cannot run inside a
+    chopper of ``periods_per_row`` (None: it can; 0 is none): it must be a whole multiple
+    of ``2 periods_per_row``, so that none of its instants meets one of ``s`` (where the
+    demodulator ``s s2`` would not switch)."""
+    if isinstance(charging_periods, int) and not isinstance(charging_periods, bool) \
+            and charging_periods >= 0 and charging_periods % (2 * periods_per_row) == 0:
+        return None
+    return (f"the charging sources' own chopper needs a whole multiple of 2 x "
+            f"periods_per_row = {2 * periods_per_row} (e.g. {8 * periods_per_row}), so that "
+            "none of its edges meets the chopper's; or 0 for none")
 
 
 class Autozero(eqx.Module):

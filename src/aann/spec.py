@@ -607,12 +607,12 @@ class OffsetCancellation(_Fields):
                 f"offset_cancellation.charging_periods = {self.charging_periods} chops the "
                 "charging sources' own offsets, which the chopper reaches only with "
                 "demodulator = \"output\": set it, or charging_periods = 0")
-        if self.charging_periods % (2 * self.periods_per_row):
-            raise ValidationError(
-                f"offset_cancellation.charging_periods = {self.charging_periods}: the "
-                f"charging sources' own chopper needs a whole multiple of 2 x periods_per_row"
-                f" = {2 * self.periods_per_row} (e.g. {8 * self.periods_per_row}), so that "
-                "none of its edges meets the chopper's; or 0 for none")
+        from .cancellation import nesting
+
+        why = nesting(self.charging_periods, self.periods_per_row)
+        if why:
+            raise ValidationError(f"offset_cancellation.charging_periods = "
+                                  f"{self.charging_periods}: {why}")
 
     def all_values(self) -> dict:
         """Every key's value, read or not (unread keys hold their defaults)."""

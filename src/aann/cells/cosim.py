@@ -202,7 +202,7 @@ def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
     :data:`aann.cancellation.PHASES`, 0 unless chopped; ``charging_periods`` None or 0, or
     with chopped weights a whole multiple of ``2 chopper_periods``), and for a
     ``multiplier`` not in :data:`MULTIPLIERS`."""
-    from ..cancellation import PHASES
+    from ..cancellation import PHASES, nesting
     from ..errors import ValidationError
 
     if multiplier not in MULTIPLIERS:
@@ -217,14 +217,9 @@ def _glue_arguments(glue: str, Keta, Km, weights: str = "capacitor",
         if isinstance(chopper_phase, bool) or chopper_phase not in PHASES:
             raise ValidationError(f"chopper_phase {chopper_phase!r} is not one of "
                                   f"{', '.join(map(str, PHASES))} (degrees)")
-        if charging_periods and (isinstance(charging_periods, bool)
-                                 or not isinstance(charging_periods, int)
-                                 or charging_periods % (2 * chopper_periods)):
-            raise ValidationError(
-                f"charging_periods = {charging_periods!r}: the charging cells' own chopper "
-                f"needs a whole multiple of 2 x the chopper's {chopper_periods} period(s) a "
-                f"row (e.g. {8 * chopper_periods}), so that none of its edges meets the "
-                "chopper's; or 0 for none")
+        why = nesting(charging_periods or 0, chopper_periods)
+        if why:
+            raise ValidationError(f"charging_periods = {charging_periods!r}: {why}")
     elif charging_periods:
         raise ValidationError(f"charging_periods is read only with weights = \"chopped\" "
                               f"(weights = {weights!r}): leave it 0")
