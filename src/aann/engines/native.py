@@ -109,7 +109,7 @@ def _batched_field(circuit_axis):
             sw = switches[0]
 
             def one(c, y, x, yt, vt, dvt, held):
-                return c.d_dt(y, x, yt, vt, dvt, Switches(sw.sign, held, sw.phase, sw.inner))
+                return c.d_dt(y, x, yt, vt, dvt, dataclasses.replace(sw, held=held))
 
             return jax.vmap(one, in_axes=(circuit_axis, 0, 0, 0, 0, 0, 0))(
                 circuit, y, x, yt, vt, dvt, sw.held)
@@ -262,7 +262,7 @@ def _noisy_segment(circuit, W, t0, t1, s0, s1, solver: Solver, batch, keys, swit
         if switches:
             sw = switches[0]
             g = jax.vmap(lambda c, W, lags, x, y, vt, held: c.diffusion(
-                W, x, y, vt, lags, Switches(sw.sign, held, sw.phase, sw.inner)),
+                W, x, y, vt, lags, dataclasses.replace(sw, held=held)),
                 in_axes=(batch, 0, 0, 0, 0, 0, 0))(circuit, W, lags, x, y, vt, sw.held)
         else:
             g = jax.vmap(lambda c, W, lags, x, y, vt: c.diffusion(W, x, y, vt, lags),
@@ -347,7 +347,7 @@ def _peak(circuit, y, signals, peak, batch=False, dy=None, switches=None):
         currents, _ = circuit.charging_currents(W, *signals, lags, switches)
     elif switches is not None:
         currents, _ = jax.vmap(lambda c, W, lags, s, held: c.charging_currents(
-            W, *s, lags, Switches(switches.sign, held, switches.phase, switches.inner)),
+            W, *s, lags, dataclasses.replace(switches, held=held)),
             in_axes=(batch, 0, 0, 0, 0))(circuit, W, lags, signals, switches.held)
     else:
         currents, _ = jax.vmap(lambda c, W, lags, s: c.charging_currents(W, *s, lags),
