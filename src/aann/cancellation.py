@@ -309,22 +309,26 @@ def sample_times(schedule, cancellation, n_samples: int):
 def check_edges(cancellation, t_row: float, t_edge: float) -> None:
     """A :class:`aann.ValidationError` unless a row edge of ``t_edge`` (s) ends where the
     segments allow: before the chopper's ``s`` (or ``s2``) first switches, or the end of
-    the autozero phase."""
+    the autozero phase (where the sources move). The one check of the description
+    (:class:`aann.Config`) and of the engines."""
     from .errors import ValidationError
 
-    first = cancellation.boundaries(t_row)[1] if isinstance(cancellation, Chopper) \
-        else None
-    if first is not None and t_edge >= first:
+    if isinstance(cancellation, Chopper):
+        half, first = cancellation.half_period(t_row), cancellation.boundaries(t_row)[1]
+        if t_edge >= first:
+            what = ("a quarter period of the sources' own chopper"
+                    if cancellation.charging_periods else "a quarter period at phase 90"
+                    if cancellation.phase else "a half period")
+            raise ValidationError(
+                f"training.t_edge = {t_edge:g} s is not shorter than the chopper's first "
+                f"interval, {what} = {first:g} s (t_row / (2 periods_per_row) = {half:g} s); "
+                "the row edge must end before s (or s2) first switches: shorten t_edge or "
+                "use fewer periods_per_row (charging_periods)")
+    elif isinstance(cancellation, Autozero) and t_edge >= cancellation.t_az:
         raise ValidationError(
-            f"a row edge of {t_edge:g} s is not shorter than the chopper's first interval "
-            f"{first:g} s (a half period, a quarter at phase 90, a quarter of s2's with "
-            "charging_periods); the edge must end before a clock first switches: shorten "
-            "training.t_edge or use fewer periods_per_row (charging_periods)")
-    if isinstance(cancellation, Autozero) and t_edge >= cancellation.t_az:
-        raise ValidationError(
-            f"a row edge of {t_edge:g} s is not shorter than the autozero phase t_az = "
-            f"{cancellation.t_az:g} s; the edge happens within the phase: shorten "
-            "training.t_edge or lengthen offset_cancellation.t_az")
+            f"training.t_edge = {t_edge:g} s is not shorter than the autozero phase t_az = "
+            f"{cancellation.t_az:g} s; the row edge happens within the phase (learning off): "
+            "shorten t_edge or lengthen offset_cancellation.t_az")
 
 
 def chopped_chain(circuit) -> tuple:

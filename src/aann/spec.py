@@ -819,29 +819,11 @@ class Config:
 
 
 def _check_cancellation_timing(config) -> None:
-    """The row edge ends where the offset cancellation's segments allow: before the
-    chopper's ``s`` first switches, or the end of the autozero phase (where the sources
-    move)."""
-    from .cancellation import Chopper  # the clock alone, no circuit
+    """The row edge ends where the offset cancellation's segments allow
+    (:func:`aann.cancellation.check_edges`, on the clock alone: no circuit)."""
+    from .cancellation import build_cancellation, check_edges
 
-    oc, t = config.offset_cancellation, config.training
-    if oc.method == "chopper":
-        chopper = Chopper(periods_per_row=oc.periods_per_row, demodulator=oc.demodulator,
-                          phase=oc.phase, charging_periods=oc.charging_periods)
-        half, first = chopper.half_period(t.t_row), chopper.boundaries(t.t_row)[1]
-        if t.t_edge >= first:
-            what = ("a quarter period of the sources' own chopper" if oc.charging_periods
-                    else "a quarter period at phase 90" if oc.phase else "a half period")
-            raise ValidationError(
-                f"training.t_edge = {t.t_edge:g} s is not shorter than the chopper's first "
-                f"interval, {what} = {first:g} s (t_row / (2 periods_per_row) = {half:g} s); "
-                "the row edge must end before s (or s2) first switches: shorten t_edge or "
-                "use fewer periods_per_row (charging_periods)")
-    elif oc.method == "autozero" and t.t_edge >= oc.t_az:
-        raise ValidationError(
-            f"training.t_edge = {t.t_edge:g} s is not shorter than the autozero phase t_az = "
-            f"{oc.t_az:g} s; the row edge happens within the phase (learning off): shorten "
-            "t_edge or lengthen offset_cancellation.t_az")
+    check_edges(build_cancellation(config), config.training.t_row, config.training.t_edge)
 
 
 def build_section(cls, values, where: str):

@@ -420,10 +420,11 @@ def measure_path(corner: str = "tt", temp: float = 27.0, f_chop: float = F_CHOP,
         raise ValidationError(f"the path test needs 0 < W0 <= 0.3 V (inside the output "
                               f"range), C > 0 and vgrad > 0; got W0 = {W0:g}, C = {C:g}, "
                               f"vgrad = {vgrad:g}")
+    from ..cancellation import nesting  # the networks' rule: ratio = s2's periods a period
+
     ratio = None if f_inner is None else f_inner / f_chop
-    if ratio is not None and not (round(ratio) >= 2 and round(ratio) % 2 == 0
-                                  and abs(ratio - round(ratio)) < 1e-9
-                                  and 20 * edge < 1 / f_inner):
+    if ratio is not None and (round(ratio) < 2 or abs(ratio - round(ratio)) > 1e-9
+                              or nesting(round(ratio), 1) or 20 * edge >= 1 / f_inner):
         raise ValidationError(f"f_inner = {f_inner:g} Hz: the cells' own chopper needs an "
                               f"even multiple of f_chop = {f_chop:g} Hz (so that none of its "
                               "edges meets the chopper's), with edges shorter than a "
