@@ -436,25 +436,27 @@ def test_chopped_weights_are_refused_without_their_chopper_and_cells():
 def test_cells_section_builds_the_network_the_description_names():
     """``[cells]`` of a description reaches the netlist: ``aann netlist --cells sky130`` of
     examples/cells_xor.toml is :func:`cosim_netlist` with its glue, weights, multiplier,
-    ``reltol`` and the chopper's ``periods_per_row`` (no ``Keta``, ``Km``: the cells'
-    own), and a description whose ``Keta`` or ``Km`` is not the cells' (5 %) is refused
-    with the glue cells, as are chopped weights without their chopper, weights without
-    the glue cells, and a description of the ideal glue keeps the netlist it had."""
+    ``reltol``, the chopper's ``periods_per_row`` and ``phase`` and the charging cells'
+    own chopper (no ``Keta``, ``Km``: the cells' own), and a description whose ``Keta``
+    or ``Km`` is not the cells' (5 %) is refused with the glue cells, as are chopped
+    weights without their chopper, the charging cells' chopper without the output
+    demodulator, weights without the glue cells, and a description of the ideal glue
+    keeps the netlist it had."""
     from pathlib import Path
 
     from aann.cells.cosim import check_runnable, cosim_netlist, network_cosim
     from aann.datasets import for_config
 
     cfg = aann.load_toml(Path(__file__).parents[1] / "examples" / "cells_xor.toml")
-    assert cfg.lam == pytest.approx(60, rel=1e-4)
+    assert cfg.lam == pytest.approx(30, rel=1e-4)
     check_runnable(cfg)
     text, info = network_cosim(cfg, 3)
     data = for_config(cfg)
     assert text == cosim_netlist(
         (2, 3, 1), aann.random_weights((2, 3, 1), 3, 0.1), data.X, data.Y * 1.0, t_row=10e-6,
         epochs=cfg.training.epochs, Keta=None, Km=None, C=cfg.constants.C, Vbias=0.2,
-        glue="cells", weights="chopped", chopper_periods=1, multiplier="multiplier_lm",
-        reltol=1e-3)
+        glue="cells", weights="chopped", chopper_periods=1, chopper_phase=90,
+        charging_periods=8, multiplier="multiplier_lm", reltol=1e-3)
     assert ".options method=gear reltol=1e-3" in text.splitlines()
     assert info["seed"] == 3
     own = "is not the cells' own"
@@ -464,6 +466,8 @@ def test_cells_section_builds_the_network_the_description_names():
         with pytest.raises(aann.ValidationError, match=match):
             check_runnable(cfg.replace(**over))
     with pytest.raises(aann.ValidationError, match="chopper's charging path"):
+        cfg.replace(offset_cancellation={"demodulator": "input", "charging_periods": 0})
+    with pytest.raises(aann.ValidationError, match="demodulator = \"output\": set it"):
         cfg.replace(offset_cancellation={"demodulator": "input"})
     with pytest.raises(aann.ValidationError, match="read with glue = \"cells\" only"):
         aann.Config(cells={"weights": "integrator"})

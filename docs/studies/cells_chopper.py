@@ -3,7 +3,8 @@
 learns XOR").
 
 Every part but ``native`` runs ngspice with the SkyWater models at tt, 27 C; each prints
-its table:
+its table. "The example" of the parts ``network`` to ``phase`` is its first design,
+:func:`lambda60` (``lambda`` 60, phase 0, no chopper of the charging cells):
 
 - ``gains``: :func:`aann.cells.bandwidth.measure_chopped_gain` of ``multiplier_lm`` and
   ``multiplier``, each input chopped by +-0.16 V (the other at 1 mV), 50 kHz to 1.6 MHz,
@@ -198,6 +199,14 @@ def part_chain():
               f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 
 
+def lambda60(cfg):
+    """``cfg`` (the example's description) at the design these parts first studied, the
+    example until the charging cells' own chopper: ``lambda`` 60 (``C`` halved), the
+    chopper at phase 0, no chopper of the charging cells."""
+    return cfg.replace(constants={"C": cfg.constants.C / 2},
+                       offset_cancellation={"phase": 0, "charging_periods": 0})
+
+
 def stretched(cfg, stretch, periods=None):
     """``cfg`` with its rows ``stretch`` times longer and ``C`` with them (``lambda`` kept),
     and the chopper ``periods`` a row if given."""
@@ -210,7 +219,7 @@ def stretched(cfg, stretch, periods=None):
 def _example_netlist(P, rows, save_read, epochs=1, stretch=1):
     """The example's netlist at ``P`` chopper periods a row, its rows ``stretch`` times
     longer and ``C`` with them (``lambda`` kept); the initial weights, the description."""
-    cfg = stretched(aann.load_toml(EXAMPLE), stretch)
+    cfg = stretched(lambda60(aann.load_toml(EXAMPLE)), stretch)
     data = for_config(cfg)
     W0 = random_weights([2, 3, 1], 0, cfg.training.init_range)
     args = {**cosim.cell_arguments(cfg), "chopper_periods": P}
@@ -275,7 +284,7 @@ def part_native():
     20 us row, ``C`` doubled) without poles, with 1.0 MHz on every multiplier and with
     ROLE_POLES (the output weights' moves); then 100 epochs of seeds 0..3 at one period a
     row, read-out MSE every 10."""
-    base = aann.load_toml(EXAMPLE)
+    base = lambda60(aann.load_toml(EXAMPLE))
     W0 = random_weights([2, 3, 1], 0, base.training.init_range)
     auto = {"steps": "auto"}  # enough steps for the poles too
     roles = {r: {"f3dB": f} for r, f in ROLE_POLES.items()}
@@ -299,12 +308,13 @@ def part_native():
 
 
 def design_20us(epochs: int):
-    """examples/cells_xor.toml's description (:func:`aann.experiments.transistor_xor.config`)
-    on 20 us rows with ``C`` doubled (``lambda`` 60) and the chopper 4 a row (200 kHz)."""
+    """:func:`lambda60` of examples/cells_xor.toml's description
+    (:func:`aann.experiments.transistor_xor.config`) on 20 us rows with ``C`` doubled
+    (``lambda`` 60) and the chopper 4 a row (200 kHz)."""
     from aann.experiments import transistor_xor
 
-    return stretched(transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
-                                           epochs), 2, periods=4)
+    return stretched(lambda60(transistor_xor.config(
+        EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)), 2, periods=4)
 
 
 def part_samples(epochs: int = 100, samples=(0, 1)):
@@ -335,9 +345,9 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
     restarted the integrators' virtual grounds at Vcm.)"""
     from aann.experiments import transistor_xor
 
-    cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
-                                epochs).replace(offset_cancellation={"periods_per_row": 2,
-                                                                     "phase": 90})
+    cfg = lambda60(transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
+                                         epochs)).replace(
+        offset_cancellation={"periods_per_row": 2, "phase": 90})
 
     def one(sample):  # reproduce transistor's runs: chunks that continue, stop once learned
         return sample, transistor_xor.run_job(cfg, transistor_xor.Job("tt", 0, sample),
@@ -351,14 +361,12 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
 
 
 def lambda30(epochs: int, charging_periods: int = 0):
-    """The example at ``lambda`` 30 (``C`` doubled), one chopper period a row at phase 90,
-    the charging cells' own chopper at ``charging_periods`` a row (0: none)."""
+    """The example (``lambda`` 30, one chopper period a row at phase 90) with the charging
+    cells' own chopper at ``charging_periods`` a row (0: none; the example's: 8)."""
     from aann.experiments import transistor_xor
 
     cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
-    return cfg.replace(offset_cancellation={"periods_per_row": 1, "phase": 90,
-                                            "charging_periods": charging_periods},
-                       constants={"C": 2 * cfg.constants.C})
+    return cfg.replace(offset_cancellation={"charging_periods": charging_periods})
 
 
 def part_zero_error(run: Path, sample: int = 1, variants=(0, 8, 16)):

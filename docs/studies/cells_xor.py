@@ -883,8 +883,8 @@ def part_speed(E):
     an epoch): the 2-3-1 with ``multiplier_lm`` (its fitted law and offsets, untrimmed),
     the chopper at 1 or 4 periods a row, over the initial weights' range and ``lambda``
     (solver 16 steps a row: the large ``lambda`` rows are resolved); ``epoch_to_goal``
-    per seed in the results. The design of examples/cells_xor.toml: 0.1 V, ``lambda``
-    60, one period a row."""
+    per seed in the results. The first design of examples/cells_xor.toml (until the
+    charging cells' own chopper): 0.1 V, ``lambda`` 60, one period a row."""
     b = lm_blocks()
     res = {}
     for P in (1, 4):
@@ -903,9 +903,9 @@ def part_speed_mismatch(E):
     """The speed study's designs under the PDK's mismatch (as part ``multiplier_lm``'s
     last rows: every cell's sigmas, ``multiplier_lm``'s own, the chopped differential
     path's leak and residue; network k is Monte Carlo sample k): how many of 8 samples
-    learn at each ``lambda`` and initial range, one chopper period a row. The example
-    (``lambda`` 60, +-0.1 V) learned for 2 of 8 in 100 epochs, and its PDK samples 0 and 1
-    did not learn in ngspice."""
+    learn at each ``lambda`` and initial range, one chopper period a row. The example's
+    first design (``lambda`` 60, +-0.1 V) learned for 2 of 8 in 100 epochs, and its PDK
+    samples 0 and 1 did not learn in ngspice."""
     b, mismatch = lm_blocks(), lm_mismatch()
     res = {}
     for init in (0.03, 0.1):
@@ -922,8 +922,8 @@ def part_speed_mismatch(E):
 def part_mismatch_seed0(E):
     """The PDK's sigmas (as part ``speed_mismatch``) with every network starting from
     seed 0's weights, as the ngspice runs of PDK samples do (network k: sample k). (a)
-    At the example's design (``lambda`` 60, chopper 1/row, +-0.1 V): which sigmas, left
-    out, let it learn. (b) ``lambda`` 30 and 60 at 1, 2, 4, 8 chopper periods a row.
+    At the example's first design (``lambda`` 60, chopper 1/row, +-0.1 V): which sigmas,
+    left out, let it learn. (b) ``lambda`` 30 and 60 at 1, 2, 4, 8 chopper periods a row.
     (c) Candidate designs without mismatch, seeds 0..7 (the tt seeds' claim)."""
     b, every = lm_blocks(), lm_mismatch()
     keys = [k for k in every if k != "seed"]

@@ -164,9 +164,9 @@ def transistor_cmd(out: Path = OutOpt, engine: str = EngineOpt,
                        "co-simulation (default 60, about 25 s; 0: none)."),
                    xor_epochs: int = typer.Option(
                        0, "--xor-epochs", min=0, help="Most epochs of the network of cells "
-                       "that learns XOR (examples/cells_xor.toml: 100; a run stops at the "
+                       "that learns XOR (examples/cells_xor.toml: 150; a run stops at the "
                        "first read-out, every 10 epochs, that learned; 0, the default: not "
-                       "run; an epoch takes 16 s alone on a core, about 40 s two at once; "
+                       "run; an epoch takes about 45 s on a core, a run 40 to 140 epochs; "
                        "docs/cells.md)."),
                    xor_seeds: int = typer.Option(
                        4, "--xor-seeds", min=0, help="Its initial weight sets at tt."),
