@@ -1,19 +1,20 @@
 """The network of SkyWater 130 nm cells that learns XOR, the part of ``aann reproduce
 transistor`` that co-simulates it (docs/cells.md, "A network of cells that learns XOR").
 
-The network is examples/cells_xor.toml (:func:`config`, the same description, tested):
-a 2-3-1, every block a cell, each weight on the chopped differential charging path
+The network is examples/cells_xor.toml (:func:`config`, the same description, tested): a
+2-3-1, every block a cell, each weight on the chopped differential charging path
 (``multiplier_lm`` in every multiplier role, one chopper period a row at phase 90,
-``lambda`` 30, the charging cells' own chopper at 8 periods a row), untrimmed. Each run (a corner, an initial weight seed, optionally a PDK mismatch sample)
-is an ngspice co-simulation of at most ``epochs`` epochs in netlists of :data:`CHUNK`
-epochs, each continuing the last (:func:`run_job`) and ending with a read-out epoch with
-learning off; the run stops once a read-out has learned: it classifies every row and its
-MSE is below the goal (:func:`judge`). ``workers`` runs at once (each ngspice is one
-process of one thread, :data:`aann.cells.models.THREADS`). Beside them the native
-engine runs the same description (the cells' laws at tt, the multiplier tabulated) for
-the tt seeds. Every finished run, and every finished
-chunk of a run, is kept in ``OUT/transistor_xor/``: a run already there is not repeated,
-one stopped resumes from its last chunk (Ctrl-C, then the same command).
+``lambda`` 30, the charging cells' own chopper at 8 periods a row), untrimmed. Each run (a
+corner, an initial weight seed, optionally a PDK mismatch sample) is an ngspice
+co-simulation of at most ``epochs`` epochs in netlists of :data:`CHUNK` epochs, each
+continuing the last (:func:`run_job`) and ending with a read-out epoch with learning off;
+the run stops once a read-out has learned: it classifies every row and its MSE is below
+the goal (:func:`judge`). ``workers`` runs at once (each ngspice is one process of one
+thread, :data:`aann.cells.models.THREADS`). Beside them the native engine runs the same
+description (the cells' laws at tt, the multiplier tabulated) for the tt seeds. Every
+finished run, and every finished chunk of a run, is kept in ``OUT/transistor_xor/``: a run
+already there is not repeated, one stopped resumes from its last chunk (Ctrl-C, then the
+same command).
 """
 
 from __future__ import annotations
