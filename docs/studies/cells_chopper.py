@@ -199,6 +199,14 @@ def part_chain():
               f"{poles_kept(f, POLES.values()):.3f} |", flush=True)
 
 
+def example(epochs: int):
+    """examples/cells_xor.toml's description with ``epochs``
+    (:func:`aann.experiments.transistor_xor.config`, tested equal to the file)."""
+    from aann.experiments import transistor_xor
+
+    return transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
+
+
 def lambda60(cfg):
     """``cfg`` (the example's description) at the design these parts first studied, the
     example until the charging cells' own chopper: ``lambda`` 60 (``C`` halved), the
@@ -308,13 +316,9 @@ def part_native():
 
 
 def design_20us(epochs: int):
-    """:func:`lambda60` of examples/cells_xor.toml's description
-    (:func:`aann.experiments.transistor_xor.config`) on 20 us rows with ``C`` doubled
+    """:func:`lambda60` of the :func:`example` on 20 us rows with ``C`` doubled
     (``lambda`` 60) and the chopper 4 a row (200 kHz)."""
-    from aann.experiments import transistor_xor
-
-    return stretched(lambda60(transistor_xor.config(
-        EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)), 2, periods=4)
+    return stretched(lambda60(example(epochs)), 2, periods=4)
 
 
 def part_samples(epochs: int = 100, samples=(0, 1)):
@@ -345,9 +349,8 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
     restarted the integrators' virtual grounds at Vcm.)"""
     from aann.experiments import transistor_xor
 
-    cfg = lambda60(transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv",
-                                         epochs)).replace(
-        offset_cancellation={"periods_per_row": 2, "phase": 90})
+    cfg = lambda60(example(epochs)).replace(offset_cancellation={"periods_per_row": 2,
+                                                                 "phase": 90})
 
     def one(sample):  # reproduce transistor's runs: chunks that continue, stop once learned
         return sample, transistor_xor.run_job(cfg, transistor_xor.Job("tt", 0, sample),
@@ -363,10 +366,7 @@ def part_phase(epochs: int = 100, runs=(None, 0, 1, 2, 3), chunk: int = 10):
 def lambda30(epochs: int, charging_periods: int = 0):
     """The example (``lambda`` 30, one chopper period a row at phase 90) with the charging
     cells' own chopper at ``charging_periods`` a row (0: none; the example's: 8)."""
-    from aann.experiments import transistor_xor
-
-    cfg = transistor_xor.config(EXAMPLE.parent / "cells_xor_multiplier_lm_tt.csv", epochs)
-    return cfg.replace(offset_cancellation={"charging_periods": charging_periods})
+    return example(epochs).replace(offset_cancellation={"charging_periods": charging_periods})
 
 
 def part_zero_error(run: Path, sample: int = 1, variants=(0, 8, 16)):
